@@ -1,0 +1,13 @@
+"""Showing a Reply on a text-only channel: choices become numbered lines."""
+from __future__ import annotations
+
+from flows.texts import t
+from flows.types import Reply
+
+
+def as_text(reply: Reply, lang: str = "en") -> str:
+    if not reply.choices:
+        return reply.text
+    header = t("render.reply_many" if reply.multi else "render.reply_one", lang)
+    lines = [f"{n} {choice.label}" for n, choice in enumerate(reply.choices, 1)]
+    return "\n".join([reply.text, "", header, *lines])

@@ -1,0 +1,91 @@
+"""The `muster` command: run the service, chat in the terminal, manage the database."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot import config
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Muster: supporter engagement over SMS and Telegram.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def settings() -> config.Settings:
+    try:
+        return config.load()
+    except config.ConfigError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def run_async(make: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(make())
+
+
+def fail(message: str) -> None:
+    err.print(f"[red]Error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every sweep at INFO
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the bot token
+
+
+@app.command()
+def run() -> None:
+    """Start the service (sandbox mode when no credentials are set)."""
+    import uvicorn
+
+    from bot.service import Service
+
+    cfg = settings()
+    setup_logging(cfg.log_level)
+    service = Service(cfg)
+    if cfg.simulator_enabled:
+        console.print(f"Simulator: http://{cfg.host}:{cfg.port}/")
+    uvicorn.run(service.app, host=cfg.host, port=cfg.port, log_config=None, log_level=cfg.log_level.lower())
+
+
+@app.command()
+def chat(
+    as_phone: Optional[str] = typer.Option(None, "--as", help="Chat as this phone number (an SMS supporter)."),
+    telegram_id: Optional[int] = typer.Option(None, "--telegram-id", help="Chat as this Telegram user id."),
+) -> None:
+    """Chat with the bot in the terminal, as an SMS supporter or a Telegram user."""
+    from bot.terminal import chat as run_chat
+
+    if (as_phone is None) == (telegram_id is None):
+        fail("give exactly one of --as PHONE or --telegram-id N")
+    cfg = settings()
+    setup_logging("WARNING")
+    channel, raw = ("sms", as_phone) if as_phone else ("telegram", str(telegram_id))
+    run_async(lambda: run_chat(cfg, channel, raw))
+
+
+def _register() -> None:
+    from bot.cli import admin
+
+    app.add_typer(admin.db_app, name="db")
+    app.add_typer(admin.organiser_app, name="organiser")
+    app.add_typer(admin.group_app, name="group")
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,163 @@
+"""`muster db`, `muster organiser` and `muster group`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from bot.cli import console, fail, run_async, settings
+from flows import phones
+from flows.clock import SystemClock
+from storage import Database, groups, migrations, open_database, organisers
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+organiser_app = typer.Typer(help="Organiser roles.", no_args_is_help=True)
+group_app = typer.Typer(help="Local groups and the postcode areas they cover.", no_args_is_help=True)
+
+
+async def _open() -> Database:
+    return await open_database(str(settings().db_path))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply any migrations not yet applied (also done at start-up)."""
+    async def go() -> list[str]:
+        db = await Database(str(settings().db_path)).connect()
+        try:
+            return await migrations.upgrade(db)
+        finally:
+            await db.close()
+
+    applied = run_async(go)
+    console.print(f"Applied: {', '.join(applied)}" if applied else "Database is up to date.")
+
+
+def _identity(phone: Optional[str], telegram_id: Optional[int]) -> tuple[Optional[str], Optional[int]]:
+    if phone is None and telegram_id is None:
+        fail("give --phone or --telegram-id")
+    normal = None
+    if phone is not None:
+        normal = phones.normalise(phone)
+        if normal is None:
+            fail(f"--phone: {phone!r} is not a phone number (e.g. +447400123456)")
+    return normal, telegram_id
+
+
+@organiser_app.command("add")
+def organiser_add(
+    role: str = typer.Option(..., "--role", help="admin or organiser"),
+    phone: Optional[str] = typer.Option(None, "--phone"),
+    telegram_id: Optional[int] = typer.Option(None, "--telegram-id"),
+    group: Optional[str] = typer.Option(None, "--group", help="Limit an organiser to this local group."),
+) -> None:
+    """Give someone an organiser role."""
+    phone, telegram_id = _identity(phone, telegram_id)
+    if role not in organisers.ROLES:
+        fail(f"--role: expected one of {', '.join(organisers.ROLES)}, not {role!r}")
+
+    async def go() -> organisers.Role:
+        db = await _open()
+        try:
+            async with db.transaction() as tx:
+                group_id = None
+                if group:
+                    found = await groups.by_name(tx, group)
+                    if found is None:
+                        raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
+                    group_id = found.id
+                return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, group_id)
+        finally:
+            await db.close()
+
+    try:
+        added = run_async(go)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"Added {added.role} #{added.id}" + (f" for {added.group_name}" if added.group_name else ""))
+
+
+@organiser_app.command("remove")
+def organiser_remove(
+    phone: Optional[str] = typer.Option(None, "--phone"),
+    telegram_id: Optional[int] = typer.Option(None, "--telegram-id"),
+) -> None:
+    """Remove every organiser role held by a phone number or Telegram id."""
+    phone, telegram_id = _identity(phone, telegram_id)
+
+    async def go() -> int:
+        db = await _open()
+        try:
+            async with db.transaction() as tx:
+                return await organisers.remove(tx, phone, telegram_id)
+        finally:
+            await db.close()
+
+    removed = run_async(go)
+    if not removed:
+        fail("no organiser roles found for that identity")
+    console.print(f"Removed {removed} role(s).")
+
+
+@organiser_app.command("list")
+def organiser_list() -> None:
+    """List organisers and their roles."""
+    async def go() -> list[organisers.Role]:
+        db = await _open()
+        try:
+            async with db.transaction() as tx:
+                return await organisers.list_all(tx)
+        finally:
+            await db.close()
+
+    table = Table("id", "role", "phone", "telegram id", "local group")
+    for r in run_async(go):
+        table.add_row(str(r.id), r.role, phones.masked(r.phone) if r.phone else "", str(r.telegram_id or ""),
+                      r.group_name or "(all)")
+    console.print(table)
+
+
+@group_app.command("add")
+def group_add(
+    name: str = typer.Argument(..., help="The group's name, e.g. 'Leeds North'."),
+    areas: str = typer.Option("", "--areas", help='Postcode areas or outward codes, e.g. "M1 M2 SW1A".'),
+) -> None:
+    """Create a local group covering some postcode areas."""
+    area_list = areas.replace(",", " ").split()
+    bad = [a for a in area_list if not a.isalnum() or len(a) > 4]
+    if bad:
+        fail(f"--areas: {', '.join(bad)} not postcode areas or outward codes (like M, M1, SW1A)")
+    if not name.strip():
+        fail("NAME: give the group a name")
+
+    async def go() -> groups.Group:
+        db = await _open()
+        try:
+            async with db.transaction() as tx:
+                return await groups.add(tx, name.strip(), area_list, SystemClock().now())
+        finally:
+            await db.close()
+
+    try:
+        group = run_async(go)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"Created group #{group.id} {group.name!r} covering {' '.join(group.areas) or 'no areas yet'}.")
+
+
+@group_app.command("list")
+def group_list() -> None:
+    """List local groups and their areas."""
+    async def go() -> list[groups.Group]:
+        db = await _open()
+        try:
+            async with db.transaction() as tx:
+                return await groups.list_all(tx)
+        finally:
+            await db.close()
+
+    table = Table("id", "name", "areas")
+    for g in run_async(go):
+        table.add_row(str(g.id), g.name, " ".join(g.areas))
+    console.print(table)

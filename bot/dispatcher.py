@@ -1,0 +1,147 @@
+"""The dispatcher: drains the outbox, one worker per channel, at each channel's pace.
+
+At most once: rows are committed as `sending` before the provider is called and as
+`sent`/`failed` after; a crash in between leaves them `sending`, and start-up marks
+those `unknown` for organisers to see. Only errors known to mean "not sent" are retried.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.channels.base import Channel, SendError
+from flows import delivery
+from flows.clock import Clock
+from flows.types import Reply
+from storage import outbox
+from storage.db import Database, parse_ts
+from storage.outbox import Outcome, OutboxRow
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+IDLE_POLL_SECONDS = 5.0
+
+
+class Dispatcher:
+    def __init__(
+        self, db: Database, channels: dict[str, Channel], clock: Clock, *,
+        batch: int = 50, attempts: int = 5, sleep: Sleep = asyncio.sleep,
+        on_outcome: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.channels = channels
+        self.clock = clock
+        self.batch = batch
+        self.attempts = attempts
+        self.sleep = sleep
+        self.on_outcome = on_outcome  # (channel, status) for metrics
+        self._wake = {name: asyncio.Event() for name in channels}
+        self._tasks: list[asyncio.Task] = []
+
+    async def recover(self) -> int:
+        """Rows a crash left in `sending` may have gone out: mark them `unknown`, never resend."""
+        async with self.db.transaction() as tx:
+            count = await outbox.recover(tx, self.clock.now())
+        if count:
+            log.warning("%d outbox rows were mid-send at the last stop; marked unknown", count)
+        return count
+
+    async def start(self) -> None:
+        await self.recover()
+        self._tasks = [asyncio.create_task(self._work(name), name=f"dispatch-{name}") for name in self.channels]
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+
+    def wake(self) -> None:
+        for event in self._wake.values():
+            event.set()
+
+    def _seconds(self) -> float:
+        return self.clock.now().timestamp()
+
+    async def _work(self, name: str) -> None:
+        while True:
+            try:
+                if await self.drain_once(name):
+                    continue
+                wait = await self._idle_wait(name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher for %s failed; carrying on", name)
+                wait = 1.0
+            event = self._wake[name]
+            try:
+                await asyncio.wait_for(event.wait(), wait)
+            except TimeoutError:
+                pass
+            event.clear()
+
+    async def _idle_wait(self, name: str) -> float:
+        async with self.db.transaction() as tx:
+            due = await outbox.next_due(tx, name)
+        if due is None:
+            return IDLE_POLL_SECONDS
+        return min(IDLE_POLL_SECONDS, max(0.0, (parse_ts(due) - self.clock.now()).total_seconds()))
+
+    async def drain_once(self, name: str, address: str | None = None) -> int:
+        """Claim one batch of due rows for a channel, send them, record the outcomes."""
+        channel = self.channels[name]
+        async with self.db.transaction() as tx:
+            rows = await outbox.claim(
+                tx, name, self.clock.now(), channel.pacer.batch_size(self.batch), address
+            )
+        if not rows:
+            return 0
+        results = await asyncio.gather(*(self._send(channel, row) for row in rows))
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            outbox.finish(tx, [outcome for outcome, _ in results], now)
+            for (outcome, error), row in zip(results, rows):
+                if error and (error.opt_out or error.undeliverable):
+                    await delivery.provider_signal(
+                        tx, row.supporter_id, name, now, opt_out=error.opt_out,
+                        undeliverable=error.undeliverable, code=error.code,
+                    )
+        if self.on_outcome:
+            for outcome, _ in results:
+                self.on_outcome(name, "retry" if outcome.retry_at else outcome.status)
+        return len(rows)
+
+    async def _send(self, channel: Channel, row: OutboxRow) -> tuple[Outcome, SendError | None]:
+        reply = Reply.from_payload(row.payload)
+        wait = channel.pacer.reserve(self._seconds(), row.address, channel.cost(reply))
+        if wait > 0:
+            await self.sleep(wait)
+        try:
+            sent = await channel.send(row, reply)
+        except SendError as error:
+            return self._failed(channel, row, error), error
+        except Exception as error:  # an adapter bug: we cannot know whether it went out
+            log.exception("unexpected error sending outbox row %s on %s", row.id, channel.name)
+            return Outcome(row.id, "unknown", error=type(error).__name__), None
+        return Outcome(row.id, "sent", provider_id=sent.provider_id), None
+
+    def _failed(self, channel: Channel, row: OutboxRow, error: SendError) -> Outcome:
+        now = self.clock.now()
+        if error.retry_after:
+            channel.pacer.pause(self._seconds(), error.retry_after)
+            log.warning("%s asked us to pause %.1fs", channel.name, error.retry_after)
+        if error.retryable and row.attempts < self.attempts:
+            delay = error.retry_after or min(2 ** row.attempts, 300)
+            log.info("outbox row %s on %s: %s; retry %d in %.0fs", row.id, channel.name, error.code, row.attempts, delay)
+            return Outcome(row.id, "queued", error_code=error.code, error=str(error)[:200],
+                           retry_at=now + timedelta(seconds=delay))
+        log.info("outbox row %s on %s failed: %s", row.id, channel.name, error.code or error)
+        return Outcome(row.id, "failed", error_code=error.code, error=str(error)[:200])

@@ -1,0 +1,45 @@
+"""Pacing: how fast a channel may send, overall and to any one chat.
+
+Each send reserves the next free slot (a virtual schedule, no bursts), so no window
+of one second ever holds more than the rate. Times are plain seconds from the
+dispatcher's clock, so tests drive it with a fake clock and never sleep.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+class Pacer:
+    def __init__(
+        self, rate: float | None, key_interval: Callable[[str], float] | None = None,
+    ) -> None:
+        self.rate = rate  # units per second overall; None for unpaced
+        self.key_interval = key_interval  # minimum seconds between sends to one key
+        self._next_free = 0.0
+        self._next_for_key: dict[str, float] = {}
+        self._paused_until = 0.0
+
+    def reserve(self, now: float, key: str = "", cost: float = 1.0) -> float:
+        """Book a slot for one send; returns how many seconds to wait before sending."""
+        slot = max(now, self._paused_until)
+        if self.rate:
+            slot = max(slot, self._next_free)
+            self._next_free = slot + cost / self.rate
+        if self.key_interval and key:
+            slot = max(slot, self._next_for_key.get(key, 0.0))
+            self._next_for_key[key] = slot + self.key_interval(key)
+            if len(self._next_for_key) > 10_000:
+                self._next_for_key = {k: t for k, t in self._next_for_key.items() if t > now}
+        return slot - now
+
+    def pause(self, now: float, seconds: float) -> None:
+        """The provider said stop for a while: nothing new is booked before then."""
+        self._paused_until = max(self._paused_until, now + seconds)
+        self._next_free = max(self._next_free, self._paused_until)
+
+    def paused(self, now: float) -> bool:
+        return now < self._paused_until
+
+    def batch_size(self, cap: int) -> int:
+        """How many rows to claim at once: about a second's worth, so replies are not stuck behind bulk."""
+        return cap if not self.rate else max(1, min(cap, int(self.rate)))

@@ -1,0 +1,117 @@
+"""The composition root: builds the database, engine, channels, dispatcher and scheduler, and runs them."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from starlette.applications import Starlette
+
+from bot import demo, web
+from bot.channels.base import Channel
+from bot.channels.sandbox import SandboxChannel
+from bot.config import Settings
+from bot.dispatcher import Dispatcher
+from bot.metrics import Metrics
+from bot.scheduler import Scheduler
+from flows.clock import Clock, SystemClock
+from flows.engine import Engine, Handled
+from flows.types import Inbound
+from storage import inbound, open_database
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.channels: dict[str, Channel] = self._build_channels()
+        self.scheduler = Scheduler(self.clock)
+        self.db: Database | None = None
+        self.engine: Engine | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.app: Starlette = web.build(self)
+
+    def _build_channels(self) -> dict[str, Channel]:
+        """A live channel where its credentials are set, the sandbox otherwise."""
+        settings, channels = self.settings, {}
+        if settings.telegram_live:
+            from bot.channels.telegram import TelegramChannel
+
+            channels["telegram"] = TelegramChannel(settings, self.submit, self.clock)
+        else:
+            channels["telegram"] = SandboxChannel("telegram")
+        if settings.sms_live:
+            from bot.channels.sms import SmsChannel
+
+            channels["sms"] = SmsChannel(settings, self.submit, self.clock)
+        else:
+            channels["sms"] = SandboxChannel("sms")
+        return channels
+
+    def _register_jobs(self) -> None:
+        """Due-work functions the scheduler's sweep calls (each reads the database)."""
+        db = self.db
+
+        async def forget_old_inbound_ids(now: datetime) -> None:
+            async with db.transaction() as tx:
+                await inbound.forget_before(tx, now - timedelta(days=7))
+
+        self.scheduler.register("inbound_seen", forget_old_inbound_ids)
+
+    async def submit(self, message: Inbound) -> Handled:
+        """Hand one verified inbound message to the engine; returns once it is committed."""
+        if self.engine is None:
+            raise RuntimeError("service is not running")
+        try:
+            result = await self.engine.handle(message)
+        except Exception:
+            self.metrics.inbound.labels(message.channel, "error").inc()
+            raise
+        label = "duplicate" if result.duplicate else "failed" if result.failed else "ok"
+        self.metrics.inbound.labels(message.channel, label).inc()
+        return result
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.db = await open_database(str(settings.db_path))
+        if settings.sandbox and settings.demo:
+            await demo.seed(self.db, self.clock)
+        self.dispatcher = Dispatcher(
+            self.db, self.channels, self.clock, batch=settings.outbox_batch, attempts=settings.send_attempts,
+            on_outcome=lambda channel, status: self.metrics.outbound.labels(channel, status).inc(),
+        )
+        self.engine = Engine(self.db, self.clock, settings.flow_settings(), on_commit=self.dispatcher.wake)
+        self.engine.start()
+        await self.dispatcher.start()
+        for channel in self.channels.values():
+            await channel.start()
+        self._register_jobs()
+        self.scheduler.start()
+        mode = "sandbox" if settings.sandbox else "live"
+        log.info("muster running in %s mode (database %s)", mode, settings.db_path)
+
+    async def stop(self) -> None:
+        self.scheduler.stop()
+        for channel in self.channels.values():
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        if self.dispatcher:
+            await self.dispatcher.stop()
+        if self.engine:
+            await self.engine.stop()
+        if self.db:
+            await self.db.close()
+        log.info("muster stopped")
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Service]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()

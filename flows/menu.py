@@ -1,0 +1,38 @@
+"""The menu: what a supporter sees when nothing else is going on."""
+from __future__ import annotations
+
+from flows.context import Context
+from flows.types import Choice
+
+# Filled by the flows that provide menu entries: key → (text key, handler name in CHOICES).
+ENTRIES: list[tuple[str, str]] = [("menu:help", "menu.help")]
+
+
+def _choices(ctx: Context) -> list[Choice]:
+    return [Choice(key, ctx.t(label)) for key, label in ENTRIES]
+
+
+async def show(ctx: Context) -> None:
+    ctx.finish()
+    ctx.reply(ctx.t("menu.title"), _choices(ctx))
+
+
+async def help(ctx: Context) -> None:
+    ctx.reply(ctx.t("help.text", movement=ctx.settings.movement, privacy_url=ctx.settings.privacy_url))
+
+
+async def fallback(ctx: Context) -> None:
+    ctx.reply(f"{ctx.t('menu.unknown')} {ctx.t('menu.title')}", _choices(ctx))
+
+
+async def chosen(ctx: Context) -> None:
+    """A menu button: dispatch to the keyword it stands for."""
+    from flows import routes  # the routing table imports this module
+
+    name = (ctx.choice or "").split(":", 1)[1].upper() if ":" in (ctx.choice or "") else ""
+    handler = routes.KEYWORDS.get(name)
+    if handler is None:
+        await show(ctx)
+        return
+    ctx.choice, ctx.picked = None, []
+    await handler(ctx)

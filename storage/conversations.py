@@ -1,0 +1,56 @@
+"""Conversation state per (supporter, channel): which flow, which step, and what it has gathered."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.db import Tx, ts
+
+
+@dataclass
+class Conversation:
+    supporter_id: int
+    channel: str
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # Keys of the choices last offered, so "2" on SMS means the second of them.
+    choices: list[str] = field(default_factory=list)
+    misses: int = 0
+    updated_at: str | None = None
+
+
+async def load_many(tx: Tx, supporter_ids: list[int], channel: str) -> dict[int, Conversation]:
+    if not supporter_ids:
+        return {}
+    marks = ", ".join("?" for _ in supporter_ids)
+    rows = await tx.query(
+        "SELECT supporter_id, flow, step, data, choices, misses, updated_at FROM conversations "
+        f"WHERE channel = ? AND supporter_id IN ({marks})",
+        [channel, *supporter_ids],
+    )
+    return {
+        r["supporter_id"]: Conversation(
+            r["supporter_id"], channel, r["flow"], r["step"], json.loads(r["data"]),
+            json.loads(r["choices"]), r["misses"], r["updated_at"],
+        )
+        for r in rows
+    }
+
+
+def save(tx: Tx, conv: Conversation, now: datetime) -> None:
+    conv.updated_at = ts(now)
+    tx.write(
+        "INSERT INTO conversations (supporter_id, channel, flow, step, data, choices, misses, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (supporter_id, channel) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
+        "data = excluded.data, choices = excluded.choices, misses = excluded.misses, "
+        "updated_at = excluded.updated_at",
+        (
+            conv.supporter_id, conv.channel, conv.flow, conv.step,
+            json.dumps(conv.data, separators=(",", ":")), json.dumps(conv.choices), conv.misses,
+            conv.updated_at,
+        ),
+    )
