@@ -10,7 +10,10 @@ from storage.db import Row, Tx, ts
 CHANNELS = ("sms", "telegram")
 # The column that identifies a supporter on each channel.
 IDENTITY = {"sms": "phone", "telegram": "telegram_id"}
-EDITABLE = frozenset({"first_name", "email", "postcode", "area", "group_id", "language", "status"})
+EDITABLE = frozenset({
+    "first_name", "email", "postcode", "area", "group_id", "language", "status",
+    "sms_undeliverable", "referral_code", "referred_by",
+})
 
 
 @dataclass
@@ -30,6 +33,9 @@ class Supporter:
     last_channel: str | None
     created_at: str
     last_seen_at: str | None
+    sms_undeliverable: int = 0
+    referral_code: str | None = None
+    referred_by: int | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Supporter:
