@@ -1,0 +1,105 @@
+"""The dispatcher: at-most-once, typed retries with back-off, provider signals, priority."""
+from __future__ import annotations
+
+from bot.channels.base import SendError
+from bot.dispatcher import Dispatcher
+from flows.types import Reply
+from storage import outbox, supporters
+
+
+async def _queue(h, address="+447400123456", text="hello", priority=outbox.INTERACTIVE, n=1):
+    async with h.db.transaction() as tx:
+        found = await supporters.find_or_create_many(tx, "sms", [address], h.clock.now())
+        for i in range(n):
+            outbox.enqueue(tx, "sms", address, Reply(f"{text}{i if n > 1 else ''}").to_payload(), h.clock.now(),
+                           supporter_id=found[address].id, priority=priority)
+    return found[address]
+
+
+async def _statuses(h):
+    async with h.db.transaction() as tx:
+        return [tuple(r) for r in await tx.query("SELECT status, attempts, error_code FROM outbox ORDER BY id")]
+
+
+async def test_sent_rows_are_recorded(harness):
+    await _queue(harness)
+    await harness.deliver()
+    assert await _statuses(harness) == [("sent", 1, None)]
+    assert harness.channels["sms"].pop("+447400123456")[0]["text"] == "hello"
+
+
+async def test_rows_left_sending_by_a_crash_become_unknown_and_are_never_resent(harness):
+    await _queue(harness, n=3)
+    async with harness.db.transaction() as tx:
+        claimed = await outbox.claim(tx, "sms", harness.clock.now(), 2)
+    assert len(claimed) == 2  # ... and the process dies before sending
+    restarted = Dispatcher(harness.db, harness.channels, harness.clock)
+    assert await restarted.recover() == 2
+    while await restarted.drain_once("sms"):
+        pass
+    assert [s for s, _, _ in await _statuses(harness)] == ["unknown", "unknown", "sent"]
+    assert [m["text"] for m in harness.channels["sms"].pop("+447400123456")] == ["hello2"]
+
+
+async def test_retryable_errors_back_off_then_succeed(harness):
+    await _queue(harness)
+    box = harness.channels["sms"]
+    box.fail_next(SendError("429", retryable=True, code="20429"), times=2)
+    assert await harness.dispatcher.drain_once("sms") == 1
+    assert await _statuses(harness) == [("queued", 1, "20429")]
+    assert await harness.dispatcher.drain_once("sms") == 0  # not due yet
+    harness.clock.advance(seconds=2)
+    assert await harness.dispatcher.drain_once("sms") == 1
+    assert await harness.dispatcher.drain_once("sms") == 0  # second back-off is longer (4 s)
+    harness.clock.advance(seconds=3)
+    assert await harness.dispatcher.drain_once("sms") == 0
+    harness.clock.advance(seconds=1)
+    assert await harness.dispatcher.drain_once("sms") == 1
+    assert await _statuses(harness) == [("sent", 3, None)]
+
+
+async def test_retries_are_bounded(harness):
+    await _queue(harness)
+    harness.channels["sms"].fail_next(SendError("refused", retryable=True, code="conn"), times=10)
+    for _ in range(10):
+        await harness.dispatcher.drain_once("sms")
+        harness.clock.advance(seconds=400)
+    assert await _statuses(harness) == [("failed", 5, "conn")]
+
+
+async def test_errors_that_may_have_sent_are_not_retried(harness):
+    await _queue(harness)
+    harness.channels["sms"].fail_next(SendError("500", retryable=False, code="http-500"))
+    await harness.deliver()
+    harness.clock.advance(hours=1)
+    await harness.deliver()
+    assert await _statuses(harness) == [("failed", 1, "http-500")]
+
+
+async def test_retry_after_pauses_the_channel(harness):
+    await _queue(harness, n=2)
+    harness.channels["sms"].fail_next(SendError("slow down", retryable=True, code="429", retry_after=30))
+    await harness.dispatcher.drain_once("sms")
+    pacer = harness.channels["sms"].pacer
+    now = harness.clock.now().timestamp()
+    assert pacer.paused(now)
+    assert pacer.reserve(now) >= 29
+
+
+async def test_provider_opt_out_opts_the_supporter_out(harness):
+    person = await _queue(harness)
+    harness.channels["sms"].fail_next(SendError("unsubscribed", retryable=False, code="21610", opt_out=True))
+    await harness.deliver()
+    async with harness.db.transaction() as tx:
+        fresh = await supporters.get(tx, person.id)
+        log = await tx.query("SELECT action, source FROM consent_log WHERE supporter_id = ?", (person.id,))
+    assert fresh.sms_consent == "opted_out"
+    assert [tuple(r) for r in log] == [("opt_out", "carrier")]
+
+
+async def test_replies_go_ahead_of_queued_bulk(harness):
+    await _queue(harness, address="+447400000001", text="bulk", priority=outbox.BULK, n=120)
+    await _queue(harness, address="+447400000002", text="reply")
+    harness.channels["sms"].pacer.rate = 10  # claims about a second's worth at a time
+    await harness.dispatcher.drain_once("sms")
+    assert [m["text"] for m in harness.channels["sms"].pop("+447400000002")] == ["reply"]
