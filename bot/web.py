@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from bot import simulator
+from bot.limits import BodyLimit
 from bot.metrics import CONTENT_TYPE
 from storage import outbox
 
@@ -49,4 +51,4 @@ def build(service: Service) -> Starlette:
         async with service.running():
             yield
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit)])
