@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections import deque
+from datetime import datetime, timedelta, timezone
 
 from bot.channels.base import Channel, SendError
 from flows import delivery
@@ -29,7 +30,7 @@ class Dispatcher:
     def __init__(
         self, db: Database, channels: dict[str, Channel], clock: Clock, *,
         batch: int = 50, attempts: int = 5, sleep: Sleep = asyncio.sleep,
-        on_outcome: Callable[[str, str], None] | None = None,
+        on_outcome: Callable[[str, str], None] | None = None, per_address_per_minute: int | None = None,
     ) -> None:
         self.db = db
         self.channels = channels
@@ -38,6 +39,9 @@ class Dispatcher:
         self.attempts = attempts
         self.sleep = sleep
         self.on_outcome = on_outcome  # (channel, status) for metrics
+        # A cap per recipient, so no bug or loop can flood one person; the rest waits.
+        self.per_address_per_minute = per_address_per_minute
+        self._recent: dict[str, deque[float]] = {}
         self._wake = {name: asyncio.Event() for name in channels}
         self._tasks: list[asyncio.Task] = []
 
@@ -116,11 +120,32 @@ class Dispatcher:
                     )
         if self.on_outcome:
             for outcome, _ in results:
-                self.on_outcome(name, "retry" if outcome.retry_at else outcome.status)
+                self.on_outcome(name, "retry" if outcome.status == "queued" else outcome.status)
         return len(rows)
+
+    def _capped(self, row: OutboxRow) -> float | None:
+        """When this recipient has had their fill for the minute: the time the next may go."""
+        if not self.per_address_per_minute:
+            return None
+        now = self._seconds()
+        times = self._recent.setdefault(f"{row.channel}:{row.address}", deque())
+        while times and times[0] <= now - 60:
+            times.popleft()
+        if len(times) >= self.per_address_per_minute:
+            return times[0] + 60
+        times.append(now)
+        if len(self._recent) > 50_000:
+            self._recent = {k: v for k, v in self._recent.items() if v and v[-1] > now - 60}
+        return None
 
     async def _send(self, channel: Channel, row: OutboxRow) -> tuple[Outcome, SendError | None]:
         reply = Reply.from_payload(row.payload)
+        free_at = self._capped(row)
+        if free_at is not None:
+            log.warning("outbox row %s waits: recipient cap of %d a minute reached on %s",
+                        row.id, self.per_address_per_minute, channel.name)
+            retry_at = datetime.fromtimestamp(free_at, timezone.utc)
+            return Outcome(row.id, "capped", error_code="capped", retry_at=retry_at), None
         wait = channel.pacer.reserve(self._seconds(), row.address, channel.cost(reply))
         if wait > 0:
             await self.sleep(wait)

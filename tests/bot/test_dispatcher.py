@@ -103,3 +103,19 @@ async def test_replies_go_ahead_of_queued_bulk(harness):
     harness.channels["sms"].pacer.rate = 10  # claims about a second's worth at a time
     await harness.dispatcher.drain_once("sms")
     assert [m["text"] for m in harness.channels["sms"].pop("+447400000002")] == ["reply"]
+
+
+async def test_outbound_to_one_recipient_is_capped_per_minute(harness):
+    outcomes = []
+    capped = Dispatcher(harness.db, harness.channels, harness.clock, per_address_per_minute=3,
+                        on_outcome=lambda channel, status: outcomes.append(status))
+    await _queue(harness, n=5)
+    while await capped.drain_once("sms"):
+        pass
+    assert len(harness.channels["sms"].pop("+447400123456")) == 3
+    assert outcomes.count("capped") == 2
+    assert [s for s, _, _ in await _statuses(harness)] == ["sent"] * 3 + ["queued"] * 2
+    harness.clock.advance(seconds=61)
+    while await capped.drain_once("sms"):
+        pass
+    assert [m["text"] for m in harness.channels["sms"].pop("+447400123456")] == ["hello3", "hello4"]
