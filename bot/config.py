@@ -1,6 +1,7 @@
 """Settings from the environment (with .env as fallback), checked once at start-up."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
     demo: bool = Field(True, alias="MUSTER_DEMO")
     outbox_batch: int = Field(50, alias="MUSTER_OUTBOX_BATCH", ge=1, le=1000)
     send_attempts: int = Field(5, alias="MUSTER_SEND_ATTEMPTS", ge=1)
+    inbound_per_minute: int = Field(20, alias="MUSTER_INBOUND_PER_MINUTE", ge=1)
+    outbound_per_minute: int = Field(30, alias="MUSTER_OUTBOUND_PER_MINUTE", ge=1)
+    # Interest topics offered at sign-up, comma-separated keys (labels: "signup.interest.<key>" texts).
+    interests: str = Field(
+        "housing,jobs_pay,benefits_disability,voter_registration,elections", alias="MUSTER_INTERESTS",
+        pattern=r"^\s*[a-z0-9_]{1,40}(\s*,\s*[a-z0-9_]{1,40})*\s*$",
+    )
+    event_reminders: str = Field("day-before@10:00,2h", alias="MUSTER_EVENT_REMINDERS")
 
     # -- Telegram
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
@@ -41,6 +50,10 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_base_url: str | None = Field(None, alias="TELEGRAM_API_BASE_URL")
+    telegram_api_base_file_url: str | None = Field(None, alias="TELEGRAM_API_BASE_FILE_URL")
+    telegram_messages_per_second: float = Field(25.0, alias="TELEGRAM_MESSAGES_PER_SECOND", gt=0, le=1000)
+    telegram_paid_broadcast: bool = Field(False, alias="TELEGRAM_PAID_BROADCAST")
+    telegram_poll_timeout: int = Field(30, alias="TELEGRAM_POLL_TIMEOUT", ge=0, le=50)
 
     # -- Twilio
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
@@ -49,9 +62,31 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
     twilio_webhook_base_url: str | None = Field(None, alias="TWILIO_WEBHOOK_BASE_URL")
     twilio_api_base_url: str | None = Field(None, alias="TWILIO_API_BASE_URL")
+    # Honour X-Forwarded-Proto/Host when checking signatures (only behind a proxy you run).
+    twilio_trust_proxy: bool = Field(False, alias="TWILIO_TRUST_PROXY")
+    # Twilio Advanced Opt-Out answers STOP/START/HELP itself: Muster records them and stays quiet on SMS.
+    twilio_advanced_opt_out: bool = Field(False, alias="TWILIO_ADVANCED_OPT_OUT")
+    sms_default_region: str = Field("GB", alias="SMS_DEFAULT_REGION", min_length=2, max_length=2)
+    sms_segments_per_second: float = Field(10.0, alias="SMS_SEGMENTS_PER_SECOND", gt=0)
+    # Twilio drops a message still queued after this many seconds (1-36000): no stale alerts.
+    sms_validity_period: int = Field(14400, alias="SMS_VALIDITY_PERIOD", ge=1, le=36000)
+    sms_price_per_segment: Decimal = Field(Decimal("0.04"), alias="SMS_PRICE_PER_SEGMENT", ge=0)
+    # Bulk SMS waits outside these hours (local time, MUSTER_TIMEZONE); empty for no quiet hours.
+    sms_quiet_hours: str = Field("21:00-09:00", alias="SMS_QUIET_HOURS", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$")
+    # A broadcast more than this many seconds late (service down) is marked missed, not sent.
+    broadcast_misfire_grace: int = Field(3600, alias="BROADCAST_MISFIRE_GRACE", ge=0)
+    # Secret key for the salted hashes of erased supporters (required in live mode).
+    erasure_salt: str | None = Field(None, alias="MUSTER_ERASURE_SALT")
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        if self.sms_quiet_hours:
+            from flows.quiet_hours import QuietHours
+
+            try:
+                QuietHours.parse(self.sms_quiet_hours, self.timezone)
+            except ValueError:
+                raise ValueError("SMS_QUIET_HOURS: expected HH:MM-HH:MM, e.g. 21:00-09:00") from None
         if self.twilio_account_sid and not self.twilio_account_sid.startswith("AC"):
             raise ValueError("TWILIO_ACCOUNT_SID: expected an account SID starting with AC")
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
@@ -69,8 +104,24 @@ class Settings(BaseSettings):
             raise ValueError("TELEGRAM_BOT_TOKEN: required when TELEGRAM_WEBHOOK_URL is set")
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set")
+        if self.telegram_messages_per_second > 30 and not self.telegram_paid_broadcast:
+            raise ValueError(
+                "TELEGRAM_MESSAGES_PER_SECOND: at most 30 unless TELEGRAM_PAID_BROADCAST=true"
+            )
         if self.telegram_bot_token and ":" not in self.telegram_bot_token:
             raise ValueError("TELEGRAM_BOT_TOKEN: expected a BotFather token like 123456:ABC-…")
+        if self.erasure_salt is not None and len(self.erasure_salt) < 16:
+            raise ValueError("MUSTER_ERASURE_SALT: at least 16 random characters (e.g. `openssl rand -hex 32`)")
+        try:
+            from flows.event_notices import reminder_kinds
+
+            reminder_kinds(self.event_reminders)
+        except ValueError as exc:
+            raise ValueError(f"MUSTER_EVENT_REMINDERS: {exc}") from None
+        if (self.telegram_bot_token or self.twilio_account_sid) and not self.erasure_salt:
+            raise ValueError(
+                "MUSTER_ERASURE_SALT: required in live mode (a secret; e.g. `openssl rand -hex 32`)"
+            )
         return self
 
     # -- derived
@@ -98,7 +149,18 @@ class Settings(BaseSettings):
             public_url=self.public_url,
             timezone=self.timezone,
             conversation_timeout_minutes=self.conversation_timeout_minutes,
+            inbound_per_minute=self.inbound_per_minute,
             telegram_bot_username=self.telegram_bot_username,
+            event_reminders=self.event_reminders,
+            sms_default_region=self.sms_default_region,
+            sms_price_per_segment=self.sms_price_per_segment,
+            interests=tuple(i.strip() for i in self.interests.split(",") if i.strip()),
+            twilio_advanced_opt_out=self.twilio_advanced_opt_out,
+            sms_segments_per_second=self.sms_segments_per_second,
+            telegram_messages_per_second=self.telegram_messages_per_second,
+            sms_quiet_hours=self.sms_quiet_hours,
+            broadcast_misfire_grace_seconds=self.broadcast_misfire_grace,
+            **({"erasure_salt": self.erasure_salt} if self.erasure_salt else {}),
         )
 
 

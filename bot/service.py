@@ -19,7 +19,7 @@ from flows.clock import Clock, SystemClock
 from flows.engine import Engine, Handled
 from flows.types import Inbound
 from storage import inbound, open_database
-from storage.db import Database
+from storage.db import Database, parse_ts
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Service:
         if settings.sms_live:
             from bot.channels.sms import SmsChannel
 
-            channels["sms"] = SmsChannel(settings, self.submit, self.clock)
+            channels["sms"] = SmsChannel(settings, self.submit, self.clock, database=lambda: self.db)
         else:
             channels["sms"] = SandboxChannel("sms")
         return channels
@@ -63,6 +63,44 @@ class Service:
 
         self.scheduler.register("inbound_seen", forget_old_inbound_ids)
 
+        from flows import event_notices
+
+        event_settings = self.settings.flow_settings()
+
+        async def event_notices_due(now: datetime) -> None:
+            """Reminders, change and cancellation notices, attendance questions."""
+            async with db.transaction() as tx:
+                queued = await event_notices.run(tx, now, event_settings)
+            if queued and self.dispatcher is not None:
+                self.dispatcher.wake()
+
+        self.scheduler.register("events", event_notices_due)
+
+        async def scrub_erased_addresses(now: datetime) -> None:
+            from storage import privacy
+
+            async with db.transaction() as tx:
+                await privacy.scrub_addresses(tx)
+
+        self.scheduler.register("erasure_scrub", scrub_erased_addresses)
+
+        from flows import broadcast_send
+        from storage import broadcasts as broadcast_store
+
+        broadcast_settings = self.settings.flow_settings()
+
+        async def broadcasts_due(now: datetime) -> None:
+            """Start due broadcasts (missed ones are reported), report progress, and wake for the next."""
+            async with db.transaction() as tx:
+                await broadcast_send.run_due(tx, now, broadcast_settings)
+                upcoming = await broadcast_store.upcoming(tx, now)
+            for when in upcoming[:50]:  # APScheduler only wakes us; the database says what is due
+                self.scheduler.wake_at(parse_ts(when), "broadcast")
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+
+        self.scheduler.register("broadcasts", broadcasts_due)
+
     async def submit(self, message: Inbound) -> Handled:
         """Hand one verified inbound message to the engine; returns once it is committed."""
         if self.engine is None:
@@ -72,7 +110,8 @@ class Service:
         except Exception:
             self.metrics.inbound.labels(message.channel, "error").inc()
             raise
-        label = "duplicate" if result.duplicate else "failed" if result.failed else "ok"
+        label = ("duplicate" if result.duplicate else "failed" if result.failed
+                 else "throttled" if result.throttled else "ok")
         self.metrics.inbound.labels(message.channel, label).inc()
         return result
 
@@ -84,6 +123,7 @@ class Service:
         self.dispatcher = Dispatcher(
             self.db, self.channels, self.clock, batch=settings.outbox_batch, attempts=settings.send_attempts,
             on_outcome=lambda channel, status: self.metrics.outbound.labels(channel, status).inc(),
+            per_address_per_minute=settings.outbound_per_minute,
         )
         self.engine = Engine(self.db, self.clock, settings.flow_settings(), on_commit=self.dispatcher.wake)
         self.engine.start()

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from bot import simulator
+from bot import events_web, simulator
 from bot.limits import BodyLimit
 from bot.metrics import CONTENT_TYPE
 from storage import outbox
@@ -45,6 +45,7 @@ def build(service: Service) -> Starlette:
         routes += simulator.routes(service)
     for channel in service.channels.values():
         routes += channel.routes()
+    routes += events_web.routes(service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -23,3 +23,12 @@ async def provider_signal(
     if opt_out and person.consent(channel) != "opted_out":
         consent.record(tx, person, channel, "opt_out", "carrier", now)
         log.info("supporter %s opted out on %s by provider signal %s", supporter_id, channel, code)
+    if undeliverable and channel == "sms" and not person.sms_undeliverable:
+        supporters.update(tx, person, sms_undeliverable=1)
+        log.info("supporter %s marked undeliverable on sms by provider signal %s", supporter_id, code)
+
+
+def texted_in(tx: Tx, person: supporters.Supporter, channel: str) -> None:
+    """A number that just texted us can receive texts again: clear its undeliverable mark."""
+    if channel == "sms" and person.sms_undeliverable:
+        supporters.update(tx, person, sms_undeliverable=0)

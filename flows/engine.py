@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flows import routes
+from flows import delivery, routes
 from flows.clock import Clock
 from flows.context import Context
+from flows.phones import masked
 from flows.settings import FlowSettings
 from flows.texts import t
 from flows.types import Inbound, Reply
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 class Handled:
     duplicate: bool = False
     failed: bool = False
+    throttled: bool = False
 
 
 class StepFailed(Exception):
@@ -53,6 +55,7 @@ class Engine:
         self._queue: deque[tuple[Inbound, asyncio.Future[Handled]]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._recent: dict[tuple[str, str], deque[float]] = {}  # sender → arrival times this minute
 
     # -- the running service ------------------------------------------------------
     async def handle(self, message: Inbound) -> Handled:
@@ -136,18 +139,43 @@ class Engine:
             people.update({(channel, a): s for a, s in found.items()})
             loaded = await conversations.load_many(tx, [s.id for s in found.values()], channel)
             states.update({(channel, sid): c for sid, c in loaded.items()})
+        throttled = set()
         for message in todo:
             person = people[(message.channel, message.address)]
             conv = states.get((message.channel, person.id)) or Conversation(person.id, message.channel)
             ctx = Context(tx, message, person, conv, self.clock, self.settings)
             self._expire(ctx)
+            flood = self._flood(message, ctx.now.timestamp())
             try:
-                await routes.route(ctx)
+                if flood and not routes.is_consent(ctx):
+                    throttled.add(id(message))
+                    if flood == 1:  # say so once, then stay quiet until the minute has passed
+                        ctx.say("engine.throttled")
+                else:
+                    await routes.route(ctx)
             except Exception as exc:
                 log.exception("step failed: flow=%s step=%s", conv.flow, conv.step)
                 raise StepFailed() from exc
             self._commit_effects(ctx)
-        return [Handled(duplicate=pid not in fresh) for pid in ids]
+        return [Handled(duplicate=pid not in fresh, throttled=id(m) in throttled) for m, pid in zip(batch, ids)]
+
+    def _flood(self, message: Inbound, now: float) -> int:
+        """0 within the limit; otherwise how far over it this sender is in the last minute."""
+        if message.kind != "message":
+            return 0
+        key = (message.channel, message.address)
+        times = self._recent.setdefault(key, deque())
+        while times and times[0] <= now - 60:
+            times.popleft()
+        times.append(now)
+        if len(self._recent) > 50_000:  # forget senders who have gone quiet
+            self._recent = {k: v for k, v in self._recent.items() if v and v[-1] > now - 60}
+        over = len(times) - self.settings.inbound_per_minute
+        if over == 1:
+            log.info("throttling %s sender %s: over %d messages a minute", message.channel,
+                     masked(message.address) if message.channel == "sms" else message.address,
+                     self.settings.inbound_per_minute)
+        return max(over, 0)
 
     def _expire(self, ctx: Context) -> None:
         conv = ctx.conversation
@@ -159,6 +187,7 @@ class Engine:
     def _commit_effects(self, ctx: Context) -> None:
         tx, person, channel = ctx.tx, ctx.supporter, ctx.channel
         supporters.seen(tx, person, channel, ctx.now)
+        delivery.texted_in(tx, person, channel)
         conversations.save(tx, ctx.conversation, ctx.now)
         if person.consent(channel) == "opted_out" and not ctx.send_when_opted_out:
             return  # nothing more to an opted-out channel until they opt back in

@@ -6,6 +6,8 @@ from flows.types import Choice
 
 # Filled by the flows that provide menu entries: key → (text key, handler name in CHOICES).
 ENTRIES: list[tuple[str, str]] = [("menu:help", "menu.help")]
+ENTRIES.append(("menu:events", "menu.events"))
+ENTRIES.append(("menu:join", "menu.join"))
 
 
 def _choices(ctx: Context) -> list[Choice]:

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flows import keywords, menu
+from flows import keywords, media, menu
 from flows.context import Context, Handler
+from flows import event_admin, events
+from flows import console, telegram_groups, telegram_status
+from flows import consent, signup
+from flows import identity, privacy, referrals
+from flows import alerts, broadcast_console
 
 
 @dataclass(frozen=True)
@@ -24,21 +29,59 @@ class Flow:
 
 
 # Non-text inbound kinds → handler.
-EVENTS: dict[str, Handler] = {}
+EVENTS: dict[str, Handler] = {
+    "media": media.received,
+    "blocked": telegram_status.blocked,
+    "unblocked": telegram_status.unblocked,
+    "group_added": telegram_groups.added,
+    "group_removed": telegram_groups.removed,
+    "group_join": telegram_groups.member_joined,
+    "group_command": telegram_groups.command,
+    "group_migrated": telegram_groups.migrated,
+    "contact": identity.contact_shared,
+}
 # Consent keywords, matched on the whole message only (as the providers do).
 CONSENT: dict[str, Handler] = {}
+CONSENT.update(consent.handlers())
 # Global keywords and commands, matched on the whole message, then on its first word.
 KEYWORDS: dict[str, Handler] = {
     "MENU": menu.show,
     "HELP": menu.help,
     "INFO": menu.help,
     "/HELP": menu.help,
+    "MYDATA": privacy.mydata,
+    "/MYDATA": privacy.mydata,
+    "DELETE": privacy.delete,
+    "/DELETE": privacy.delete,
+    "INVITE": referrals.invite,
+    "/INVITE": referrals.invite,
 }
+KEYWORDS.update({"EVENTS": events.list_upcoming, "MYEVENTS": events.mine, "/MYEVENTS": events.mine})
+# Action alert answers (flows/alerts.py); CAN'T is read as CANT.
+KEYWORDS.update({"DONE": alerts.done, "CANT": alerts.cant, "CANNOT": alerts.cant})
+# Organiser commands (flows/console.py COMMANDS), each behind a role check.
+KEYWORDS.update(console.keywords())
+# Sign-up: JOIN [referral code]; /start [deep-link payload] (bare /start is a consent keyword).
+KEYWORDS.update({"JOIN": signup.join, "/JOIN": signup.join, "/START": consent.start})
 # Choice-key prefixes (before the first ':') handled wherever the button was pressed.
 CHOICES: dict[str, Handler] = {
     "menu": menu.chosen,
+    "join": signup.chosen,
 }
 FLOWS: dict[str, Flow] = {}
+FLOWS["signup"] = Flow("signup", signup.STEPS)
+CHOICES.update({
+    "event": events.show, "rsvp": events.answer, "attend": events.attendance, "evadm": event_admin.chosen,
+})
+FLOWS[event_admin.FLOW] = Flow(event_admin.FLOW, event_admin.STEPS)
+FLOWS[privacy.FLOW] = Flow(privacy.FLOW, {"confirm": privacy.confirm})
+FLOWS[broadcast_console.FLOW] = Flow(broadcast_console.FLOW, broadcast_console.STEPS)
+CHOICES.update({"alert": alerts.chosen, "bc": broadcast_console.chosen})
+
+
+def is_consent(ctx: Context) -> bool:
+    """An opt-out/opt-in/help keyword: always handled, even for a sender being throttled."""
+    return ctx.choice is None and keywords.normalise(ctx.text) in CONSENT
 
 
 async def route(ctx: Context) -> None:

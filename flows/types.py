@@ -34,6 +34,7 @@ class Choice:
 
     key: str
     label: str
+    url: str | None = None  # a link button (Telegram); shown as the link itself on text channels
 
     def __post_init__(self) -> None:
         if len(self.key.encode()) > 64:
@@ -60,7 +61,7 @@ class Reply:
     def to_payload(self) -> str:
         data: dict[str, Any] = {"text": self.text}
         if self.choices:
-            data["choices"] = [[c.key, c.label] for c in self.choices]
+            data["choices"] = [[c.key, c.label, *([c.url] if c.url else [])] for c in self.choices]
         if self.multi:
             data["multi"] = True
         if self.request_contact:
@@ -79,7 +80,7 @@ class Reply:
         doc = data.get("document")
         return cls(
             text=data["text"],
-            choices=tuple(Choice(k, label) for k, label in data.get("choices", ())),
+            choices=tuple(Choice(*choice) for choice in data.get("choices", ())),
             multi=data.get("multi", False),
             request_contact=data.get("request_contact", False),
             document=Document(doc["filename"], base64.b64decode(doc["content"]), doc["mime"]) if doc else None,

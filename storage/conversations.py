@@ -54,3 +54,15 @@ def save(tx: Tx, conv: Conversation, now: datetime) -> None:
             conv.updated_at,
         ),
     )
+
+
+def offer(tx: Tx, supporter_id: int, channel: str, keys: list[str], now: datetime) -> None:
+    """Remember choices sent outside a conversation (a reminder, an announcement), so "2" answers them.
+
+    The flow and step are left as they are, and so is updated_at, which times out idle flows.
+    """
+    tx.write(
+        "INSERT INTO conversations (supporter_id, channel, choices, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (supporter_id, channel) DO UPDATE SET choices = excluded.choices",
+        (supporter_id, channel, json.dumps(keys), ts(now)),
+    )

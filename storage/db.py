@@ -130,14 +130,21 @@ class Database:
         """BEGIN IMMEDIATE … COMMIT; any exception rolls everything back and re-raises."""
         async with self._lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
             tx = Tx(conn)
             try:
+                # Inside the try: a BEGIN cancelled while queued still runs in the worker
+                # thread, and the ROLLBACK queued behind it must undo it.
+                await conn.execute("BEGIN IMMEDIATE")
                 yield tx
                 await tx.flush()
                 await conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                # A COMMIT cancelled mid-flight may still complete in the worker thread: the
+                # ROLLBACK then fails, and must not hide the cancellation.
+                try:
+                    await conn.execute("ROLLBACK")
+                except sqlite3.OperationalError:
+                    log.warning("rollback after an interrupted transaction found nothing to undo")
                 raise
 
     async def ping(self) -> bool:

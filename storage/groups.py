@@ -74,3 +74,17 @@ async def for_areas(tx: Tx, candidates: list[str]) -> Group | None:
 
 async def count(tx: Tx) -> int:
     return await tx.scalar("SELECT COUNT(*) FROM local_groups")
+
+
+async def covering(tx: Tx, areas: list[str]) -> Group | None:
+    """Like for_areas, in one query: the group of the most specific (longest) of these areas."""
+    wanted = [a.upper() for a in areas if a]
+    if not wanted:
+        return None
+    marks = ", ".join("?" for _ in wanted)
+    row = await tx.one(
+        "SELECT g.id, g.name, g.is_demo FROM group_areas a JOIN local_groups g ON g.id = a.group_id "
+        f"WHERE a.area IN ({marks}) ORDER BY LENGTH(a.area) DESC LIMIT 1",
+        wanted,
+    )
+    return Group(row["id"], row["name"], (), bool(row["is_demo"])) if row else None

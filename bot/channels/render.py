@@ -9,5 +9,6 @@ def as_text(reply: Reply, lang: str = "en") -> str:
     if not reply.choices:
         return reply.text
     header = t("render.reply_many" if reply.multi else "render.reply_one", lang)
-    lines = [f"{n} {choice.label}" for n, choice in enumerate(reply.choices, 1)]
+    lines = [f"{n} {choice.label}" + (f": {choice.url}" if choice.url else "")
+             for n, choice in enumerate(reply.choices, 1)]
     return "\n".join([reply.text, "", header, *lines])

@@ -51,7 +51,9 @@ class SandboxChannel:
         message: dict[str, Any] = {"id": next(_ids), "outbox_id": row.id}
         if self.name == "telegram":
             message["text"] = reply.text
-            message["choices"] = [{"key": c.key, "label": c.label} for c in reply.choices]
+            message["choices"] = [
+                {"key": c.key, "label": c.label, **({"url": c.url} if c.url else {})} for c in reply.choices
+            ]
             message["multi"] = reply.multi
             message["request_contact"] = reply.request_contact
         else:

@@ -82,6 +82,15 @@ def _register() -> None:
     app.add_typer(admin.db_app, name="db")
     app.add_typer(admin.organiser_app, name="organiser")
     app.add_typer(admin.group_app, name="group")
+    from bot.cli import events as event_cli
+
+    app.add_typer(event_cli.event_app, name="event")
+    from bot.cli import referrals
+
+    app.command("referrals")(referrals.referrals)
+    from bot.cli import broadcasts as broadcast_cli
+
+    app.add_typer(broadcast_cli.broadcast_app, name="broadcast")
 
 
 _register()

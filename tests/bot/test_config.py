@@ -42,6 +42,7 @@ def test_dotenv_is_the_fallback_and_environment_wins(tmp_path, monkeypatch):
 
 def test_simulator_is_off_in_live_mode_unless_asked(monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("MUSTER_ERASURE_SALT", "0123456789abcdef0123")
     assert not load(_env_file=None).simulator_enabled
     monkeypatch.setenv("MUSTER_SIMULATOR", "true")
     assert load(_env_file=None).simulator_enabled

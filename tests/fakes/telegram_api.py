@@ -205,6 +205,17 @@ class FakeTelegramAPI:
         return [p for p in self.calls_of("sendMessage")
                 if chat_id is None or str(p["chat_id"]) == str(chat_id)]
 
+    def message(self, chat_id: int, message_id: int) -> Params | None:
+        """A message as the fake holds it now (after edits), as an update would carry it."""
+        with self._lock:
+            found = self._messages.get((chat_id, message_id))
+            return dict(found) if found else None
+
+    def last_message(self, chat_id: int) -> Params | None:
+        with self._lock:
+            ids = [mid for cid, mid in self._messages if cid == chat_id]
+        return self.message(chat_id, max(ids)) if ids else None
+
     @property
     def webhook(self) -> Params:
         """Params of the last setWebhook; ``{"url": ""}`` when none is set."""

@@ -25,7 +25,7 @@ async def test_a_number_picks_the_choice_offered_last(harness):
 
 async def test_telegram_replies_carry_buttons(harness):
     replies = await harness.say("telegram", "4242", "menu")
-    assert replies[0]["choices"] == [{"key": "menu:help", "label": "Help"}]
+    assert {"key": "menu:help", "label": "Help"} in replies[0]["choices"]
 
 
 async def test_retried_provider_id_is_answered_once(harness):
@@ -133,3 +133,22 @@ async def test_running_engine_batches_concurrent_messages(tmp_path, clock):
 async def test_odd_text_always_gets_an_answer(harness, text):
     replies = await harness.say("sms", "+447400123456", text)
     assert replies
+
+
+async def test_a_flooding_sender_is_throttled_but_stop_still_works(harness, monkeypatch):
+    stopped = []
+
+    async def stop(ctx):
+        stopped.append(ctx.text)
+        ctx.reply("stopped")
+
+    monkeypatch.setitem(routes.CONSENT, "STOP", stop)
+    answers = [await harness.say("sms", "+447400123456", f"hello {i}") for i in range(25)]
+    assert all("didn't understand" in a[0]["text"] for a in answers[:20])
+    assert "faster than I can answer" in answers[20][0]["text"]
+    assert answers[21:] == [[], [], [], []]
+    assert [m["text"] for m in await harness.say("sms", "+447400123456", "STOP")] == ["stopped"]
+    # someone else is unaffected, and a minute later the sender is answered again
+    assert await harness.say("sms", "+447400999999", "hello")
+    harness.clock.advance(seconds=61)
+    assert "didn't understand" in (await harness.texts("sms", "+447400123456", "hello again"))

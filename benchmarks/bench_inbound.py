@@ -1,0 +1,109 @@
+"""Inbound throughput: N supporters each complete the whole sign-up through the running engine.
+
+    python benchmarks/bench_inbound.py --n 20000 --concurrency 300
+
+Prints JSON: messages, seconds, messages_per_s, p50_ms, p99_ms (per message, from
+submit to commit), and the floor measured in the same run: raw sqlite3 doing the same
+number of row writes per message, one transaction per message, with the same pragmas.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from flows.clock import SystemClock
+from flows.engine import Engine
+from flows.types import Inbound
+from storage import groups, open_database
+
+SCRIPT = ("JOIN", "Sam", "M1 1AE", "1 3", "sam@example.org", "YES")
+
+
+async def _supporter(engine: Engine, n: int, latencies: list[float]) -> None:
+    address = f"+44740{n:07d}"
+    for i, text in enumerate(SCRIPT):
+        started = time.perf_counter()
+        await engine.handle(Inbound("sms", address, text, f"bench:{n}:{i}"))
+        latencies.append(time.perf_counter() - started)
+
+
+async def run_engine(path: Path, n: int, concurrency: int) -> dict[str, float]:
+    db = await open_database(str(path))
+    clock = SystemClock()
+    async with db.transaction() as tx:
+        await groups.add(tx, "Manchester", ["M"], clock.now())
+    changes_before = db.conn.total_changes
+    engine = Engine(db, clock)
+    engine.start()
+    latencies: list[float] = []
+    pending = iter(range(n))
+
+    async def worker() -> None:
+        for k in pending:
+            await _supporter(engine, k, latencies)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    await engine.stop()
+    writes = db.conn.total_changes - changes_before
+    async with db.transaction() as tx:
+        active = await tx.scalar("SELECT COUNT(*) FROM supporters WHERE status = 'active'")
+        opted_in = await tx.scalar("SELECT COUNT(*) FROM consent_log WHERE action = 'opt_in'")
+    await db.close()
+    if active != n or opted_in != n:
+        raise SystemExit(f"sign-up did not complete: {active} active, {opted_in} opt-ins of {n}")
+    latencies.sort()
+    messages = len(latencies)
+    return {
+        "messages": messages,
+        "seconds": round(seconds, 3),
+        "messages_per_s": round(messages / seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(messages * 0.99) - 1] * 1000, 2),
+        "row_writes_per_message": round(writes / messages, 2),
+    }
+
+
+def run_floor(path: Path, messages: int, writes_per_message: int) -> float:
+    """Raw sqlite3: the same row writes per message, each message its own transaction."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c INTEGER)")
+    started = time.perf_counter()
+    for m in range(messages):
+        conn.execute("BEGIN IMMEDIATE")
+        for w in range(writes_per_message):
+            conn.execute("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", (f"m{m}", "2026-01-01T00:00:00.000000Z", w))
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return messages / seconds
+
+
+async def bench(n: int, concurrency: int, workdir: Path) -> dict[str, float]:
+    result = await run_engine(workdir / "bench.db", n, concurrency)
+    floor = run_floor(workdir / "floor.db", result["messages"], max(1, round(result["row_writes_per_message"])))
+    result["sqlite_floor_messages_per_s"] = round(floor, 1)
+    result["n"], result["concurrency"] = n, concurrency
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="simulated supporters")
+    parser.add_argument("--concurrency", type=int, default=300, help="supporters talking at once")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(asyncio.run(bench(args.n, args.concurrency, Path(tmp)))))
+
+
+if __name__ == "__main__":
+    main()

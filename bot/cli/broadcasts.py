@@ -1,0 +1,266 @@
+"""`muster broadcast create|preview|schedule|send|cancel|list|report|followup`."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Optional, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli import console, fail, run_async, settings
+from flows import broadcast_report, broadcast_send
+from flows.alerts import followup
+from flows.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
+from flows.clock import SystemClock
+from storage import broadcasts as store
+from storage import open_database
+from storage.db import Tx, parse_ts
+
+T = TypeVar("T")
+broadcast_app = typer.Typer(help="Broadcasts and action alerts.", no_args_is_help=True)
+CLI = Actor(trusted=True, label="cli")
+clock = SystemClock()
+
+
+def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database; organiser errors end the command."""
+    async def go() -> T:
+        db = await open_database(str(settings().db_path))
+        try:
+            async with db.transaction() as tx:
+                return await work(tx)
+        finally:
+            await db.close()
+
+    try:
+        return run_async(go)
+    except BroadcastError as exc:
+        fail(escape(str(exc)))
+        raise  # unreachable: fail() exits
+
+
+async def _get(tx: Tx, broadcast_id: int) -> store.Broadcast:
+    b = await store.get(tx, broadcast_id)
+    if b is None:
+        raise BroadcastError(f"there is no broadcast {broadcast_id}")
+    return b
+
+
+def _show_preview(p: broadcast_send.Preview) -> None:
+    flow = settings().flow_settings()
+    table = Table(title=f"Preview of {p.broadcast.kind} #{p.broadcast.id}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("SMS recipients", f"{p.counts['sms']:,}")
+    table.add_row("Telegram recipients", f"{p.counts['telegram']:,}")
+    table.add_row("Telegram group chats", f"{p.counts['chats']:,}")
+    table.add_row("Messages in all", f"{p.total:,}")
+    table.add_row("SMS encoding", f"{p.sms.encoding}, {p.sms.segments} segment(s), {p.sms.chars} characters")
+    table.add_row("Normalised", "; ".join(p.changes) or "nothing changed")
+    table.add_row("Estimated SMS cost", f"£{p.cost:.2f}")
+    table.add_row("Time to send", broadcast_send._duration(p.seconds))
+    if p.quiet_until:
+        table.add_row("Quiet hours", f"SMS waits until {local(p.quiet_until, flow.timezone)}")
+    table.add_row("Sample (Telegram)", escape(p.sample))
+    table.add_row("Sample (SMS)", escape(p.sms_sample))
+    console.print(table)
+
+
+@broadcast_app.command("create")
+def create(
+    body: str = typer.Option(..., "--body", help="The message; placeholders {first_name} and {group}."),
+    audience: str = typer.Option("all", "--audience", help="e.g. 'group:Leeds interest:housing channel:sms chats'."),
+    kind: str = typer.Option("broadcast", "--kind", help="broadcast or alert"),
+    cta: Optional[str] = typer.Option(None, "--cta", help="Alerts: what people should do."),
+    link: Optional[str] = typer.Option(None, "--link", help="Alerts: a link for the call to action."),
+    deadline: Optional[str] = typer.Option(None, "--deadline", help="Alerts: local time, e.g. '2026-11-20 23:59'."),
+    every_channel: bool = typer.Option(False, "--every-channel", help="Send on each channel a supporter has."),
+    no_normalise: bool = typer.Option(False, "--no-normalise", help="Keep curly quotes, dashes and the like."),
+) -> None:
+    """Save a draft and show its preview; nothing is sent until `send` or `schedule`."""
+    if kind not in ("broadcast", "alert"):
+        fail("--kind: expected broadcast or alert")
+    flow = settings().flow_settings()
+
+    async def work(tx: Tx) -> broadcast_send.Preview:
+        now = clock.now()
+        filters, every = await parse_audience(tx, audience)
+        due = parse_time(deadline, now, flow.timezone) if deadline else None
+        b = await compose(tx, CLI, now, body=body, audience=filters, every=every or every_channel, kind=kind,
+                          cta_text=cta, cta_link=link, deadline=due, normalise=not no_normalise)
+        return await broadcast_send.preview(tx, b, now, flow)
+
+    p = _in_tx(work)
+    console.print(f"Draft #{p.broadcast.id} saved.")
+    _show_preview(p)
+
+
+@broadcast_app.command("preview")
+def preview(broadcast_id: int = typer.Argument(...)) -> None:
+    """Recipients per channel, a sample, SMS segments and cost, and the time to send."""
+    async def work(tx: Tx) -> broadcast_send.Preview:
+        return await broadcast_send.preview(tx, await _get(tx, broadcast_id), clock.now(), settings().flow_settings())
+
+    _show_preview(_in_tx(work))
+
+
+def _confirmation(broadcast_id: int, yes: bool, count: Optional[str]) -> Optional[str]:
+    """Ask before sending: above 1,000 recipients, the count must be typed."""
+    async def work(tx: Tx) -> broadcast_send.Preview:
+        return await broadcast_send.preview(tx, await _get(tx, broadcast_id), clock.now(), settings().flow_settings())
+
+    p = _in_tx(work)
+    if p.needs_count:
+        if count is not None:
+            return count
+        return typer.prompt(f"This goes to {p.total:,} people. Type {p.total} to confirm")
+    if not yes and not typer.confirm(f"Send #{broadcast_id} to {p.total:,} people?"):
+        fail("not confirmed; nothing was sent")
+    return count
+
+
+def _confirm(broadcast_id: int, **options) -> store.Broadcast:
+    async def work(tx: Tx) -> store.Broadcast:
+        b = await _get(tx, broadcast_id)
+        return await broadcast_send.confirm(tx, b, CLI, clock.now(), settings().flow_settings(), **options)
+
+    return _in_tx(work)
+
+
+@broadcast_app.command("send")
+def send(
+    broadcast_id: int = typer.Argument(...),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (up to 1,000 recipients)."),
+    confirm_count: Optional[str] = typer.Option(None, "--confirm-count", help="The recipient count, above 1,000."),
+    urgent: bool = typer.Option(False, "--urgent", help="Alerts: send SMS during quiet hours too."),
+    follow: bool = typer.Option(False, "--follow", help="Show a progress bar until every message has gone."),
+) -> None:
+    """Send a draft now."""
+    typed = _confirmation(broadcast_id, yes, confirm_count)
+    if urgent and not yes and not typer.confirm("Urgent: SMS goes out during quiet hours, waking people. Sure?"):
+        fail("not confirmed; nothing was sent")
+    b = _confirm(broadcast_id, typed=typed, urgent=urgent)
+    console.print(f"Broadcast #{b.id} started: {b.recipients + b.chats:,} messages queued.")
+    if follow:
+        _follow(b.id)
+
+
+@broadcast_app.command("schedule")
+def schedule(
+    broadcast_id: int = typer.Argument(...),
+    at: str = typer.Option(..., "--at", help="Local time, e.g. '2026-11-05 18:00' or 'tomorrow 18:00'."),
+    repeat: str = typer.Option("none", "--repeat", help="none, daily or weekly"),
+    yes: bool = typer.Option(False, "--yes", "-y"),
+    confirm_count: Optional[str] = typer.Option(None, "--confirm-count"),
+) -> None:
+    """Send a draft at a local time, once or repeating."""
+    flow = settings().flow_settings()
+    try:
+        when = parse_time(at, clock.now(), flow.timezone)
+    except BroadcastError as exc:
+        fail(escape(f"--at: {exc}"))
+    if when is None:
+        fail("--at: give a time; use `send` to send now")
+    repeating = "" if repeat == "none" else f", repeating {repeat}"
+    console.print(f"Scheduled time: {local(when, flow.timezone)}{repeating}")
+    typed = _confirmation(broadcast_id, yes, confirm_count)
+    b = _confirm(broadcast_id, when=when, repeat=repeat, typed=typed)
+    console.print(f"Broadcast #{b.id} is {b.status} for {local(parse_ts(b.send_at), flow.timezone)}.")
+
+
+@broadcast_app.command("cancel")
+def cancel(broadcast_id: int = typer.Argument(...)) -> None:
+    """Cancel a scheduled or sending broadcast; queued messages are dropped at once."""
+    async def work(tx: Tx) -> int:
+        return await broadcast_send.cancel(tx, await _get(tx, broadcast_id), CLI, clock.now())
+
+    console.print(f"Broadcast #{broadcast_id} cancelled; {_in_tx(work):,} queued messages dropped.")
+
+
+@broadcast_app.command("list")
+def list_broadcasts(limit: int = typer.Option(20, "--limit")) -> None:
+    """The most recent broadcasts."""
+    async def work(tx: Tx) -> list[store.Broadcast]:
+        return await store.recent(tx, limit)
+
+    table = Table("id", "kind", "status", "send at", "repeat", "recipients", "message")
+    tz = settings().flow_settings().timezone
+    for b in _in_tx(work):
+        when = local(parse_ts(b.send_at), tz) if b.send_at else ""
+        table.add_row(str(b.id), b.kind, b.status, when, b.repeat, f"{b.recipients:,}", escape(b.body[:50]))
+    console.print(table)
+
+
+@broadcast_app.command("followup")
+def follow_up(
+    broadcast_id: int = typer.Argument(...),
+    body: Optional[str] = typer.Option(None, "--body", help="New text (default: the alert's own)."),
+) -> None:
+    """Draft the same alert to everyone who has not answered it yet, and preview it."""
+    async def work(tx: Tx) -> broadcast_send.Preview:
+        draft = await followup(tx, CLI, await _get(tx, broadcast_id), clock.now(), body)
+        return await broadcast_send.preview(tx, draft, clock.now(), settings().flow_settings())
+
+    p = _in_tx(work)
+    console.print(f"Follow-up draft #{p.broadcast.id} saved; `muster broadcast send {p.broadcast.id}` sends it.")
+    _show_preview(p)
+
+
+@broadcast_app.command("report")
+def report(
+    broadcast_id: int = typer.Argument(...),
+    follow: bool = typer.Option(False, "--follow", help="Show a progress bar until every message has gone."),
+) -> None:
+    """Recipients, sent, delivered, failed by error code, unknown, opt-outs, replies, alert completions."""
+    if follow:
+        _follow(broadcast_id)
+
+    async def work(tx: Tx) -> broadcast_report.Report:
+        return await broadcast_report.build(tx, await _get(tx, broadcast_id), clock.now())
+
+    r = _in_tx(work)
+    b = r.broadcast
+    table = Table(title=f"Report for {b.kind} #{b.id} ({b.status})", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    rows = [("Recipients", r.recipients), ("Group chats", r.chats), ("Sent", r.count("sent")),
+            ("Delivered", "—" if r.delivered is None else r.delivered), ("Unknown", r.count("unknown")),
+            ("Waiting", r.pending), ("Cancelled", r.count("cancelled"))]
+    rows += [(f"Failed ({code})", n) for code, n in r.failed.items()]
+    rows += [("Opt-outs within 24 h", r.opt_outs), ("Replies", r.replies)]
+    if b.kind == "alert":
+        rows += [("Done", r.responses.get("done", 0)), ("Can't", r.responses.get("cant", 0))]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    if r.by_group:
+        groups = Table("local group", "recipients", "done", "can't", "completion", title="Completion by group")
+        for name, people, done, cant in r.by_group:
+            groups.add_row(name, str(people), str(done), str(cant), f"{100 * done // people}%" if people else "—")
+        console.print(groups)
+
+
+def _follow(broadcast_id: int, poll: float = 1.0) -> None:
+    """A live progress bar from the outbox (the running service does the sending)."""
+    async def go() -> None:
+        db = await open_database(str(settings().db_path))
+        try:
+            with Progress(TextColumn("#{task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=console) as bar:
+                task = bar.add_task("sending", total=None, id=broadcast_id)
+                while True:
+                    async with db.transaction() as tx:
+                        counts = await store.delivery_counts(tx, broadcast_id)
+                    total = sum(counts.values())
+                    pending = counts.get("queued", 0) + counts.get("sending", 0)
+                    bar.update(task, total=total, completed=total - pending)
+                    if pending == 0:
+                        return
+                    await asyncio.sleep(poll)
+        finally:
+            await db.close()
+
+    run_async(go)

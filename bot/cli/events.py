@@ -1,0 +1,292 @@
+"""`muster event …`: create, edit, publish, cancel and list events; attendees, attendance, report."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Optional, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from bot.cli import console, fail, run_async, settings
+from flows import dates, event_admin, phones
+from flows import events as flow_events
+from flows.clock import SystemClock
+from storage import events, groups, open_database, supporters
+from storage.db import Tx
+from storage.events import Event
+
+T = TypeVar("T")
+
+event_app = typer.Typer(help="Events: create, publish, cancel, attendance.", no_args_is_help=True)
+
+
+def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database; a ValueError becomes a CLI error."""
+    async def go() -> T:
+        db = await open_database(str(settings().db_path))
+        try:
+            async with db.transaction() as tx:
+                return await work(tx)
+        finally:
+            await db.close()
+
+    try:
+        return run_async(go)
+    except ValueError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail() exits
+
+
+async def _find(tx: Tx, ident: str) -> Event:
+    event = await (events.get(tx, int(ident)) if ident.isdigit() else events.by_public_id(tx, ident))
+    if event is None:
+        raise ValueError(f"ID: no event {ident!r} (see `muster event list`)")
+    return event
+
+
+def _when(text: str, now: datetime, tz: str) -> datetime:
+    try:
+        return dates.parse(text, now, tz)
+    except dates.DateError as exc:
+        if exc.reason == "past":
+            raise ValueError(f"--when: {dates.full(exc.when, tz)} is in the past") from None
+        raise ValueError(f"--when: can't read {text!r} (e.g. 'Sat 14:00', '3 Oct 7pm', '2026-12-05 19:00')") from None
+
+
+async def _group_id(tx: Tx, name: str | None) -> int | None:
+    if not name or name.lower() == "national":
+        return None
+    found = await groups.by_name(tx, name)
+    if found is None:
+        raise ValueError(f"--group: no local group called {name!r} (see `muster group list`)")
+    return found.id
+
+
+def _describe(event: Event) -> str:
+    return escape(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
+
+
+@event_app.command("create")
+def create(
+    title: str = typer.Option(..., "--title"),
+    when: str = typer.Option(..., "--when", help="Start, e.g. 'Sat 14:00', '3 Oct 7pm', '2026-12-05 19:00'."),
+    hours: float = typer.Option(2.0, "--hours", min=0.25, help="How long it lasts."),
+    venue: Optional[str] = typer.Option(None, "--venue"),
+    address: Optional[str] = typer.Option(None, "--address"),
+    postcode: Optional[str] = typer.Option(None, "--postcode"),
+    private_address: bool = typer.Option(False, "--private-address", help="Keep the address out of public files."),
+    online: Optional[str] = typer.Option(None, "--online", help="Link for joining online."),
+    capacity: Optional[int] = typer.Option(None, "--capacity", min=1),
+    group: Optional[str] = typer.Option(None, "--group", help="Local group name; national when left out."),
+    description: Optional[str] = typer.Option(None, "--description"),
+    instructions: Optional[str] = typer.Option(None, "--instructions", help="Shown to people after they RSVP."),
+    tz: Optional[str] = typer.Option(None, "--timezone", help="Default: MUSTER_TIMEZONE."),
+    publish: bool = typer.Option(False, "--publish", help="Publish at once instead of saving a draft."),
+) -> None:
+    """Create an event (a draft unless --publish)."""
+    zone = tz or settings().timezone
+    now = SystemClock().now()
+    try:
+        starts = _when(when, now, zone)
+    except ValueError as exc:
+        fail(str(exc))
+
+    async def work(tx: Tx) -> Event:
+        event = await events.create(
+            tx, public_id=event_admin.new_public_id(), title=title.strip(), starts_at=starts,
+            ends_at=starts + timedelta(hours=hours), now=now, timezone=zone, venue=venue, address=address,
+            postcode=postcode, address_public=0 if private_address else 1, online_url=online,
+            capacity=capacity, group_id=await _group_id(tx, group), description=description,
+            instructions=instructions, status="confirmed" if publish else "draft",
+        )
+        return event
+
+    if not title.strip():
+        fail("--title: give the event a name")
+    console.print(f"Created {_describe(_in_tx(work))}")
+
+
+@event_app.command("edit")
+def edit(
+    ident: str = typer.Argument(..., metavar="ID"),
+    title: Optional[str] = typer.Option(None, "--title"),
+    when: Optional[str] = typer.Option(None, "--when"),
+    hours: Optional[float] = typer.Option(None, "--hours", min=0.25),
+    venue: Optional[str] = typer.Option(None, "--venue"),
+    address: Optional[str] = typer.Option(None, "--address"),
+    postcode: Optional[str] = typer.Option(None, "--postcode"),
+    online: Optional[str] = typer.Option(None, "--online"),
+    capacity: Optional[int] = typer.Option(None, "--capacity", min=0, help="0 for no limit."),
+    description: Optional[str] = typer.Option(None, "--description"),
+    instructions: Optional[str] = typer.Option(None, "--instructions"),
+) -> None:
+    """Change an event; a new time or place is sent to everyone who RSVPed (once per change)."""
+    now = SystemClock().now()
+    flow_settings = settings().flow_settings()
+
+    async def work(tx: Tx) -> tuple[Event, bool, list[int]]:
+        event = await _find(tx, ident)
+        changes: dict = {k: v for k, v in {
+            "title": title, "venue": venue, "address": address, "postcode": postcode, "online_url": online,
+            "description": description, "instructions": instructions,
+        }.items() if v is not None}
+        length = event.end - event.start if hours is None else timedelta(hours=hours)
+        if when is not None:
+            changes["starts_at"] = _when(when, now, event.timezone)
+        if when is not None or hours is not None:
+            changes["ends_at"] = changes.get("starts_at", event.start) + length
+        if capacity is not None:
+            changes["capacity"] = capacity or None
+        moved = await events.update(tx, event, now, **changes)
+        promoted = await flow_events.promote(tx, event, now, flow_settings) if event.status == "confirmed" else []
+        return event, moved, promoted
+
+    event, moved, promoted = _in_tx(work)
+    console.print(f"Updated {_describe(event)}" + (" — RSVPs will be told of the change." if moved else ""))
+    if promoted:
+        console.print(f"Moved {len(promoted)} from the waitlist to going.")
+
+
+@event_app.command("publish")
+def publish(
+    ident: str = typer.Argument(..., metavar="ID"),
+    announce: bool = typer.Option(False, "--announce", help="Also announce it to the group's supporters and chats."),
+) -> None:
+    """Publish a draft (supporters see it under EVENTS), optionally announcing it."""
+    now = SystemClock().now()
+    flow_settings = settings().flow_settings()
+
+    async def work(tx: Tx) -> tuple[Event, tuple[int, int] | None]:
+        event = await _find(tx, ident)
+        if event.status != "confirmed":
+            await event_admin.publish(tx, event, now)
+        if not announce:
+            return event, None
+        if event.announced_at:
+            raise ValueError(f"event #{event.id} has already been announced")
+        return event, await event_admin.announce(tx, event, now, flow_settings)
+
+    event, counts = _in_tx(work)
+    console.print(f"Published {_describe(event)}")
+    if counts:
+        console.print(f"Announcement queued for {counts[0]} supporters and {counts[1]} group chats.")
+
+
+@event_app.command("cancel")
+def cancel(ident: str = typer.Argument(..., metavar="ID")) -> None:
+    """Cancel an event; everyone going, maybe or waitlisted is told once."""
+    now = SystemClock().now()
+
+    async def work(tx: Tx) -> Event:
+        event = await _find(tx, ident)
+        if event.status == "cancelled":
+            raise ValueError(f"event #{event.id} is already cancelled")
+        await events.set_status(tx, event, "cancelled", now)
+        return event
+
+    console.print(f"Cancelled {_describe(_in_tx(work))}")
+
+
+@event_app.command("list")
+def list_events(everything: bool = typer.Option(False, "--all", help="Include past events.")) -> None:
+    """Events not yet over (or all), with RSVP counts."""
+    now = SystemClock().now()
+
+    async def work(tx: Tx) -> tuple[list[Event], dict[int, dict[str, int]]]:
+        found = await events.listing(tx, datetime(1970, 1, 1, tzinfo=timezone.utc) if everything else now, limit=1000)
+        return found, await events.counts(tx, [e.id for e in found])
+
+    found, tally = _in_tx(work)
+    table = Table("id", "public id", "starts", "title", "status", "group", "going", "maybe", "waitlist")
+    for e in found:
+        c = tally[e.id]
+        table.add_row(
+            str(e.id), e.public_id, dates.short(e.start, e.timezone), e.title, e.status,
+            str(e.group_id or "national"), f"{c.get('going', 0)}" + (f"/{e.capacity}" if e.capacity else ""),
+            str(c.get("maybe", 0)), str(c.get("waitlisted", 0)),
+        )
+    console.print(table)
+
+
+@event_app.command("attendees")
+def attendees(
+    ident: str = typer.Argument(..., metavar="ID"),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV on standard output (full phone numbers)."),
+) -> None:
+    """Everyone who RSVPed, with their answer and attendance."""
+    async def work(tx: Tx) -> list:
+        event = await _find(tx, ident)
+        return await events.attendees(tx, event.id)
+
+    rows = _in_tx(work)
+    attended = {None: "", 1: "yes", 0: "no"}
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["supporter_id", "first_name", "phone", "telegram_id", "rsvp", "attended", "updated_at"])
+        for r in rows:
+            writer.writerow([r["supporter_id"], r["first_name"] or "", r["phone"] or "", r["telegram_id"] or "",
+                             r["status"], attended[r["attended"]], r["updated_at"]])
+        typer.echo(out.getvalue(), nl=False)
+        return
+    table = Table("supporter", "name", "phone", "telegram", "rsvp", "attended")
+    for r in rows:
+        table.add_row(str(r["supporter_id"]), r["first_name"] or "", phones.masked(r["phone"]) if r["phone"] else "",
+                      str(r["telegram_id"] or ""), r["status"], attended[r["attended"]])
+    console.print(table)
+
+
+@event_app.command("attend")
+def attend(
+    ident: str = typer.Argument(..., metavar="ID"),
+    supporter: Optional[int] = typer.Option(None, "--supporter", help="Supporter id (see attendees)."),
+    phone: Optional[str] = typer.Option(None, "--phone"),
+    telegram_id: Optional[int] = typer.Option(None, "--telegram-id"),
+    absent: bool = typer.Option(False, "--no", help="Mark as not attended."),
+) -> None:
+    """Mark someone as attended (or not, with --no)."""
+    if [supporter, phone, telegram_id].count(None) != 2:
+        fail("give exactly one of --supporter, --phone or --telegram-id")
+    number = None
+    if phone is not None:
+        number = phones.normalise(phone)
+        if number is None:
+            fail(f"--phone: {phone!r} is not a phone number (e.g. +447400123456)")
+    now = SystemClock().now()
+
+    async def work(tx: Tx) -> tuple[Event, int]:
+        event = await _find(tx, ident)
+        if supporter is not None:
+            person = await supporters.get(tx, supporter)
+        elif number is not None:
+            person = await supporters.find(tx, "sms", number)
+        else:
+            person = await supporters.find(tx, "telegram", str(telegram_id))
+        if person is None or person.status == "erased":
+            raise ValueError("no such supporter")
+        await events.set_attended(tx, event.id, person.id, not absent, now)
+        return event, person.id
+
+    event, person_id = _in_tx(work)
+    console.print(f"Supporter #{person_id} marked as {'not ' if absent else ''}attended at #{event.id}.")
+
+
+@event_app.command("report")
+def report(ident: str = typer.Argument(..., metavar="ID")) -> None:
+    """RSVPs by status, attended and no-shows."""
+    async def work(tx: Tx) -> tuple[Event, dict[str, int]]:
+        event = await _find(tx, ident)
+        return event, await events.report(tx, event.id)
+
+    event, numbers = _in_tx(work)
+    console.print(_describe(event))
+    table = Table("", "count")
+    labels = [("going", "going"), ("maybe", "maybe"), ("declined", "can't go"), ("waitlisted", "waitlisted"),
+              ("attended", "attended"), ("no_show", "no-shows"), ("unknown", "going, attendance unknown")]
+    for key, label in labels:
+        table.add_row(label, str(numbers[key]))
+    console.print(table)

@@ -1,0 +1,55 @@
+"""`muster referrals`: who has recruited the most supporters."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from bot.cli import console, fail, run_async, settings
+from flows import phones
+from storage import groups, open_database, referrals as referral_store
+
+
+def referrals(
+    group: Optional[str] = typer.Option(None, "--group", help="Only recruiters in this local group."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many recruiters to list."),
+) -> None:
+    """List the top recruiters: supporters who joined with their referral code."""
+    async def go() -> list[referral_store.Recruiter]:
+        db = await open_database(str(settings().db_path))
+        try:
+            async with db.transaction() as tx:
+                group_id = None
+                if group:
+                    found = await groups.by_name(tx, group)
+                    if found is None:
+                        raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
+                    group_id = found.id
+                return await referral_store.top(tx, limit, group_id)
+        finally:
+            await db.close()
+
+    try:
+        rows = run_async(go)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    if not rows:
+        console.print("No referrals yet" + (f" in {group}." if group else "."))
+        return
+    table = Table("#", "first name", "phone", "telegram", "local group", "recruits", title="Top recruiters")
+    for rank, r in enumerate(rows, 1):
+        table.add_row(
+            str(rank), r.first_name or ("(erased)" if r.phone is None and r.telegram_id is None else ""),
+            phones.masked(r.phone) if r.phone else "",
+            _masked_id(r.telegram_id), r.group_name or "", str(r.recruits),
+        )
+    console.print(table)
+
+
+def _masked_id(telegram_id: Optional[int]) -> str:
+    if telegram_id is None:
+        return ""
+    text = str(telegram_id)
+    return f"…{text[-3:]}" if len(text) > 3 else "…"

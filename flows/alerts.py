@@ -1,0 +1,57 @@
+"""Action alerts from the supporter's side: DONE / CAN'T (typed or pressed), and the follow-up.
+
+One response per supporter per alert; a later answer replaces an earlier one. A bare
+DONE answers the most recent alert the supporter was sent; a button names its alert.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flows.broadcasts import Actor, BroadcastError, check_access, compose
+from flows.context import Context
+from storage import broadcast_results as results
+from storage import broadcasts as store
+from storage.broadcasts import Audience, Broadcast
+from storage.db import Tx, parse_ts
+
+
+async def done(ctx: Context) -> None:
+    await _respond(ctx, None, "done")
+
+
+async def cant(ctx: Context) -> None:
+    await _respond(ctx, None, "cant")
+
+
+async def chosen(ctx: Context) -> None:
+    """A pressed button "alert:<id>:done" or "alert:<id>:cant"."""
+    parts = (ctx.choice or "").split(":")
+    if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in store.RESPONSES:
+        ctx.say("alerts.none")
+        return
+    await _respond(ctx, int(parts[1]), parts[2])
+
+
+async def _respond(ctx: Context, alert_id: int | None, response: str) -> None:
+    tx, person = ctx.tx, ctx.supporter
+    if alert_id is None:
+        alert_id = await results.latest_alert_for(tx, person.id)
+    if alert_id is None or not await results.was_sent(tx, alert_id, person.id):
+        ctx.say("alerts.none")
+        return
+    results.respond(tx, alert_id, person.id, response, ctx.now)
+    ctx.say("alerts.thanks_done" if response == "done" else "alerts.thanks_cant")
+
+
+async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: str | None = None) -> Broadcast:
+    """A draft of the same alert to everyone who got it and has not answered yet."""
+    if alert.kind != "alert":
+        raise BroadcastError(f"Broadcast {alert.id} is not an action alert.")
+    check_access(actor, alert)
+    original = alert.filters
+    audience = Audience(groups=original.groups, channel=original.channel, alert_id=alert.id, response="not_yet")
+    return await compose(
+        tx, actor, now, body=body or alert.body, audience=audience, every=alert.channel_mode == "every",
+        kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
+        deadline=parse_ts(alert.deadline) if alert.deadline else None, normalise=bool(alert.normalise),
+    )

@@ -1,0 +1,258 @@
+"""`/broadcast` and `/alert` in the organiser console: compose, preview, confirm, schedule, cancel, report.
+
+    /broadcast                      compose step by step
+    /broadcast Hi {first_name}…     start with this text
+    /broadcast list | preview N | report N | cancel N | followup N
+    /alert                          an action alert: text, call to action, deadline, audience
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flows import broadcast_report, broadcast_send, dates
+from flows.alerts import followup
+from flows.broadcasts import Actor, BodyError, BroadcastError, check_access, compose, local, parse_audience, parse_time
+from flows.context import Context
+from flows.types import Choice
+from storage import broadcasts as store
+from storage.db import parse_ts
+
+FLOW = "broadcast"
+_LINK = re.compile(r"(https?://\S+)\s*$")
+
+
+async def actor(ctx: Context) -> Actor:
+    roles = tuple(await ctx.roles())
+    return Actor(roles, f"{ctx.channel}:{ctx.inbound.address}", ctx.channel, ctx.inbound.address)
+
+
+async def broadcast(ctx: Context) -> None:
+    await _command(ctx, "broadcast")
+
+
+async def alert(ctx: Context) -> None:
+    await _command(ctx, "alert")
+
+
+async def _command(ctx: Context, kind: str) -> None:
+    head, _, rest = ctx.args.strip().partition(" ")
+    sub = head.lower()
+    if kind == "broadcast" and sub in ("list", "preview", "report", "cancel", "followup"):
+        await _manage(ctx, sub, rest.strip())
+        return
+    ctx.begin(FLOW, "body", {"kind": kind})
+    if ctx.args.strip():
+        ctx.conversation.data["body"] = ctx.args.strip()
+        await _after_body(ctx)
+    else:
+        ctx.say("broadcasts.ask_body", first="{first_name}", group="{group}")
+
+
+async def _manage(ctx: Context, sub: str, arg: str) -> None:
+    who = await actor(ctx)
+    if sub == "list":
+        found = await store.recent(ctx.tx, 10, who.scope())
+        lines = [f"#{b.id} {b.kind} {b.status} — {b.body[:40]}" for b in found]
+        ctx.reply("\n".join(lines) if lines else ctx.t("broadcasts.none"))
+        return
+    b = await store.get(ctx.tx, int(arg)) if arg.isdigit() else None
+    if b is None:
+        ctx.say("broadcasts.not_found", command=sub)
+        return
+    try:
+        check_access(who, b)
+        if sub == "report":
+            report = await broadcast_report.build(ctx.tx, b, ctx.now)
+            ctx.reply(broadcast_report.describe(report, ctx.settings))
+        elif sub == "cancel":
+            dropped = await broadcast_send.cancel(ctx.tx, b, who, ctx.now)
+            ctx.say("broadcasts.cancelled", id=b.id, dropped=dropped)
+        elif sub == "followup":
+            draft = await followup(ctx.tx, who, b, ctx.now)
+            ctx.begin(FLOW, "decide", {"kind": "alert", "id": draft.id})
+            await _show_preview(ctx, draft.id)
+        else:
+            await _show_preview(ctx, b.id, offer=b.status == "draft")
+    except BroadcastError as exc:
+        ctx.reply(str(exc))
+
+
+# -- composing step by step ------------------------------------------------------------------
+async def body(ctx: Context) -> None:
+    if not ctx.text:
+        ctx.say("broadcasts.ask_body", first="{first_name}", group="{group}")
+        return
+    ctx.conversation.data["body"] = ctx.text
+    await _after_body(ctx)
+
+
+async def _after_body(ctx: Context) -> None:
+    if ctx.conversation.data["kind"] == "alert":
+        ctx.goto("cta")
+        ctx.say("broadcasts.ask_cta")
+    else:
+        ctx.goto("audience")
+        ctx.say("broadcasts.ask_audience")
+
+
+async def cta(ctx: Context) -> None:
+    match = _LINK.search(ctx.text)
+    text = ctx.text[: match.start()].strip() if match else ctx.text
+    if not text:
+        ctx.say("broadcasts.ask_cta")
+        return
+    ctx.conversation.data.update(cta=text, link=match.group(1) if match else None)
+    ctx.goto("deadline")
+    ctx.say("broadcasts.ask_deadline")
+
+
+async def deadline(ctx: Context) -> None:
+    if ctx.text.lower() not in ("skip", "none", "no"):
+        try:
+            when = dates.parse(ctx.text, ctx.now, ctx.settings.timezone)
+        except dates.DateError:
+            ctx.say("broadcasts.bad_deadline")
+            return
+        ctx.conversation.data["deadline"] = when.isoformat()
+    ctx.goto("audience")
+    ctx.say("broadcasts.ask_audience")
+
+
+async def audience(ctx: Context) -> None:
+    data = ctx.conversation.data
+    try:
+        filters, every = await parse_audience(ctx.tx, ctx.text)
+        draft = await compose(
+            ctx.tx, await actor(ctx), ctx.now, body=data["body"], audience=filters, every=every,
+            kind=data["kind"], cta_text=data.get("cta"), cta_link=data.get("link"),
+            deadline=datetime.fromisoformat(data["deadline"]) if data.get("deadline") else None,
+        )
+    except BroadcastError as exc:
+        ctx.reply(str(exc))
+        if isinstance(exc, BodyError):
+            ctx.goto("body")
+            ctx.say("broadcasts.ask_body", first="{first_name}", group="{group}")
+        else:
+            ctx.say("broadcasts.ask_audience")
+        return
+    data["id"] = draft.id
+    ctx.goto("decide")
+    await _show_preview(ctx, draft.id)
+
+
+async def _show_preview(ctx: Context, broadcast_id: int, offer: bool = True) -> None:
+    b = await store.get(ctx.tx, broadcast_id)
+    p = await broadcast_send.preview(ctx.tx, b, ctx.now, ctx.settings)
+    choices = []
+    if offer:
+        choices = [Choice(f"bc:{b.id}:now", ctx.t("broadcasts.send_now")),
+                   Choice(f"bc:{b.id}:later", ctx.t("broadcasts.send_later"))]
+        who = await actor(ctx)
+        if b.kind == "alert" and who.is_admin and p.quiet_until:
+            choices.append(Choice(f"bc:{b.id}:urgent", ctx.t("broadcasts.send_urgent")))
+        choices.append(Choice(f"bc:{b.id}:drop", ctx.t("broadcasts.discard")))
+    ctx.reply(broadcast_send.describe(p, ctx.settings), choices)
+
+
+async def chosen(ctx: Context) -> None:
+    """A preview button: bc:<id>:now|later|urgent|drop."""
+    _, ident, action = (ctx.choice or "::").split(":", 2)
+    if not await ctx.roles() or not ident.isdigit():
+        ctx.say("console.refused", command="/broadcast")
+        return
+    b = await store.get(ctx.tx, int(ident))
+    if b is None or b.status != "draft":
+        ctx.say("broadcasts.not_draft")
+        return
+    conv = ctx.conversation
+    if not (conv.flow == FLOW and conv.data.get("id") == b.id):
+        ctx.begin(FLOW, "decide", {"kind": b.kind, "id": b.id})
+    data = ctx.conversation.data
+    if action == "now":  # the preview's "send now", even after a time was typed
+        data.pop("when", None)
+        data["repeat"] = "none"
+    if action in ("now", "at"):  # urgent only ever follows the typed URGENT
+        data["urgent"] = False
+    if action not in ("now", "at", "later", "urgent", "drop") or (action == "at" and not data.get("when")):
+        ctx.say("broadcasts.use_buttons")
+        return
+    if action == "drop":
+        await store.update(ctx.tx, b.id, status="cancelled")
+        ctx.finish()
+        ctx.say("broadcasts.discarded", id=b.id)
+    elif action == "later":
+        ctx.goto("when")
+        ctx.say("broadcasts.ask_when")
+    elif action == "urgent":
+        ctx.goto("urgent")
+        ctx.say("broadcasts.ask_urgent")
+    else:
+        await _confirm(ctx)
+
+
+async def decide(ctx: Context) -> None:
+    ctx.say("broadcasts.use_buttons")
+
+
+async def urgent(ctx: Context) -> None:
+    if ctx.text.strip().upper() != "URGENT":
+        ctx.finish()
+        ctx.say("broadcasts.urgent_declined")
+        return
+    ctx.conversation.data["urgent"] = True
+    await _confirm(ctx)
+
+
+async def when(ctx: Context) -> None:
+    data, text = ctx.conversation.data, ctx.text.strip()
+    head, _, rest = text.partition(" ")
+    repeat = head.lower() if head.lower() in ("daily", "weekly") else "none"
+    spoken = rest if repeat != "none" else text
+    try:
+        moment = parse_time(spoken, ctx.now, ctx.settings.timezone)
+    except BroadcastError:
+        moment = None
+    if moment is None:
+        ctx.say("broadcasts.bad_when")
+        return
+    data.update(when=moment.isoformat(), repeat=repeat)
+    ctx.goto("when_ok")
+    ctx.say("broadcasts.confirm_when", time=local(moment, ctx.settings.timezone),
+            repeat="" if repeat == "none" else ctx.t(f"broadcasts.repeat_{repeat}"),
+            choices=[Choice(f"bc:{data['id']}:at", ctx.t("broadcasts.yes_schedule")),
+                     Choice(f"bc:{data['id']}:drop", ctx.t("broadcasts.discard"))])
+
+
+async def count(ctx: Context) -> None:
+    ctx.conversation.data["typed"] = ctx.text
+    await _confirm(ctx)
+
+
+async def _confirm(ctx: Context) -> None:
+    data = ctx.conversation.data
+    b = await store.get(ctx.tx, data["id"])
+    moment = datetime.fromisoformat(data["when"]) if data.get("when") else None
+    try:
+        p = await broadcast_send.preview(ctx.tx, b, ctx.now, ctx.settings)
+        if p.needs_count and not data.get("typed"):
+            ctx.goto("count")
+            ctx.say("broadcasts.ask_count", total=p.total)
+            return
+        done = await broadcast_send.confirm(
+            ctx.tx, b, await actor(ctx), ctx.now, ctx.settings, when=moment, repeat=data.get("repeat", "none"),
+            typed=data.get("typed"), urgent=bool(data.get("urgent")),
+        )
+    except BroadcastError as exc:
+        data.pop("typed", None)
+        ctx.reply(str(exc))
+        return
+    ctx.finish()
+    if done.status == "scheduled":
+        ctx.say("broadcasts.scheduled", id=done.id, time=local(parse_ts(done.send_at), ctx.settings.timezone))
+    else:
+        ctx.say("broadcasts.started", id=done.id, total=done.recipients + done.chats)
+
+
+STEPS = {"body": body, "cta": cta, "deadline": deadline, "audience": audience, "decide": decide,
+         "urgent": urgent, "when": when, "when_ok": decide, "count": count}

@@ -1,0 +1,226 @@
+"""Previewing, confirming, scheduling, starting and cancelling broadcasts; the due-work that runs them."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flows import broadcast_report, segments
+from flows.broadcasts import (
+    CONFIRM_BY_COUNT, PROGRESS_MIN, REPEATS, Actor, BroadcastError, alert_choices, check_access, local,
+    message, suppressed_ids,
+)
+from flows.quiet_hours import QuietHours
+from flows.settings import FlowSettings
+from flows.texts import t
+from storage import broadcasts as store
+from storage.broadcasts import Broadcast
+from storage.db import Tx, parse_ts, ts
+
+log = logging.getLogger(__name__)
+
+
+def salt_of(settings: FlowSettings) -> str | None:
+    return getattr(settings, "suppression_salt", None) or getattr(settings, "erasure_salt", None)
+
+
+@dataclass(frozen=True)
+class Preview:
+    broadcast: Broadcast
+    counts: dict[str, int]        # sms, telegram, chats
+    sample: str                   # as a Telegram recipient would see it
+    sms_sample: str               # as an SMS recipient would see it
+    sms: segments.SegmentInfo
+    changes: list[str]            # what normalisation changed in the organiser's text
+    cost: Decimal
+    seconds: float                # to finish at the configured rates
+    quiet_until: datetime | None  # SMS will wait until then
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def needs_count(self) -> bool:
+        return self.total > CONFIRM_BY_COUNT
+
+
+async def preview(
+    tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings, salt: str | None = None,
+) -> Preview:
+    audience = b.filters
+    suppressed = await suppressed_ids(tx, salt or salt_of(settings))
+    counts = await store.count(tx, audience, b.channel_mode == "every", suppressed)
+    who = await store.sample(tx, audience, suppressed)
+    values = {"first_name": who["first_name"], "group": who["group_name"]} if who else {}
+    sms_text = message(b, "sms", settings).render(values)
+    info = segments.count_segments(sms_text)
+    changes = segments.normalise(b.body)[1] if b.normalise else []
+    if b.normalise and b.cta_text:
+        changes += segments.normalise(b.cta_text)[1]
+    cost = segments.estimate_cost(info.segments, counts["sms"], Decimal(settings.sms_price_per_segment))
+    seconds = max(
+        counts["sms"] * info.segments / settings.sms_segments_per_second,
+        (counts["telegram"] + counts["chats"]) / settings.telegram_messages_per_second,
+    )
+    quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
+    start = parse_ts(b.send_at) if b.send_at else now
+    opens = quiet.opens(start)
+    quiet_until = opens if counts["sms"] and opens != start and not b.urgent else None
+    return Preview(b, counts, message(b, "telegram", settings).render(values), sms_text, info, changes,
+                   cost, seconds, quiet_until)
+
+
+def describe(p: Preview, settings: FlowSettings) -> str:
+    """The preview as plain text for the console."""
+    lines = [
+        t("broadcasts.preview_title", id=p.broadcast.id, kind=p.broadcast.kind),
+        t("broadcasts.preview_counts", sms=p.counts["sms"], telegram=p.counts["telegram"],
+          chats=p.counts["chats"], total=p.total),
+        t("broadcasts.preview_sms", encoding=p.sms.encoding, segments=p.sms.segments,
+          cost=f"{p.cost:.2f}", seconds=_duration(p.seconds)),
+    ]
+    if p.changes:
+        lines.append(t("broadcasts.preview_changes", changes="; ".join(p.changes)))
+    if p.quiet_until:
+        lines.append(t("broadcasts.preview_quiet", time=local(p.quiet_until, settings.timezone)))
+    lines += ["", t("broadcasts.preview_sample"), p.sample]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def check_count(p: Preview, typed: str | None) -> None:
+    """Above CONFIRM_BY_COUNT messages, the organiser must type the number they will send."""
+    if not p.needs_count:
+        return
+    given = (typed or "").replace(",", "").replace(" ", "").strip()
+    if given != str(p.total):
+        raise BroadcastError(f"This goes to {p.total:,} people: type {p.total} to confirm.")
+
+
+async def confirm(
+    tx: Tx, b: Broadcast, actor: Actor, now: datetime, settings: FlowSettings, *,
+    when: datetime | None = None, repeat: str = "none", typed: str | None = None, urgent: bool = False,
+    salt: str | None = None,
+) -> Broadcast:
+    """The organiser said yes: schedule it (or start it now, when `when` is None or past)."""
+    check_access(actor, b)
+    if b.status not in ("draft", "scheduled"):
+        raise BroadcastError(f"Broadcast {b.id} is already {b.status}.")
+    if repeat not in REPEATS:
+        raise BroadcastError("Repeat must be none, daily or weekly.")
+    if urgent and not (actor.is_admin and b.kind == "alert"):
+        raise BroadcastError("Only an admin can mark an action alert urgent.")
+    if repeat != "none" and when is None:
+        when = now
+    check_count(await preview(tx, b, now, settings, salt), typed)
+    await store.update(tx, b.id, urgent=int(urgent), repeat=repeat, send_at=ts(when or now), status="scheduled")
+    b = await store.get(tx, b.id)
+    if when is None or when <= now:
+        await start(tx, b, now, settings, salt)  # a repeating one starts its first occurrence
+    return await store.get(tx, b.id)
+
+
+def next_time(send_at: datetime, repeat: str, tz: str) -> datetime:
+    """The next occurrence at the same local wall-clock time (so 18:00 stays 18:00 across DST)."""
+    zone = ZoneInfo(tz)
+    wall = send_at.astimezone(zone).replace(tzinfo=None)
+    wall += timedelta(days=1 if repeat == "daily" else 7)
+    return wall.replace(tzinfo=zone).astimezone(send_at.tzinfo)
+
+
+async def start(
+    tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings, salt: str | None = None,
+) -> Broadcast:
+    """Evaluate the audience now and queue every message in one statement."""
+    if b.repeat != "none":  # each occurrence is its own broadcast, so dedupe keys stay unique
+        fields = {k: v for k, v in b.__dict__.items() if k in store.EDITABLE}
+        fields.update(repeat="none", parent_id=b.id, status="scheduled", recipients=0, chats=0,
+                      progress_step=0, started_at=None, finished_at=None)
+        nxt = next_time(parse_ts(b.send_at), b.repeat, settings.timezone)
+        await store.update(tx, b.id, send_at=ts(nxt))
+        b = await store.create(tx, now, **fields)
+    quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
+    sms_after = now if b.urgent else quiet.opens(now)
+    parts = {ch: message(b, ch, settings) for ch in ("sms", "telegram")}
+    # One template for both channels: the SMS-only stop line becomes an "sms" part.
+    sms_tail = parts["sms"].parts[len(parts["telegram"].parts):]
+    joined = list(parts["telegram"].parts) + [("sms", p[1], "") for p in sms_tail]
+    await store.materialise(
+        tx, b.id, b.filters, joined, now, every=b.channel_mode == "every", choices=alert_choices(b),
+        sms_not_before=sms_after, suppressed=await suppressed_ids(tx, salt or salt_of(settings)),
+    )
+    rows, people = await store.sizes(tx, b.id)
+    await store.update(tx, b.id, status="sending", started_at=ts(now), recipients=people, chats=rows - people)
+    log.info("broadcast %s started: %d messages", b.id, rows)
+    b = await store.get(tx, b.id)
+    if sms_after > now and (await store.by_channel(tx, b.id)).get("sms"):
+        broadcast_report.notify(tx, b, t("broadcasts.quiet_wait", id=b.id, time=local(sms_after, settings.timezone)),
+                                now, "quiet")
+    await progress(tx, b, now, settings)
+    return b
+
+
+async def cancel(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> int:
+    """Stop it: a scheduled one never starts, queued messages are dropped at once. Returns how many."""
+    check_access(actor, b)
+    if b.status in ("sent", "cancelled", "missed"):
+        raise BroadcastError(f"Broadcast {b.id} is already {b.status}; there is nothing left to cancel.")
+    dropped = await store.cancel(tx, b.id, now)
+    if b.status == "sending" and not dropped and not (await store.delivery_counts(tx, b.id)).get("sending"):
+        await store.update(tx, b.id, status="sent", finished_at=ts(now))
+        raise BroadcastError(f"Broadcast {b.id} has already gone to everyone.")
+    await store.update(tx, b.id, status="cancelled", finished_at=ts(now))
+    log.info("broadcast %s cancelled by %s: %d queued messages dropped", b.id, actor.label, dropped)
+    return dropped
+
+
+async def run_due(tx: Tx, now: datetime, settings: FlowSettings, salt: str | None = None) -> None:
+    """Start what is due, mark what is too late as missed, report progress of what is sending."""
+    grace = timedelta(seconds=settings.broadcast_misfire_grace_seconds)
+    for b in await store.due(tx, now):
+        planned = parse_ts(b.send_at)
+        if now - planned <= grace:
+            await start(tx, b, now, settings, salt)
+            continue
+        when = local(planned, settings.timezone)
+        if b.repeat == "none":
+            await store.update(tx, b.id, status="missed", finished_at=ts(now))
+        else:
+            nxt = planned
+            while nxt <= now:
+                nxt = next_time(nxt, b.repeat, settings.timezone)
+            await store.update(tx, b.id, send_at=ts(nxt))
+        log.warning("broadcast %s was due at %s and missed (service down)", b.id, b.send_at)
+        broadcast_report.notify(tx, b, t("broadcasts.missed", id=b.id, time=when), now, f"missed:{b.send_at}")
+    for b in await store.with_status(tx, "sending"):
+        await progress(tx, b, now, settings)
+
+
+async def progress(tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings) -> None:
+    """Tell the organiser at each quarter of a large broadcast, and send the report at the end."""
+    counts = await store.delivery_counts(tx, b.id)
+    total = sum(counts.values())
+    pending = counts.get("queued", 0) + counts.get("sending", 0)
+    if pending == 0:
+        await store.update(tx, b.id, status="sent", finished_at=ts(now))
+        b = await store.get(tx, b.id)
+        report = await broadcast_report.build(tx, b, now)
+        broadcast_report.notify(tx, b, broadcast_report.describe(report, settings), now, "final")
+        return
+    step = (total - pending) * 4 // total
+    if total >= PROGRESS_MIN and step > b.progress_step:
+        await store.update(tx, b.id, progress_step=step)
+        broadcast_report.notify(
+            tx, b, t("broadcasts.progress", id=b.id, done=total - pending, total=total), now, f"progress:{step}",
+        )

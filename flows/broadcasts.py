@@ -1,0 +1,248 @@
+"""Broadcasts and action alerts: compose, preview, confirm, schedule, start, cancel.
+
+Channel-agnostic: the organiser console (flows/broadcast_console.py) and the CLI
+(`muster broadcast …`) both call these functions inside one transaction. Who may
+reach whom is decided here: a local-group organiser only their own groups, admins
+and national organisers (no group) anyone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flows import dates, segments
+from flows.settings import FlowSettings
+from flows.templates import Template, TemplateError, compile_template
+from flows.texts import t
+from storage import broadcasts as store
+from storage import groups
+from storage import suppression as suppression_list
+from storage.broadcasts import Audience, Broadcast
+from storage.db import Tx, parse_ts, ts
+from storage.organisers import Role
+
+log = logging.getLogger(__name__)
+
+CONFIRM_BY_COUNT = 1000  # above this many messages, the organiser types the count to confirm
+PROGRESS_MIN = 100       # smaller broadcasts only get the final report
+REPEATS = ("none", "daily", "weekly")
+CHANNELS = ("sms", "telegram")
+
+
+class BroadcastError(ValueError):
+    """The request cannot be done as asked; the message tells the organiser why."""
+
+
+class BodyError(BroadcastError):
+    """The message text itself needs changing (empty, unknown placeholder, too long)."""
+
+
+class ScopeError(BroadcastError):
+    """The organiser asked to reach people outside their own groups."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is composing: their roles, and where progress and reports should reach them."""
+    roles: tuple[Role, ...] = ()
+    label: str = "cli"
+    notify_channel: str | None = None
+    notify_address: str | None = None
+    trusted: bool = False  # the command line: whoever runs it administers the deployment
+
+    @property
+    def is_admin(self) -> bool:
+        return self.trusted or any(r.role == "admin" for r in self.roles)
+
+    @property
+    def is_organiser(self) -> bool:
+        return self.trusted or bool(self.roles)
+
+    def scope(self) -> tuple[int, ...] | None:
+        """Group ids this actor may reach, or None for anyone."""
+        if self.is_admin or any(r.role == "organiser" and r.group_id is None for r in self.roles):
+            return None
+        return tuple(sorted({r.group_id for r in self.roles if r.group_id is not None}))
+
+
+def scoped(actor: Actor, audience: Audience) -> Audience:
+    """The audience limited to what the actor may reach; refuses groups outside their scope."""
+    scope = actor.scope()
+    if scope is None:
+        return audience
+    if not scope:
+        raise ScopeError("You are not an organiser of any local group, so you cannot send broadcasts.")
+    outside = set(audience.groups) - set(scope)
+    if outside:
+        raise ScopeError("You can only message your own local groups; ask an admin to reach others.")
+    return audience if audience.groups else replace(audience, groups=scope)
+
+
+def check_access(actor: Actor, b: Broadcast) -> None:
+    scope = actor.scope()
+    if scope is None:
+        return
+    if not scope or not set(b.filters.groups) or not set(b.filters.groups) <= set(scope):
+        raise ScopeError(f"Broadcast {b.id} reaches beyond your local groups.")
+
+
+# -- reading what the organiser asked for --------------------------------------------------
+AUDIENCE_HELP = (
+    "all | group:NAME[,NAME] | interest:WORD[,WORD] | channel:sms|telegram | "
+    "event:ID[:going,maybe,…] | alert:ID[:done|cant|not_yet] | chats | every"
+)
+
+
+async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
+    """'group:Leeds interest:housing chats' → (Audience, every_channel)."""
+    try:
+        tokens = shlex.split(text or "all")
+    except ValueError:
+        raise BroadcastError(f"Couldn't read the audience. Use: {AUDIENCE_HELP}") from None
+    found: dict = {}
+    every = False
+    for token in tokens:
+        key, _, value = token.partition(":")
+        key = key.lower()
+        values = [v.strip() for v in value.split(",") if v.strip()]
+        if key in ("all", "everyone") and not value:
+            continue
+        if key in ("every", "every-channel") and not value:
+            every = True
+        elif key == "chats" and not value:
+            found["chats"] = True
+        elif key == "group" and values:
+            ids = list(found.get("groups", ()))
+            for name in values:
+                group = await groups.by_name(tx, name)
+                if group is None and name.isdigit():
+                    group = await groups.get(tx, int(name))
+                if group is None:
+                    raise BroadcastError(f"There is no local group called {name!r}.")
+                ids.append(group.id)
+            found["groups"] = tuple(dict.fromkeys(ids))
+        elif key == "interest" and values:
+            found["interests"] = tuple(v.lower() for v in values)
+        elif key == "channel" and value.lower() in CHANNELS:
+            found["channel"] = value.lower()
+        elif key in ("event", "rsvp") and value:
+            event, _, statuses = value.partition(":")
+            wanted = tuple(s.strip().lower() for s in statuses.split(",") if s.strip())
+            if not event.isdigit() or set(wanted) - set(store.RSVP_STATUSES):
+                raise BroadcastError("Write the event filter as event:ID or event:ID:going,maybe.")
+            found["event_id"], found["rsvp"] = int(event), wanted
+        elif key == "alert" and value:
+            alert, _, response = value.partition(":")
+            response = (response or "not_yet").lower().replace("'", "")
+            if not alert.isdigit() or response not in store.ALERT_FILTERS:
+                raise BroadcastError("Write the alert filter as alert:ID:done, alert:ID:cant or alert:ID:not_yet.")
+            found["alert_id"], found["response"] = int(alert), response
+        else:
+            raise BroadcastError(f"I don't understand {token!r} in the audience. Use: {AUDIENCE_HELP}")
+    return Audience(**found), every
+
+
+def parse_time(text: str, now: datetime, tz: str) -> datetime | None:
+    """'now' → None; otherwise the next such local time: '2026-11-05 18:00', 'tomorrow 18:30',
+    'Mon 09:00' (next Monday once this one has passed), '18:00' (today, or tomorrow once passed)."""
+    text = (text or "").strip()
+    if text.lower() in ("", "now"):
+        return None
+    try:
+        return dates.parse(text, now, tz)
+    except dates.DateError as exc:
+        words = set(text.lower().replace(",", " ").split())
+        if exc.reason == "past" and exc.when is not None and words & set(dates.WEEKDAYS):
+            return exc.when + timedelta(days=7)
+        if exc.reason == "past":
+            raise BroadcastError("That time has already passed; give a time in the future.") from None
+    try:
+        return dates.parse(f"today {text}", now, tz)
+    except dates.DateError as exc:
+        if exc.reason == "past" and exc.when is not None:
+            return exc.when + timedelta(days=1)
+    raise BroadcastError("I couldn't read that time. Try '2026-11-05 18:00' or 'tomorrow 18:30'.")
+
+
+def local(moment: datetime, tz: str) -> str:
+    """'Thu 5 Nov 2026 18:00 GMT': how a time is echoed back to the organiser."""
+    value = moment.astimezone(ZoneInfo(tz))
+    return f"{value:%a} {value.day} {value:%b %Y %H:%M %Z}"
+
+
+# -- composing ------------------------------------------------------------------------------
+async def compose(
+    tx: Tx, actor: Actor, now: datetime, *, body: str, audience: Audience, every: bool = False,
+    kind: str = "broadcast", cta_text: str | None = None, cta_link: str | None = None,
+    deadline: datetime | None = None, normalise: bool = True,
+) -> Broadcast:
+    """Check and save a draft; nothing is sent until it is confirmed."""
+    if not actor.is_organiser:
+        raise ScopeError("Only organisers can send broadcasts.")
+    body = (body or "").strip()
+    if not body:
+        raise BodyError("The message is empty.")
+    try:
+        compile_template(body)
+    except TemplateError as exc:
+        raise BodyError(str(exc)) from None
+    if kind == "alert" and not (cta_text or "").strip():
+        raise BroadcastError("An action alert needs a call to action, e.g. 'Register to vote'.")
+    if cta_link and not cta_link.startswith(("https://", "http://")):
+        raise BroadcastError("The link must start with https://")
+    audience = scoped(actor, audience)
+    trial = Broadcast(0, kind, body, "{}", "last", "draft", None, "none", None, 0, int(normalise), cta_text,
+                      cta_link, ts(deadline) if deadline else None, actor.label, None, None, None, 0, 0, 0, "",
+                      None, None)
+    try:
+        segments.check_body(message(trial, "sms", FlowSettings()).render())
+    except ValueError as exc:
+        raise BodyError(str(exc)) from None
+    return await store.create(
+        tx, now, kind=kind, body=body, audience=audience.to_json(), channel_mode="every" if every else "last",
+        cta_text=(cta_text or "").strip() or None, cta_link=cta_link or None,
+        deadline=ts(deadline) if deadline else None, normalise=int(normalise), created_by=actor.label,
+        notify_channel=actor.notify_channel, notify_address=actor.notify_address,
+        scope_groups=json.dumps(list(audience.groups)),
+    )
+
+
+def message(b: Broadcast, channel: str, settings: FlowSettings) -> Template:
+    """The template a recipient on `channel` gets: body, the alert's call to action, SMS stop line."""
+    body, cta = b.body, b.cta_text
+    if b.normalise:
+        body = segments.normalise(body)[0]
+        cta = segments.normalise(cta)[0] if cta else cta
+    template = compile_template(body)
+    if b.kind == "alert":
+        extra = "\n\n" + t("broadcasts.alert_cta", cta=cta) + (f" {b.cta_link}" if b.cta_link else "")
+        if b.deadline:
+            extra += "\n" + t("broadcasts.alert_deadline", deadline=local(parse_ts(b.deadline), settings.timezone))
+        extra += "\n" + t("broadcasts.alert_reply")
+        template = template.then(extra)
+    if channel == "sms":
+        template = template.then("\n" + t("broadcasts.sms_stop"))
+    return template
+
+
+def alert_choices(b: Broadcast) -> list[list[str]] | None:
+    if b.kind != "alert":
+        return None
+    return [[f"alert:{b.id}:done", t("alerts.done_button")], [f"alert:{b.id}:cant", t("alerts.cant_button")]]
+
+
+async def suppressed_ids(tx: Tx, salt: str | None) -> list[int]:
+    """Supporters whose phone or Telegram id is on the erasure suppression list."""
+    hashes = await store.suppression_hashes(tx)
+    if not hashes or not salt:
+        return []
+    found: set[int] = set()
+    for kind in hashes:
+        for sid, value in await store.addresses(tx, kind):
+            if suppression_list.digest(salt, kind, value) in hashes[kind]:
+                found.add(sid)
+    return sorted(found)

@@ -1,0 +1,124 @@
+"""Opt-out, opt-in and help keywords, handled before anything else.
+
+On SMS these agree with Twilio's own handling (it blocks a number after STOP whatever we
+do): STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT opt out; START, UNSTOP
+and YES (only from someone opted out) opt back in; HELP and INFO say who we are. On
+Telegram the same words opt out, except CANCEL, which only leaves the current flow;
+/start or START opts back in. An opt-out ends any flow and gets exactly one confirmation.
+With Twilio Advanced Opt-Out, Twilio answers on SMS itself: we record, and stay quiet.
+"""
+from __future__ import annotations
+
+from flows import keywords, menu, signup
+from flows.context import Context
+from storage import consent as consent_log
+
+OPT_OUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "/STOP")
+OPT_IN = ("START", "UNSTOP", "/START")
+HELP = ("HELP", "INFO")
+# The confirmation a keyword opt-in is answered with is what they were told.
+RESTART_WORDING = "keyword-start-v1"
+
+
+def _provider_answers(ctx: Context) -> bool:
+    """Twilio Advanced Opt-Out answers SMS keywords itself; a second answer from us would be noise."""
+    return ctx.channel == "sms" and ctx.settings.twilio_advanced_opt_out
+
+
+async def stop(ctx: Context) -> None:
+    """Opt out on this channel: record it, end any flow, confirm once; then silence."""
+    if ctx.channel == "telegram" and keywords.normalise(ctx.text) == "CANCEL":
+        await cancel(ctx)
+        return
+    ctx.finish()
+    person = ctx.supporter
+    if person.consent(ctx.channel) == "opted_out":
+        return  # already out: they have had their one confirmation
+    consent_log.record(ctx.tx, person, ctx.channel, "opt_out", "keyword", ctx.now)
+    if _provider_answers(ctx):
+        return
+    ctx.send_when_opted_out = True
+    ctx.say(f"consent.stopped.{_channel(ctx)}", movement=ctx.settings.movement)
+
+
+def _opt_in(ctx: Context) -> None:
+    consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "keyword", ctx.now, RESTART_WORDING)
+    if not _provider_answers(ctx):
+        ctx.say(f"consent.started.{_channel(ctx)}", movement=ctx.settings.movement)
+
+
+async def start(ctx: Context) -> None:
+    """START / UNSTOP / /start (with or without a deep-link payload)."""
+    person = ctx.supporter
+    state = person.consent(ctx.channel)
+    if state == "opted_out":
+        ctx.finish()
+        _opt_in(ctx)
+        if person.status != "active":  # back, but never finished signing up
+            await signup.join(ctx)
+        return
+    if ctx.channel == "sms" and person.status == "active":
+        if state == "opted_in":
+            if not _provider_answers(ctx):
+                ctx.say("consent.already_in", movement=ctx.settings.movement)
+        else:  # signed up saying no to texts, now asking for them by name
+            _opt_in(ctx)
+        return
+    await signup.join(ctx)
+
+
+async def yes(ctx: Context) -> None:
+    """YES opts back in on SMS only when opted out; otherwise it is an ordinary answer."""
+    if ctx.channel == "sms" and ctx.supporter.consent("sms") == "opted_out":
+        ctx.finish()
+        _opt_in(ctx)
+        return
+    await _pass_on(ctx)
+
+
+async def help(ctx: Context) -> None:
+    """HELP / INFO: who we are, how to stop, the privacy notice. Any flow carries on."""
+    if _provider_answers(ctx):
+        return
+    ctx.say("consent.help", movement=ctx.settings.movement, privacy_url=ctx.settings.privacy_url)
+
+
+async def cancel(ctx: Context) -> None:
+    """Telegram CANCEL: leave the current flow (on SMS, CANCEL is an opt-out)."""
+    if ctx.conversation.flow:
+        ctx.finish()
+        ctx.say("consent.cancelled")
+        return
+    await menu.show(ctx)
+
+
+async def _pass_on(ctx: Context) -> None:
+    """Route a word that turned out not to be a consent keyword as routing would have without it."""
+    from flows import routes  # the routing table imports this module
+
+    handler = routes.KEYWORDS.get(keywords.normalise(ctx.text))
+    if handler:
+        await handler(ctx)
+        return
+    conv = ctx.conversation
+    flow = routes.FLOWS.get(conv.flow or "")
+    step = flow.steps.get(conv.step or "") if flow else None
+    if step:
+        await step(ctx)
+        return
+    if conv.flow:
+        ctx.finish()
+    await menu.fallback(ctx)
+
+
+def _channel(ctx: Context) -> str:
+    return "telegram" if ctx.channel == "telegram" else "sms"
+
+
+def handlers() -> dict[str, object]:
+    """The CONSENT routing entries (whole message, normalised)."""
+    table: dict[str, object] = {word: stop for word in OPT_OUT}
+    table.update({word: start for word in OPT_IN})
+    table.update({word: help for word in HELP})
+    table["YES"] = yes
+    return table

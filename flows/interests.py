@@ -1,0 +1,33 @@
+"""The configured interest topics a supporter can pick at sign-up, and their labels."""
+from __future__ import annotations
+
+import re
+
+from flows.context import Context
+from flows.texts import CATALOGUES, DEFAULT_LANGUAGE
+
+
+
+def label(ctx: Context, key: str) -> str:
+    """The catalogue's label for a topic; a topic configured without one shows its key in words."""
+    text_key = f"signup.interest.{key}"
+    known = CATALOGUES.get(ctx.supporter.language, {}).get(text_key) or CATALOGUES[DEFAULT_LANGUAGE].get(text_key)
+    return known or key.replace("_", " ").capitalize()
+
+
+def configured(ctx: Context) -> list[str]:
+    return list(ctx.settings.interests)
+
+
+def by_words(ctx: Context, text: str) -> list[str]:
+    """Topics named in words ('housing, elections'); empty unless every part names one."""
+    parts = [p.strip().lower() for p in re.split(r",|;|\band\b|&|\n", text) if p.strip()]
+    if not parts:
+        return []
+    found = []
+    for part in parts:
+        match = [k for k in configured(ctx) if label(ctx, k).lower().startswith(part) or k == part]
+        if len(match) != 1:
+            return []
+        found.append(match[0])
+    return list(dict.fromkeys(found))

@@ -1,0 +1,274 @@
+"""Sign-up: first name → postcode → interests → email → consent → welcome.
+
+Started by JOIN (SMS: `JOIN <referral code>`), Telegram /start and /start deep links
+(`r_<code>` a referral, `g_<group id>` a local group). Answers are saved as they come,
+so a supporter who stops half-way keeps what they gave; they become "active" only at
+the end. Consent is asked for this channel only, and a "no" records nothing.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from flows import interests, keywords, menu, postcodes
+from flows.context import Context
+from flows.types import Choice
+from storage import consent as consent_log
+from storage import groups, supporters
+from storage import interests as interest_store
+
+log = logging.getLogger(__name__)
+
+FLOW = "signup"
+# The version of the consent question's wording ("signup.consent.*"): change it when the wording changes.
+CONSENT_WORDING = "signup-consent-v1"
+
+_SKIP = frozenset({"SKIP", "NONE", "NO", "NOTHING", "NA", "N A", "PASS"})
+_YES = frozenset({"YES", "Y", "YEP", "YEAH", "OK", "OKAY", "SURE"})
+_NO = frozenset({"NO", "N", "NOPE", "NAH"})
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-])*$", re.UNICODE)
+_GROUP_PAYLOAD = re.compile(r"^g_(\d{1,12})$")
+
+
+def _word(ctx: Context) -> str:
+    return keywords.normalise(ctx.text)
+
+
+def _skipped(ctx: Context) -> bool:
+    return ctx.choice is None and _word(ctx) in _SKIP
+
+
+def _miss(ctx: Context, key: str, choices: list[Choice] | None = None, multi: bool = False, **values: Any) -> None:
+    """A specific re-prompt; from the second miss on, also offer HELP."""
+    text = ctx.t(key, **values)
+    if ctx.miss() >= 2:
+        text = f"{text}\n{ctx.t('signup.offer_help')}"
+    ctx.reply(text, choices or (), multi=multi)
+
+
+# -- starting --------------------------------------------------------------------
+async def join(ctx: Context) -> None:
+    """JOIN, /start, /start <payload>: begin sign-up, or offer an active supporter an update."""
+    data = await _payload(ctx, ctx.args.strip())
+    if ctx.supporter.status == "active":
+        await offer_update(ctx)
+        return
+    ctx.begin(FLOW, "name", data)
+    ctx.reply(f"{ctx.t(f'signup.intro.{_channel(ctx)}', movement=ctx.settings.movement)}\n{ctx.t('signup.ask_name')}")
+
+
+async def offer_update(ctx: Context) -> None:
+    """The menu, with an offer to update details first."""
+    ctx.finish()
+    name = ctx.supporter.first_name or ctx.t("signup.friend")
+    update = Choice("join:update", ctx.t("signup.update_button"))
+    entries = [Choice(key, ctx.t(label)) for key, label in menu.ENTRIES if key != "menu:join"]
+    ctx.reply(f"{ctx.t('signup.already', name=name)}\n{ctx.t('menu.title')}", [update, *entries])
+
+
+async def chosen(ctx: Context) -> None:
+    """The 'update my details' button (join:update), wherever it was pressed."""
+    if ctx.choice == "join:update" and ctx.supporter.status == "active":
+        ctx.begin(FLOW, "name", {"update": True})
+        ctx.say("signup.ask_name")
+        return
+    await join(ctx)
+
+
+async def _payload(ctx: Context, payload: str) -> dict[str, Any]:
+    """What a deep link or `JOIN <code>` carried: a referral code, or a local group."""
+    data: dict[str, Any] = {}
+    if not payload or len(payload) > 64:
+        return data
+    match = _GROUP_PAYLOAD.match(payload)
+    if match:
+        group = await groups.get(ctx.tx, int(match.group(1)))
+        if group:
+            data["group"], data["group_name"] = group.id, group.name
+        return data
+    data["ref"] = payload.split()[0][:32]
+    return data
+
+
+def _channel(ctx: Context) -> str:
+    return "telegram" if ctx.channel == "telegram" else "sms"
+
+
+# -- the steps ----------------------------------------------------------------------
+async def name_step(ctx: Context) -> None:
+    name = " ".join(ctx.text.split())
+    if ctx.choice is not None or not name or len(name) > 40 or not _NAME.match(name) or _word(ctx) in _SKIP | _YES:
+        _miss(ctx, "signup.bad_name")
+        return
+    supporters.update(ctx.tx, ctx.supporter, first_name=name)
+    ctx.goto("postcode")
+    ctx.say("signup.ask_postcode", name=name)
+
+
+async def postcode_step(ctx: Context) -> None:
+    data = ctx.conversation.data
+    if _skipped(ctx):
+        if data.get("group") and ctx.supporter.group_id is None:  # the group whose link they followed
+            supporters.update(ctx.tx, ctx.supporter, group_id=data["group"])
+        ctx.goto("interests")
+        _ask_interests(ctx)
+        return
+    found = postcodes.parse(ctx.text) if ctx.choice is None else None
+    if found is None:
+        _miss(ctx, "signup.bad_postcode")
+        return
+    group = await groups.covering(ctx.tx, [found.outward, found.area])
+    group_id, group_name = (group.id, group.name) if group else (data.get("group"), data.get("group_name"))
+    supporters.update(ctx.tx, ctx.supporter, postcode=found.postcode, area=found.outward, group_id=group_id)
+    data["group_name"] = group_name
+    if group_name:
+        line = ctx.t("signup.group_found", group=group_name)
+    else:
+        log.info("sign-up: no local group covers %s", found.outward)
+        line = ctx.t("signup.no_group", area=found.outward)
+        data["no_group"] = True
+    ctx.goto("interests")
+    _ask_interests(ctx, line)
+
+
+def _interest_choices(ctx: Context) -> list[Choice]:
+    picked = set(ctx.conversation.data.get("interests", []))
+    choices = [
+        Choice(f"su:i:{n}", ("✅ " if key in picked and ctx.channel == "telegram" else "") + interests.label(ctx, key))
+        for n, key in enumerate(interests.configured(ctx))
+    ]
+    if ctx.channel == "telegram":  # buttons toggle; Done moves on
+        choices.append(Choice("su:done", ctx.t("signup.done")))
+    return choices
+
+
+def _ask_interests(ctx: Context, before: str = "") -> None:
+    ask = ctx.t(f"signup.ask_interests.{_channel(ctx)}")
+    ctx.reply(f"{before}\n{ask}" if before else ask, _interest_choices(ctx), multi=True)
+
+
+def _topic(ctx: Context, key: str) -> str | None:
+    configured = interests.configured(ctx)
+    if key.startswith("su:i:") and key[5:].isdigit() and int(key[5:]) < len(configured):
+        return configured[int(key[5:])]
+    return None
+
+
+async def interests_step(ctx: Context) -> None:
+    data = ctx.conversation.data
+    topics = [t for t in (_topic(ctx, k) for k in ctx.picked) if t]
+    pressed = ctx.inbound.choice is not None
+    if pressed and len(ctx.picked) == 1 and topics:  # one button: toggle it and show the list again
+        chosen = data.setdefault("interests", [])
+        chosen.remove(topics[0]) if topics[0] in chosen else chosen.append(topics[0])
+        ctx.reply(ctx.t(f"signup.ask_interests.{_channel(ctx)}"), _interest_choices(ctx), multi=True)
+        return
+    if pressed and "su:done" in ctx.picked:
+        topics = list(data.get("interests", []))
+    elif topics:
+        pass  # numbers typed ("1 3"), or several buttons at once
+    elif _skipped(ctx):
+        if data.get("update"):  # updating: SKIP keeps what they chose before
+            ctx.goto("email")
+            ctx.say("signup.ask_email", movement=ctx.settings.movement)
+            return
+        topics = []
+    else:
+        topics = interests.by_words(ctx, ctx.text) if not pressed else []
+        if not topics:
+            _miss(ctx, f"signup.bad_interests.{_channel(ctx)}", _interest_choices(ctx), multi=True)
+            return
+    interest_store.replace(ctx.tx, ctx.supporter.id, topics)
+    data.pop("interests", None)
+    ctx.goto("email")
+    ctx.say("signup.ask_email", movement=ctx.settings.movement)
+
+
+async def email_step(ctx: Context) -> None:
+    if not _skipped(ctx):
+        text = ctx.text.strip()
+        try:
+            if ctx.choice is not None or " " in text or len(text) > 254:
+                raise EmailNotValidError("not an address")
+            address = validate_email(text, check_deliverability=False).normalized
+        except (EmailNotValidError, ValueError, UnicodeError):
+            _miss(ctx, "signup.bad_email")
+            return
+        supporters.update(ctx.tx, ctx.supporter, email=address)
+    if ctx.conversation.data.get("update") and ctx.supporter.consent(ctx.channel) == "opted_in":
+        await _complete(ctx, consented=True)
+        return
+    ctx.goto("consent")
+    ctx.reply(ctx.t(f"signup.consent.{_channel(ctx)}", movement=ctx.settings.movement), _yes_no(ctx))
+
+
+def _yes_no(ctx: Context) -> list[Choice]:
+    return [Choice("su:yes", ctx.t("signup.yes")), Choice("su:no", ctx.t("signup.no"))]
+
+
+async def consent_step(ctx: Context) -> None:
+    word = _word(ctx) if ctx.choice is None else ""
+    if ctx.choice == "su:yes" or word in _YES:
+        if ctx.supporter.consent(ctx.channel) != "opted_in":
+            consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "flow", ctx.now, CONSENT_WORDING)
+        await _complete(ctx, consented=True)
+    elif ctx.choice == "su:no" or word in _NO:
+        await _complete(ctx, consented=False)
+    else:
+        _miss(ctx, "signup.bad_consent", _yes_no(ctx))
+
+
+# -- the end ----------------------------------------------------------------------
+async def _complete(ctx: Context, consented: bool) -> None:
+    person, data = ctx.supporter, dict(ctx.conversation.data)
+    ctx.finish()
+    name = person.first_name or ctx.t("signup.friend")
+    if data.get("update"):
+        ctx.say("signup.updated", name=name)
+        return
+    if person.status != "active":
+        supporters.update(ctx.tx, person, status="active")
+    referrals = _referrals()
+    if referrals and data.get("ref"):
+        await referrals.credit(ctx, data["ref"])
+    lines = [ctx.t("signup.welcome", name=name, movement=ctx.settings.movement)]
+    group_name = data.get("group_name")
+    if group_name is None and person.group_id is not None:
+        group = await groups.get(ctx.tx, person.group_id)
+        group_name = group.name if group else None
+    if group_name:
+        lines.append(ctx.t("signup.welcome_group", group=group_name))
+    elif data.get("no_group"):
+        lines.append(ctx.t("signup.welcome_no_group"))
+    elif not person.postcode:
+        lines.append(ctx.t("signup.welcome_no_postcode"))
+    if not consented:
+        lines.append(ctx.t("signup.welcome_consent_no"))
+    if referrals and hasattr(referrals, "code_for"):
+        code = await referrals.code_for(ctx)
+        link = referrals.link_for(ctx, code) if hasattr(referrals, "link_for") else code
+        lines.append(ctx.t("signup.welcome_referral", link=link))
+    lines.append(ctx.t("signup.welcome_menu"))
+    # On Telegram, offer to share a phone number (links an SMS record to this account).
+    ctx.reply("\n".join(lines), request_contact=ctx.channel == "telegram" and not person.phone)
+
+
+def _referrals() -> Any:
+    """flows.referrals when it is installed (codes and crediting), else None."""
+    try:
+        from flows import referrals
+    except ImportError:
+        return None
+    return referrals if hasattr(referrals, "credit") else None
+
+
+STEPS = {
+    "name": name_step,
+    "postcode": postcode_step,
+    "interests": interests_step,
+    "email": email_step,
+    "consent": consent_step,
+}

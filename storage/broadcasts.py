@@ -1,0 +1,347 @@
+"""Broadcasts and action alerts: the records, THE recipient query, and materialising into the outbox.
+
+The recipient query lives here and only here. Whatever filters a caller passes, it
+always leaves out supporters who are not active (new or erased), opted out (or never
+opted in) on the channel, marked undeliverable for SMS, or on the suppression list,
+and it picks one channel per supporter (the one they used last) unless every channel
+is asked for. Materialising is one `INSERT … SELECT` under the unique dedupe key
+`b:<broadcast>:<supporter>`, so nobody gets the same broadcast twice.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from storage.db import Row, Tx, ts
+
+BULK = 10  # storage.outbox.BULK; repeated so this module stays a leaf
+LIVE = ("queued", "sending", "sent", "unknown")  # outbox rows that reached, or may reach, someone
+RESPONSES = ("done", "cant")
+RSVP_STATUSES = ("going", "maybe", "declined", "waitlisted")
+ALERT_FILTERS = ("done", "cant", "not_yet")
+
+# Placeholder name → the recipient column that fills it.
+FIELDS = {"first_name": "r.first_name", "group": "r.group_name"}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Filters, combined with AND; a list matches any of its values. Empty means everyone."""
+    groups: tuple[int, ...] = ()
+    interests: tuple[str, ...] = ()
+    channel: str | None = None          # "sms" or "telegram": only that channel
+    event_id: int | None = None
+    rsvp: tuple[str, ...] = ()          # with event_id; empty means any RSVP to it
+    alert_id: int | None = None
+    response: str | None = None         # with alert_id: done, cant or not_yet
+    chats: bool = False                 # also post to linked Telegram group chats
+
+    def to_json(self) -> str:
+        data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        return json.dumps({k: v for k, v in data.items() if v not in (None, (), [], False)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Audience:
+        data = json.loads(text or "{}")
+        for key in ("groups", "interests", "rsvp"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass
+class Broadcast:
+    id: int
+    kind: str
+    body: str
+    audience: str
+    channel_mode: str
+    status: str
+    send_at: str | None
+    repeat: str
+    parent_id: int | None
+    urgent: int
+    normalise: int
+    cta_text: str | None
+    cta_link: str | None
+    deadline: str | None
+    created_by: str
+    notify_channel: str | None
+    notify_address: str | None
+    scope_groups: str | None
+    recipients: int
+    chats: int
+    progress_step: int
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @property
+    def filters(self) -> Audience:
+        return Audience.from_json(self.audience)
+
+
+_COLUMNS = ", ".join(f.name for f in fields(Broadcast))
+EDITABLE = frozenset(f.name for f in fields(Broadcast)) - {"id", "created_at"}
+
+
+async def create(tx: Tx, now: datetime, **values: Any) -> Broadcast:
+    unknown = set(values) - EDITABLE
+    if unknown:
+        raise ValueError(f"unknown broadcast fields: {sorted(unknown)}")
+    names = sorted(values) + ["created_at"]
+    marks = ", ".join("?" for _ in names)
+    row = await tx.one(
+        f"INSERT INTO broadcasts ({', '.join(names)}) VALUES ({marks}) RETURNING {_COLUMNS}",
+        [values[n] for n in names[:-1]] + [ts(now)],
+    )
+    return Broadcast(*row)
+
+
+async def get(tx: Tx, broadcast_id: int) -> Broadcast | None:
+    row = await tx.one(f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
+    return Broadcast(*row) if row else None
+
+
+async def update(tx: Tx, broadcast_id: int, **changes: Any) -> None:
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    names = sorted(changes)
+    await tx.execute(
+        f"UPDATE broadcasts SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+        [changes[n] for n in names] + [broadcast_id],
+    )
+
+
+async def recent(tx: Tx, limit: int = 20, groups: tuple[int, ...] | None = None) -> list[Broadcast]:
+    rows = await tx.query(f"SELECT {_COLUMNS} FROM broadcasts ORDER BY id DESC LIMIT ?", (limit * 5,))
+    found = [Broadcast(*r) for r in rows]
+    if groups is not None:
+        found = [b for b in found if b.scope_groups and json.loads(b.scope_groups)
+                 and set(json.loads(b.scope_groups)) <= set(groups)]
+    return found[:limit]
+
+
+async def with_status(tx: Tx, status: str) -> list[Broadcast]:
+    rows = await tx.query(f"SELECT {_COLUMNS} FROM broadcasts WHERE status = ? ORDER BY id", (status,))
+    return [Broadcast(*r) for r in rows]
+
+
+async def due(tx: Tx, now: datetime) -> list[Broadcast]:
+    rows = await tx.query(
+        f"SELECT {_COLUMNS} FROM broadcasts WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at, id",
+        (ts(now),),
+    )
+    return [Broadcast(*r) for r in rows]
+
+
+async def upcoming(tx: Tx, now: datetime) -> list[str]:
+    """send_at of every scheduled broadcast still ahead (what the scheduler wakes for)."""
+    rows = await tx.query(
+        "SELECT DISTINCT send_at FROM broadcasts WHERE status = 'scheduled' AND send_at > ? ORDER BY send_at",
+        (ts(now),),
+    )
+    return [r[0] for r in rows]
+
+
+# -- the recipient query --------------------------------------------------------------
+async def table_exists(tx: Tx, name: str) -> bool:
+    return bool(await tx.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+
+
+def marks(values: tuple | list) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, list[Any]]:
+    """SQL for (supporter_id, channel, address, first_name, group_name): one row per message."""
+    conds, params = ["s.status = 'active'"], []
+    if a.groups:
+        conds.append(f"s.group_id IN ({marks(a.groups)})")
+        params += list(a.groups)
+    if a.interests:
+        conds.append(
+            "EXISTS (SELECT 1 FROM supporter_interests i WHERE i.supporter_id = s.id "
+            f"AND i.interest IN ({marks(a.interests)}))"
+        )
+        params += list(a.interests)
+    if a.event_id is not None:
+        statuses = a.rsvp or RSVP_STATUSES
+        conds.append(
+            "EXISTS (SELECT 1 FROM rsvps v WHERE v.supporter_id = s.id AND v.event_id = ? "
+            f"AND v.status IN ({marks(statuses)}))"
+        )
+        params += [a.event_id, *statuses]
+    if a.alert_id is not None:
+        response = a.response or "not_yet"
+        if response in RESPONSES:
+            conds.append(
+                "EXISTS (SELECT 1 FROM alert_responses x WHERE x.broadcast_id = ? "
+                "AND x.supporter_id = s.id AND x.response = ?)"
+            )
+            params += [a.alert_id, response]
+        else:  # received it and said nothing yet
+            conds.append(
+                "EXISTS (SELECT 1 FROM outbox o WHERE o.broadcast_id = ? AND o.supporter_id = s.id "
+                f"AND o.status IN ({marks(LIVE)})) AND NOT EXISTS (SELECT 1 FROM alert_responses x "
+                "WHERE x.broadcast_id = ? AND x.supporter_id = s.id)"
+            )
+            params += [a.alert_id, *LIVE, a.alert_id]
+    if suppressed:
+        conds.append("s.id NOT IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(suppressed))
+    where = " AND ".join(conds)
+    sms_ok = ("(s.phone IS NOT NULL AND s.sms_consent = 'opted_in' AND s.sms_undeliverable = 0)"
+              if a.channel in (None, "sms") else "0")
+    tg_ok = ("(s.telegram_id IS NOT NULL AND s.telegram_consent = 'opted_in')"
+             if a.channel in (None, "telegram") else "0")
+    base = ("SELECT s.id AS supporter_id, {ch} AS channel, {addr} AS address, s.first_name AS first_name, "
+            "g.name AS group_name FROM supporters s LEFT JOIN local_groups g ON g.id = s.group_id "
+            "WHERE {where} AND {ok}")
+    sms_addr, tg_addr = "s.phone", "CAST(s.telegram_id AS TEXT)"
+    if every:
+        sql = (base.format(ch="'sms'", addr=sms_addr, where=where, ok=sms_ok) + " UNION ALL "
+               + base.format(ch="'telegram'", addr=tg_addr, where=where, ok=tg_ok))
+        return sql, params + params
+    pick_sms = f"({sms_ok} AND (s.last_channel = 'sms' OR NOT {tg_ok}))"
+    sql = base.format(
+        ch=f"CASE WHEN {pick_sms} THEN 'sms' ELSE 'telegram' END",
+        addr=f"CASE WHEN {pick_sms} THEN {sms_addr} ELSE {tg_addr} END",
+        where=where, ok=f"({sms_ok} OR {tg_ok})",
+    )
+    return sql, params
+
+
+def _chats(a: Audience) -> tuple[str, list[Any]]:
+    """Linked Telegram group chats as extra targets (no supporter behind them)."""
+    if not a.chats or a.channel == "sms":
+        return "", []
+    sql = ("SELECT NULL AS supporter_id, 'telegram' AS channel, CAST(c.chat_id AS TEXT) AS address, "
+           "NULL AS first_name, g.name AS group_name FROM telegram_groups c "
+           "JOIN local_groups g ON g.id = c.group_id WHERE c.active = 1")
+    params: list[Any] = []
+    if a.groups:
+        sql += f" AND c.group_id IN ({marks(a.groups)})"
+        params += list(a.groups)
+    return sql, params
+
+
+async def count(tx: Tx, a: Audience, every: bool = False, suppressed: list[int] = ()) -> dict[str, int]:
+    """Messages per channel this audience would get now, plus "chats" for group chats."""
+    sql, params = _recipients(a, every, list(suppressed))
+    counts = {"sms": 0, "telegram": 0, "chats": 0}
+    for r in await tx.query(f"SELECT channel, COUNT(*) FROM ({sql}) GROUP BY channel", params):
+        counts[r[0]] = r[1]
+    chat_sql, chat_params = _chats(a)
+    if chat_sql:
+        counts["chats"] = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql})", chat_params)
+    return counts
+
+
+async def sample(tx: Tx, a: Audience, suppressed: list[int] = ()) -> Row | None:
+    """One recipient (first_name, group_name) to render a sample message for."""
+    sql, params = _recipients(a, False, list(suppressed))
+    return await tx.one(f"SELECT first_name, group_name FROM ({sql}) ORDER BY supporter_id LIMIT 1", params)
+
+
+async def addresses(tx: Tx, kind: str) -> list[tuple[int, str]]:
+    """(supporter id, address) of every reachable supporter on one identity, for suppression checks."""
+    column = "phone" if kind == "phone" else "telegram_id"
+    rows = await tx.query(
+        f"SELECT id, {column} FROM supporters WHERE {column} IS NOT NULL AND status <> 'erased'"
+    )
+    return [(r[0], str(r[1])) for r in rows]
+
+
+async def suppression_hashes(tx: Tx) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for r in await tx.query("SELECT kind, hash FROM suppression"):
+        found.setdefault(r[0], set()).add(r[1])
+    return found
+
+
+def _text_sql(parts: list[tuple[str, str, str]]) -> tuple[str, list[Any]]:
+    """("lit", text, "") and ("field", name, fallback) parts → one SQL string expression."""
+    pieces, params = [], []
+    for kind, value, fallback in parts:
+        if kind == "lit":
+            pieces.append("?")
+            params.append(value)
+        elif kind == "sms":  # text only SMS recipients get (the stop line)
+            pieces.append("CASE WHEN r.channel = 'sms' THEN ? ELSE '' END")
+            params.append(value)
+        elif kind == "field" and value in FIELDS:
+            pieces.append(f"COALESCE(NULLIF(TRIM({FIELDS[value]}), ''), ?)")
+            params.append(fallback)
+        else:
+            raise ValueError(f"unknown placeholder {value!r}")
+    return (" || ".join(pieces) or "''"), params
+
+
+async def materialise(
+    tx: Tx, broadcast_id: int, a: Audience, parts: list[tuple[str, str, str]], now: datetime, *,
+    every: bool = False, choices: list[list[str]] | None = None, sms_not_before: datetime | None = None,
+    telegram_not_before: datetime | None = None, suppressed: list[int] = (),
+) -> dict[str, int]:
+    """Queue one outbox row per recipient (and per linked chat) in one statement; returns counts."""
+    rec_sql, rec_params = _recipients(a, every, list(suppressed))
+    chat_sql, chat_params = _chats(a)
+    source = rec_sql + (f" UNION ALL {chat_sql}" if chat_sql else "")
+    text, text_params = _text_sql(parts)
+    if choices:
+        # Buttons only in private Telegram chats; SMS recipients reply with a keyword.
+        payload = (f"CASE WHEN r.supporter_id IS NULL OR r.channel <> 'telegram' THEN json_object('text', {text}) "
+                   f"ELSE json_object('text', {text}, 'choices', json(?)) END")
+        payload_params = text_params + text_params + [json.dumps(choices, ensure_ascii=False)]
+    else:
+        payload, payload_params = f"json_object('text', {text})", text_params
+    key = "'b:' || ? || ':' || COALESCE(r.supporter_id, 'chat' || r.address)"
+    if every:
+        key += " || ':' || r.channel"
+    stamp = ts(now)
+    sql = (
+        "INSERT INTO outbox (channel, address, supporter_id, payload, priority, not_before, dedupe_key, "
+        "broadcast_id, created_at, updated_at) "
+        f"SELECT r.channel, r.address, r.supporter_id, {payload}, ?, "
+        "CASE WHEN r.channel = 'sms' THEN ? ELSE ? END, "
+        f"{key}, ?, ?, ? FROM ({source}) r WHERE true ON CONFLICT (dedupe_key) DO NOTHING"
+    )
+    params = [
+        *payload_params, BULK, ts(sms_not_before or now), ts(telegram_not_before or now),
+        broadcast_id, broadcast_id, stamp, stamp, *rec_params, *chat_params,
+    ]
+    await tx.execute(sql, params)
+    return await delivery_counts(tx, broadcast_id)
+
+
+# -- what happened ---------------------------------------------------------------------
+async def delivery_counts(tx: Tx, broadcast_id: int) -> dict[str, int]:
+    """Outbox rows of a broadcast by status (queued, sending, sent, failed, unknown, cancelled)."""
+    rows = await tx.query(
+        "SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status", (broadcast_id,)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def sizes(tx: Tx, broadcast_id: int) -> tuple[int, int]:
+    """(messages queued for it, of which to supporters rather than group chats)."""
+    row = await tx.one("SELECT COUNT(*), COUNT(supporter_id) FROM outbox WHERE broadcast_id = ?", (broadcast_id,))
+    return row[0], row[1]
+
+
+async def by_channel(tx: Tx, broadcast_id: int) -> dict[str, int]:
+    rows = await tx.query(
+        "SELECT channel, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY channel", (broadcast_id,)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def cancel(tx: Tx, broadcast_id: int, now: datetime) -> int:
+    """Drop every still-queued row of this broadcast at once; returns how many."""
+    return await tx.execute(
+        "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE broadcast_id = ? AND status = 'queued'",
+        (ts(now), broadcast_id),
+    )

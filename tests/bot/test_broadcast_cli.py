@@ -1,0 +1,158 @@
+"""`muster broadcast …` against a file database, and the service's due-work for broadcasts."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.config import load
+from bot.service import Service
+from flows.clock import FakeClock
+from storage import broadcasts as store
+from storage import open_database
+from storage.db import parse_ts, ts
+from tests.flows.broadcast_support import group, person
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def dbfile(tmp_path, monkeypatch):
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("MUSTER_DB_PATH", str(path))
+    monkeypatch.setenv("MUSTER_DEMO", "false")
+    monkeypatch.setenv("SMS_QUIET_HOURS", "")
+
+    async def seed() -> None:
+        db = await open_database(str(path))
+        async with db.transaction() as tx:
+            leeds = await group(tx, "Leeds")
+            await person(tx, name="Aisha", group=leeds)
+            await person(tx, sms=None, telegram="opted_in", name="Ben")
+            await person(tx, sms="opted_out")
+        await db.close()
+
+    asyncio.run(seed())
+    return path
+
+
+def _db_query(path, sql, params=()):
+    async def go():
+        db = await open_database(str(path))
+        try:
+            async with db.transaction() as tx:
+                return [tuple(r) for r in await tx.query(sql, params)]
+        finally:
+            await db.close()
+    return asyncio.run(go())
+
+
+def run(*args: str, input: str | None = None):
+    result = runner.invoke(app, list(args), input=input)
+    return result
+
+
+def test_create_preview_send_report(dbfile):
+    result = run("broadcast", "create", "--body", "Hi {first_name} \u2014 rally on Saturday", "--audience", "all")
+    assert result.exit_code == 0, result.output
+    assert "Draft #1 saved" in result.output
+    assert "SMS recipients" in result.output and "Hi Aisha - rally on Saturday" in result.output
+    assert "1 em dash" in result.output
+    result = run("broadcast", "send", "1", input="n\n")
+    assert result.exit_code == 1 and _db_query(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    result = run("broadcast", "send", "1", input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "2 messages queued" in result.output
+    rows = _db_query(dbfile, "SELECT channel, status FROM outbox ORDER BY channel")
+    assert rows == [("sms", "queued"), ("telegram", "queued")]
+    result = run("broadcast", "report", "1")
+    assert result.exit_code == 0 and "Recipients" in result.output and "Waiting" in result.output
+    result = run("broadcast", "list")
+    assert "sending" in result.output
+
+
+def test_unsafe_placeholder_is_refused(dbfile):
+    result = run("broadcast", "create", "--body", "Hi {first_name.__class__}")
+    assert result.exit_code == 1 and "not a placeholder" in result.output
+    result = run("broadcast", "create", "--body", "Hi", "--audience", "group:Nowhere")
+    assert result.exit_code == 1 and "no local group" in result.output
+
+
+def test_schedule_echoes_local_time_and_cancel(dbfile):
+    assert run("broadcast", "create", "--body", "Later").exit_code == 0
+    result = run("broadcast", "schedule", "1", "--at", "2099-07-01 18:00", "--repeat", "weekly", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Wed 1 Jul 2099 18:00 BST" in result.output and "repeating weekly" in result.output
+    assert _db_query(dbfile, "SELECT status, send_at, repeat FROM broadcasts") == [
+        ("scheduled", "2099-07-01T17:00:00.000000Z", "weekly")]
+    result = run("broadcast", "cancel", "1")
+    assert result.exit_code == 0 and "cancelled" in result.output
+    assert run("broadcast", "cancel", "1").exit_code == 1
+
+
+def test_alert_follow_up_and_group_report(dbfile):
+    result = run("broadcast", "create", "--kind", "alert", "--body", "Registration closes tonight",
+                 "--cta", "Register to vote", "--link", "https://www.gov.uk/register-to-vote")
+    assert result.exit_code == 0, result.output
+    assert run("broadcast", "send", "1", "--yes").exit_code == 0
+    result = run("broadcast", "followup", "1")
+    assert result.exit_code == 0 and "Follow-up draft #2" in result.output
+    result = run("broadcast", "report", "1")
+    assert "Completion by group" in result.output and "Leeds" in result.output
+
+
+def test_large_send_needs_the_count(dbfile):
+    async def many() -> None:
+        db = await open_database(str(dbfile))
+        async with db.transaction() as tx:
+            await tx.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) "
+                "INSERT INTO supporters (phone, status, sms_consent, last_channel, created_at) "
+                "SELECT '+4474006' || printf('%05d', i), 'active', 'opted_in', 'sms', 'x' FROM n")
+        await db.close()
+
+    asyncio.run(many())
+    assert run("broadcast", "create", "--body", "Big").exit_code == 0
+    result = run("broadcast", "send", "1", "--yes", "--confirm-count", "1000")
+    assert result.exit_code == 1 and "type 1002" in result.output
+    result = run("broadcast", "send", "1", input="1002\n")
+    assert result.exit_code == 0, result.output
+    assert "1,002 messages queued" in result.output
+
+
+async def test_service_runs_due_broadcasts_and_rearms_on_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "svc.db"))
+    monkeypatch.setenv("MUSTER_DEMO", "false")
+    monkeypatch.setenv("SMS_QUIET_HOURS", "")
+    clock = FakeClock()
+    service = Service(load(), clock)
+    service.db = await open_database(str(tmp_path / "svc.db"))
+    woken = []
+    service.scheduler.wake_at = lambda when, name: woken.append(when)
+    try:
+        async with service.db.transaction() as tx:
+            await person(tx)
+            soon = await store.create(tx, clock.now(), body="Soon", created_by="test", status="scheduled",
+                                      send_at=ts(clock.now() + timedelta(hours=2)))
+        service._register_jobs()
+        await service.scheduler.run_due()
+        assert woken == [clock.now() + timedelta(hours=2)]
+        clock.advance(hours=2)
+        await service.scheduler.run_due()
+        async with service.db.transaction() as tx:
+            assert (await store.get(tx, soon.id)).status == "sending"
+            assert await tx.scalar("SELECT COUNT(*) FROM outbox WHERE broadcast_id = ?", (soon.id,)) == 1
+        assert parse_ts(ts(woken[0])) == woken[0]
+    finally:
+        await service.db.close()
+
+
+def test_bad_quiet_hours_setting_names_the_key(monkeypatch):
+    from bot.config import ConfigError
+
+    monkeypatch.setenv("SMS_QUIET_HOURS", "25:00-09:00")
+    with pytest.raises(ConfigError, match="SMS_QUIET_HOURS"):
+        load()
