@@ -149,6 +149,12 @@ class Dispatcher:
         wait = channel.pacer.reserve(self._seconds(), row.address, channel.cost(reply))
         if wait > 0:
             await self.sleep(wait)
+        for _ in range(3):  # bounded: other sends may record while this one sleeps
+            extra = channel.pacer.settle(self._seconds())
+            if extra <= 0:
+                break
+            await self.sleep(extra)
+        channel.pacer.sent(self._seconds())
         try:
             sent = await channel.send(row, reply)
         except SendError as error:

@@ -6,6 +6,7 @@ dispatcher's clock, so tests drive it with a fake clock and never sleep.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 
@@ -18,6 +19,8 @@ class Pacer:
         self._next_free = 0.0
         self._next_for_key: dict[str, float] = {}
         self._paused_until = 0.0
+        # Actual send times of the last `rate` sends: sleeps overshoot by varying amounts.
+        self._sent: deque[float] = deque(maxlen=max(1, int(rate or 1)))
 
     def reserve(self, now: float, key: str = "", cost: float = 1.0) -> float:
         """Book a slot for one send; returns how many seconds to wait before sending."""
@@ -31,6 +34,21 @@ class Pacer:
             if len(self._next_for_key) > 10_000:
                 self._next_for_key = {k: t for k, t in self._next_for_key.items() if t > now}
         return slot - now
+
+    def settle(self, now: float) -> float:
+        """Just before sending: extra seconds to wait so no one-second window exceeds the rate.
+
+        Booked slots are exact, but each sleep overshoots a little; a late send followed by an
+        on-time one could otherwise put rate + 1 sends inside one second.
+        """
+        if not self.rate or len(self._sent) < self._sent.maxlen:
+            return 0.0
+        return max(0.0, self._sent[0] + 1.0 - now)
+
+    def sent(self, now: float) -> None:
+        """Record the actual moment of a send (after any sleep), for settle()."""
+        if self.rate:
+            self._sent.append(now)
 
     def pause(self, now: float, seconds: float) -> None:
         """The provider said stop for a while: nothing new is booked before then."""

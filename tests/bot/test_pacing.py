@@ -36,3 +36,16 @@ def test_pause_holds_everything_until_it_ends():
     pacer.pause(10.0, 30)
     assert pacer.reserve(12.0) == 28.0
     assert not pacer.paused(40.0)
+
+
+def test_late_sleeps_never_put_more_than_the_rate_in_one_second():
+    pacer, sent, now = Pacer(10), [], 0.0
+    for i in range(50):
+        slot = now + pacer.reserve(now)
+        actual = slot + (0.004 if i % 3 == 0 else 0.0)  # some sleeps overshoot
+        actual += pacer.settle(actual)
+        actual += 0.003 if i % 4 == 0 else 0.0  # and so may the extra wait
+        pacer.sent(actual)
+        sent.append(actual)
+        now = actual
+    assert _windows(sent) <= 10
