@@ -5,7 +5,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,6 +30,27 @@ def settings() -> config.Settings:
 
 def run_async(make: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(make())
+
+
+def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,)) -> T:
+    """Run `work(tx)` in one transaction on the configured database; `errors` end the command cleanly."""
+    from rich.markup import escape
+
+    from storage import open_database
+
+    async def go() -> T:
+        db = await open_database(str(settings().db_path))
+        try:
+            async with db.transaction() as tx:
+                return await work(tx)
+        finally:
+            await db.close()
+
+    try:
+        return run_async(go)
+    except errors as exc:
+        fail(escape(str(exc)))
+        raise  # unreachable: fail() exits
 
 
 def fail(message: str) -> None:

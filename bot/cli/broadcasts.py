@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli import console, fail, run_async, settings
+from bot.cli import console, fail, in_transaction, run_async, settings
 from flows import broadcast_report, broadcast_send
 from flows.alerts import followup
 from flows.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
@@ -26,20 +26,8 @@ clock = SystemClock()
 
 
 def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on the configured database; organiser errors end the command."""
-    async def go() -> T:
-        db = await open_database(str(settings().db_path))
-        try:
-            async with db.transaction() as tx:
-                return await work(tx)
-        finally:
-            await db.close()
-
-    try:
-        return run_async(go)
-    except BroadcastError as exc:
-        fail(escape(str(exc)))
-        raise  # unreachable: fail() exits
+    """Run `work` in one transaction; organiser errors end the command."""
+    return in_transaction(work, (BroadcastError,))
 
 
 async def _get(tx: Tx, broadcast_id: int) -> store.Broadcast:

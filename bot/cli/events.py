@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli import console, fail, run_async, settings
+from bot.cli import console, fail, in_transaction, run_async, settings
 from flows import dates, event_admin, phones
 from flows import events as flow_events
 from flows.clock import SystemClock
@@ -25,20 +25,8 @@ event_app = typer.Typer(help="Events: create, publish, cancel, attendance.", no_
 
 
 def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on the configured database; a ValueError becomes a CLI error."""
-    async def go() -> T:
-        db = await open_database(str(settings().db_path))
-        try:
-            async with db.transaction() as tx:
-                return await work(tx)
-        finally:
-            await db.close()
-
-    try:
-        return run_async(go)
-    except ValueError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail() exits
+    """Run `work` in one transaction; a ValueError becomes a CLI error."""
+    return in_transaction(work)
 
 
 async def _find(tx: Tx, ident: str) -> Event:
