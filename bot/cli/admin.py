@@ -6,18 +6,15 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, run_async, settings
+from bot.cli import console, fail, in_transaction, run_async, settings
 from flows import phones
 from flows.clock import SystemClock
-from storage import Database, groups, migrations, open_database, organisers
+from storage import Database, groups, migrations, organisers
+from storage.db import Tx
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 organiser_app = typer.Typer(help="Organiser roles.", no_args_is_help=True)
 group_app = typer.Typer(help="Local groups and the postcode areas they cover.", no_args_is_help=True)
-
-
-async def _open() -> Database:
-    return await open_database(str(settings().db_path))
 
 
 @db_app.command("upgrade")
@@ -57,24 +54,16 @@ def organiser_add(
     if role not in organisers.ROLES:
         fail(f"--role: expected one of {', '.join(organisers.ROLES)}, not {role!r}")
 
-    async def go() -> organisers.Role:
-        db = await _open()
-        try:
-            async with db.transaction() as tx:
-                group_id = None
-                if group:
-                    found = await groups.by_name(tx, group)
-                    if found is None:
-                        raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
-                    group_id = found.id
-                return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, group_id)
-        finally:
-            await db.close()
+    async def add(tx: Tx) -> organisers.Role:
+        group_id = None
+        if group:
+            found = await groups.by_name(tx, group)
+            if found is None:
+                raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
+            group_id = found.id
+        return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, group_id)
 
-    try:
-        added = run_async(go)
-    except ValueError as exc:
-        fail(str(exc))
+    added = in_transaction(add)
     console.print(f"Added {added.role} #{added.id}" + (f" for {added.group_name}" if added.group_name else ""))
 
 
@@ -86,15 +75,7 @@ def organiser_remove(
     """Remove every organiser role held by a phone number or Telegram id."""
     phone, telegram_id = _identity(phone, telegram_id)
 
-    async def go() -> int:
-        db = await _open()
-        try:
-            async with db.transaction() as tx:
-                return await organisers.remove(tx, phone, telegram_id)
-        finally:
-            await db.close()
-
-    removed = run_async(go)
+    removed = in_transaction(lambda tx: organisers.remove(tx, phone, telegram_id))
     if not removed:
         fail("no organiser roles found for that identity")
     console.print(f"Removed {removed} role(s).")
@@ -103,16 +84,8 @@ def organiser_remove(
 @organiser_app.command("list")
 def organiser_list() -> None:
     """List organisers and their roles."""
-    async def go() -> list[organisers.Role]:
-        db = await _open()
-        try:
-            async with db.transaction() as tx:
-                return await organisers.list_all(tx)
-        finally:
-            await db.close()
-
     table = Table("id", "role", "phone", "telegram id", "local group")
-    for r in run_async(go):
+    for r in in_transaction(organisers.list_all):
         table.add_row(str(r.id), r.role, phones.masked(r.phone) if r.phone else "", str(r.telegram_id or ""),
                       r.group_name or "(all)")
     console.print(table)
@@ -131,33 +104,14 @@ def group_add(
     if not name.strip():
         fail("NAME: give the group a name")
 
-    async def go() -> groups.Group:
-        db = await _open()
-        try:
-            async with db.transaction() as tx:
-                return await groups.add(tx, name.strip(), area_list, SystemClock().now())
-        finally:
-            await db.close()
-
-    try:
-        group = run_async(go)
-    except ValueError as exc:
-        fail(str(exc))
+    group = in_transaction(lambda tx: groups.add(tx, name.strip(), area_list, SystemClock().now()))
     console.print(f"Created group #{group.id} {group.name!r} covering {' '.join(group.areas) or 'no areas yet'}.")
 
 
 @group_app.command("list")
 def group_list() -> None:
     """List local groups and their areas."""
-    async def go() -> list[groups.Group]:
-        db = await _open()
-        try:
-            async with db.transaction() as tx:
-                return await groups.list_all(tx)
-        finally:
-            await db.close()
-
     table = Table("id", "name", "areas")
-    for g in run_async(go):
+    for g in in_transaction(groups.list_all):
         table.add_row(str(g.id), g.name, " ".join(g.areas))
     console.print(table)

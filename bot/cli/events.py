@@ -11,11 +11,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli import console, fail, in_transaction, run_async, settings
+from bot.cli import console, fail, in_transaction, settings
 from flows import dates, event_admin, phones
 from flows import events as flow_events
 from flows.clock import SystemClock
-from storage import events, groups, open_database, supporters
+from storage import events, groups, supporters
 from storage.db import Tx
 from storage.events import Event
 

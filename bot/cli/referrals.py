@@ -6,9 +6,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, run_async, settings
+from bot.cli import console, in_transaction
 from flows import phones
-from storage import groups, open_database, referrals as referral_store
+from storage import groups, referrals as referral_store
+from storage.db import Tx
 
 
 def referrals(
@@ -16,25 +17,16 @@ def referrals(
     limit: int = typer.Option(20, "--limit", min=1, help="How many recruiters to list."),
 ) -> None:
     """List the top recruiters: supporters who joined with their referral code."""
-    async def go() -> list[referral_store.Recruiter]:
-        db = await open_database(str(settings().db_path))
-        try:
-            async with db.transaction() as tx:
-                group_id = None
-                if group:
-                    found = await groups.by_name(tx, group)
-                    if found is None:
-                        raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
-                    group_id = found.id
-                return await referral_store.top(tx, limit, group_id)
-        finally:
-            await db.close()
+    async def top(tx: Tx) -> list[referral_store.Recruiter]:
+        group_id = None
+        if group:
+            found = await groups.by_name(tx, group)
+            if found is None:
+                raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
+            group_id = found.id
+        return await referral_store.top(tx, limit, group_id)
 
-    try:
-        rows = run_async(go)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    rows = in_transaction(top)
     if not rows:
         console.print("No referrals yet" + (f" in {group}." if group else "."))
         return
