@@ -23,7 +23,8 @@ from storage.outbox import Outcome, OutboxRow
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-IDLE_POLL_SECONDS = 5.0
+# Rows queued by another process (the CLI) cannot wake us, so an idle worker looks every second.
+IDLE_POLL_SECONDS = 1.0
 
 
 class Dispatcher:

@@ -193,6 +193,12 @@ class FakeTelegramAPI:
             return list(self._calls)
 
     @property
+    def call_count(self) -> int:
+        """How many calls were answered successfully, without copying them."""
+        with self._lock:
+            return len(self._calls)
+
+    @property
     def failed_calls(self) -> list[tuple[str, Params, int]]:
         """Calls answered with an error (injected, invalid or unknown): (method, params, status)."""
         with self._lock:

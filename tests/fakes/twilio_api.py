@@ -173,6 +173,12 @@ class FakeTwilioAPI:
             return [dict(m) for m in self._messages]
 
     @property
+    def message_count(self) -> int:
+        """How many creates were accepted, without copying them."""
+        with self._lock:
+            return len(self._messages)
+
+    @property
     def resources(self) -> list[dict[str, Any]]:
         """The Message resources returned for ``messages``, same order."""
         with self._lock:

@@ -1,0 +1,157 @@
+"""`muster run` as a real process against fake Telegram and Twilio servers on 127.0.0.1.
+
+The fakes run in the test process and record every message they accept, so a test can kill the
+service with SIGKILL at any moment, start it again on the same database, and then compare what
+the providers really received with what the outbox says.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+from storage import open_database
+from storage.db import ts
+from tests.bot.sms_support import ERASURE_SALT, SENDER
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
+
+BOT_TOKEN = "123456:reliability-test-token"
+WEBHOOK_SECRET = "reliability-secret"
+BATCH = 50  # MUSTER_OUTBOX_BATCH: each channel's worker has at most this many sends in flight
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def providers(seed: int = 0, delay: tuple[float, float] = (0.0, 0.004)) -> Iterator[tuple[FakeTelegramAPI, FakeTwilioAPI]]:
+    """Both fake providers, each adding a small random delay to every request."""
+    with FakeTelegramAPI(delay=delay, seed=seed) as telegram, \
+            FakeTwilioAPI(auth=(ACCOUNT_SID, AUTH_TOKEN), delay=delay, seed=seed) as twilio:
+        yield telegram, twilio
+
+
+class Muster:
+    """One deployment of the service: a database file, a port, an environment; many processes."""
+
+    def __init__(self, workdir: Path, telegram: FakeTelegramAPI, twilio: FakeTwilioAPI, **env: str) -> None:
+        self.workdir = workdir
+        self.db_path = workdir / "muster.db"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "muster.log"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("MUSTER_", "TELEGRAM_", "TWILIO_", "SMS_"))}
+        self.env = clean | {
+            "MUSTER_DB_PATH": str(self.db_path), "MUSTER_PORT": str(self.port), "MUSTER_LOG_LEVEL": "INFO",
+            "MUSTER_ERASURE_SALT": ERASURE_SALT, "MUSTER_OUTBOX_BATCH": str(BATCH),
+            "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_API_BASE_FILE_URL": telegram.base_file_url, "TELEGRAM_PAID_BROADCAST": "true",
+            "TELEGRAM_MESSAGES_PER_SECOND": "1000", "TELEGRAM_WEBHOOK_URL": f"{self.base}/telegram/webhook",
+            "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM_NUMBER": SENDER,
+            "TWILIO_WEBHOOK_BASE_URL": self.base, "TWILIO_API_BASE_URL": twilio.base_url,
+            "SMS_SEGMENTS_PER_SECOND": "1000", "SMS_QUIET_HOURS": "",
+        } | env
+
+    # ------------------------------------------------------------------ processes
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start `muster run` and wait until /healthz says every part is up."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.starts += 1
+        log = self.log_path.open("a")
+        log.write(f"\n===== start {self.starts} =====\n")
+        log.flush()
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"service did not start:\n{self.log()[-4000:]}")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, exactly as when the machine loses power."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        """SIGTERM and wait for the graceful stop; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a `muster` CLI command against the same database, as an organiser at a shell would."""
+        done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=60)
+        if check:
+            assert done.returncode == 0, f"muster {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    # ------------------------------------------------------------------ the database
+
+    def migrate(self) -> None:
+        """Create the schema, as the first start would."""
+        async def run() -> None:
+            db = await open_database(self.db_path)
+            await db.close()
+        asyncio.run(run())
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Read the database from outside the service (WAL lets readers run beside it)."""
+        with sqlite3.connect(self.db_path, timeout=30) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def seed_supporters(self, n: int) -> tuple[list[str], list[str]]:
+        """n opted-in supporters, alternately on Telegram and SMS; returns (chat ids, phones)."""
+        stamp = ts(datetime.now(timezone.utc))
+        rows, chats, phones = [], [], []
+        for i in range(n):
+            if i % 2:
+                phone, chat = f"+4474{i:08d}", None
+                phones.append(phone)
+            else:
+                phone, chat = None, 50_000_000 + i
+                chats.append(str(chat))
+            rows.append((phone, chat, f"Name{i}", "active", "opted_in" if phone else "none",
+                         "opted_in" if chat else "none", "sms" if phone else "telegram", stamp))
+        with sqlite3.connect(self.db_path) as conn:
+            conn.executemany(
+                "INSERT INTO supporters (phone, telegram_id, first_name, status, sms_consent, telegram_consent,"
+                " last_channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return chats, phones
+
+    def outbox_status(self, broadcast_id: int) -> Counter:
+        return Counter(dict(self.sql("SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+                                     (broadcast_id,))))
