@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -18,6 +19,9 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# The table a buffered INSERT/UPDATE writes. DELETE is left out on purpose: ON DELETE CASCADE
+# reaches other tables, so a pending delete makes every read flush.
+_WRITE_TARGET = re.compile(r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?)\s+(\w+)", re.IGNORECASE)
 
 
 def ts(moment: datetime) -> str:
@@ -37,23 +41,43 @@ class Tx:
     Each aiosqlite call is a hop to the database thread (about 0.1 ms here), so writes
     are queued with `write()` and sent by `flush()`, which groups them by statement
     into `executemany` calls, keeping the order of the statements' first appearance
-    and, within one statement, the order written. `query()` flushes first, so reads
-    always see this transaction's own writes. A unit of work that writes the same row
-    with two different statements, where their order matters, calls `flush()` between.
+    and, within one statement, the order written. `query()` flushes first when the read
+    names a table with pending writes, so reads always see this transaction's own writes
+    while reads of other tables skip the round trips. A unit of work that writes the same
+    row with two different statements, where their order matters, calls `flush()` between.
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._pending: dict[str, list[Params]] = {}
+        self._tables: set[str] | None = set()  # tables with pending writes; None: unknown, flush always
 
     def write(self, sql: str, params: Params = ()) -> None:
         self._pending.setdefault(sql, []).append(params)
+        self._note(sql)
 
     def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         self._pending.setdefault(sql, []).extend(rows)
+        self._note(sql)
+
+    def _note(self, sql: str) -> None:
+        if self._tables is not None:
+            target = _WRITE_TARGET.match(sql)
+            if target:
+                self._tables.add(target.group(1).lower())
+            else:
+                self._tables = None
+
+    def _must_flush(self, sql: str) -> bool:
+        if not self._pending:
+            return False
+        if self._tables is None or not sql.lstrip()[:6].upper() == "SELECT":
+            return True  # a write keeps its place in the order of writes
+        words = set(re.findall(r"\w+", sql.lower()))
+        return not self._tables.isdisjoint(words)
 
     async def flush(self) -> None:
-        pending, self._pending = self._pending, {}
+        pending, self._pending, self._tables = self._pending, {}, set()
         for sql, rows in pending.items():
             if len(rows) == 1:
                 await self._conn.execute(sql, rows[0])
@@ -61,8 +85,8 @@ class Tx:
                 await self._conn.executemany(sql, rows)
 
     async def query(self, sql: str, params: Params = ()) -> list[Row]:
-        """Run a statement now (after pending writes) and return its rows; use RETURNING for ids."""
-        if self._pending:
+        """Run a statement now (after pending writes to the tables it names); RETURNING gives ids."""
+        if self._must_flush(sql):
             await self.flush()
         return list(await self._conn.execute_fetchall(sql, params))
 

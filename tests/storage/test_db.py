@@ -30,3 +30,26 @@ async def test_a_failing_flush_rolls_back_everything(db):
             tx.write("INSERT INTO local_groups (name, created_at) VALUES ('A', 'x')")
     async with db.transaction() as tx:
         assert await tx.scalar("SELECT COUNT(*) FROM local_groups") == 0
+
+
+async def test_a_read_flushes_only_when_it_names_a_table_with_pending_writes(db):
+    async with db.transaction() as tx:
+        tx.write("INSERT INTO local_groups (name, created_at) VALUES ('A', 'x')")
+        before = db.conn.total_changes
+        await tx.query("SELECT COUNT(*) FROM supporters")
+        assert db.conn.total_changes == before  # another table: the write is still buffered
+        assert await tx.scalar("SELECT COUNT(*) FROM supporters s JOIN local_groups g ON 1 = 1") == 0
+        assert db.conn.total_changes == before + 1  # named in a join: flushed first
+
+
+async def test_a_pending_delete_or_a_write_through_query_always_flushes(db):
+    async with db.transaction() as tx:
+        tx.write("INSERT INTO local_groups (name, created_at) VALUES ('A', 'x')")
+        await tx.flush()
+        tx.write("DELETE FROM local_groups WHERE name = 'A'")  # may cascade to any table
+        before = db.conn.total_changes
+        await tx.query("SELECT COUNT(*) FROM supporters")
+        assert db.conn.total_changes == before + 1
+        tx.write("INSERT INTO local_groups (name, created_at) VALUES ('B', 'x')")
+        await tx.query("UPDATE supporters SET first_name = 'x' WHERE id = -1 RETURNING id")
+        assert db.conn.total_changes == before + 2  # a write keeps its place in the order
