@@ -9,7 +9,7 @@ With Twilio Advanced Opt-Out, Twilio answers on SMS itself: we record, and stay 
 """
 from __future__ import annotations
 
-from flows import keywords, menu, signup
+from flows import keywords, menu, privacy, signup
 from flows.context import Context
 from storage import consent as consent_log
 
@@ -43,6 +43,7 @@ async def stop(ctx: Context) -> None:
 
 def _opt_in(ctx: Context) -> None:
     consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "keyword", ctx.now, RESTART_WORDING)
+    privacy.rejoined(ctx)
     if not _provider_answers(ctx):
         ctx.say(f"consent.started.{_channel(ctx)}", movement=ctx.settings.movement)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from flows import interests, keywords, menu, postcodes
+from flows import interests, keywords, menu, postcodes, privacy
 from flows.context import Context
 from flows.types import Choice
 from storage import consent as consent_log
@@ -214,6 +214,7 @@ async def consent_step(ctx: Context) -> None:
     if ctx.choice == "su:yes" or word in _YES:
         if ctx.supporter.consent(ctx.channel) != "opted_in":
             consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "flow", ctx.now, CONSENT_WORDING)
+            privacy.rejoined(ctx)
         await _complete(ctx, consented=True)
     elif ctx.choice == "su:no" or word in _NO:
         await _complete(ctx, consented=False)

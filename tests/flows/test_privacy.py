@@ -178,25 +178,16 @@ async def test_delete_from_telegram_erases_both_channels(harness: Harness) -> No
 
 
 async def test_suppression_is_lifted_only_when_they_opt_in_again(harness: Harness) -> None:
-    from flows import privacy, routes
-    from flows.context import Context
-
-    async def opt_in(ctx: Context) -> None:  # stands in for the consent step of a fresh sign-up
-        consent.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "flow", ctx.now, "consent-v1")
-        privacy.rejoined(ctx)
-
     await _signed_up(harness)
     await harness.say("sms", PHONE, "DELETE")
     await harness.say("sms", PHONE, "1")
     salt = harness.engine.settings.erasure_salt
-    await harness.say("sms", PHONE, "MENU")  # talking to us again is not consent
-    async with harness.db.transaction() as tx:
-        assert await suppression.is_suppressed(tx, salt, phone=PHONE)
-    routes.KEYWORDS["TESTOPTIN"] = opt_in
-    try:
-        await harness.say("sms", PHONE, "TESTOPTIN")
-    finally:
-        routes.KEYWORDS.pop("TESTOPTIN")
+    for text in ("MENU", "JOIN", "Sam", "M1 1AE", "1", "skip"):  # talking to us again is not consent
+        await harness.say("sms", PHONE, text)
+        async with harness.db.transaction() as tx:
+            assert await suppression.is_suppressed(tx, salt, phone=PHONE), text
+    assert "YES" in (await harness.texts("sms", PHONE, "hmm")).upper()  # still asking for consent
+    await harness.say("sms", PHONE, "YES")
     async with harness.db.transaction() as tx:
         assert not await suppression.is_suppressed(tx, salt, phone=PHONE)
         assert await suppression.is_suppressed(tx, salt, telegram_id=int(TG))  # not their choice on Telegram
