@@ -1,22 +1,13 @@
 """The side-by-side baseline still runs (tiny N), both sides finish every conversation, and its checks bite."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_baseline_ptb.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_baseline_ptb", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks.loader import load
 
 
 def test_baseline_bench_runs_both_sides_to_the_end(capsys) -> None:
-    _load().main(["--n", "20", "--concurrency", "6"])
+    load("bench_baseline_ptb.py").main(["--n", "20", "--concurrency", "6"])
     result = json.loads(capsys.readouterr().out)
     messages = 20 * result["updates_per_conversation"]
     assert result["updates_per_conversation"] == 8
@@ -39,7 +30,7 @@ def test_baseline_bench_runs_both_sides_to_the_end(capsys) -> None:
 
 
 def test_every_update_reaches_muster_through_the_adapter() -> None:
-    bench = _load()
+    bench = load("bench_baseline_ptb.py")
     from flows.clock import FakeClock
     from telegram import Update
 
@@ -50,7 +41,7 @@ def test_every_update_reaches_muster_through_the_adapter() -> None:
 
 
 async def test_an_unfinished_conversation_is_not_counted_as_completed(tmp_path: Path) -> None:
-    bench = _load()
+    bench = load("bench_baseline_ptb.py")
     scripts = [bench.conversation(k) for k in range(4)]
     scripts[1] = scripts[1][:-1]  # never answers the consent question
     (tmp_path / "ptb").mkdir()
