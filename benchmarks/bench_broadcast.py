@@ -15,7 +15,6 @@ import bisect
 import json
 import resource
 import sys
-from collections import deque
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -63,23 +62,6 @@ class NullChannel:
         if self.pacer.rate:
             self.times.append(time.time())  # the dispatcher's SystemClock reads the same clock
         return Sent(None)
-
-
-class WindowGuarded(NullChannel):
-    """A proposed addition to the dispatcher, tried here: after the pacer's sleep, also wait until
-    the send `rate` sends ago is at least one second old. The pacer books ideal slots, but sleeps
-    overshoot unevenly (about 1 ms), so a late send followed by a punctual one can put rate + 1
-    sends inside one second; checking the actual times of the last `rate` sends cannot."""
-
-    def __init__(self, name: str, rate: float) -> None:
-        super().__init__(name, rate)
-        self.recent: deque[float] = deque(maxlen=int(rate))
-
-    async def send(self, row: OutboxRow, reply: Reply) -> Sent:
-        while len(self.recent) == self.recent.maxlen and (wait := self.recent[0] + 1.0 - time.time()) > 0:
-            await asyncio.sleep(wait)
-        self.recent.append(time.time())
-        return await super().send(row, reply)
 
 
 async def seed(db, n: int, sms_only: bool = False) -> None:
@@ -145,13 +127,13 @@ def windows(times: list[float]) -> tuple[int, float | None, float]:
     return worst, (round((len(times) - 1) / span, 2) if span else None), round(span, 3)
 
 
-async def paced(rate: float, seconds: float, workdir: Path, guarded: bool = False) -> dict:
+async def paced(rate: float, seconds: float, workdir: Path) -> dict:
     n = int(rate * seconds)
-    db = await open_database(str(workdir / f"paced{int(guarded)}.db"))
+    db = await open_database(str(workdir / "paced.db"))
     try:
         await seed(db, n, sms_only=True)
         await start_broadcast(db, "Paced")
-        channel = WindowGuarded("sms", rate) if guarded else NullChannel("sms", rate)
+        channel = NullChannel("sms", rate)
         dispatcher = Dispatcher(db, {"sms": channel}, SystemClock(), batch=1000)
         while await dispatcher.drain_once("sms"):
             pass
@@ -167,7 +149,6 @@ async def main(args: argparse.Namespace) -> dict:
         if args.seconds > 0:
             result["paced_rate"] = args.rate
             result["paced"] = await paced(args.rate, args.seconds, Path(tmp))
-            result["paced_with_window_guard"] = await paced(args.rate, args.seconds, Path(tmp), guarded=True)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 
