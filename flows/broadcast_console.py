@@ -162,6 +162,12 @@ async def chosen(ctx: Context) -> None:
         ctx.say("console.refused", command="/broadcast")
         return
     b = await store.get(ctx.tx, int(ident))
+    try:  # before anything else: "drop" changes the draft without reaching confirm()'s check
+        if b is not None:
+            check_access(await actor(ctx), b)
+    except BroadcastError as exc:
+        ctx.reply(str(exc))
+        return
     if b is None or b.status != "draft":
         ctx.say("broadcasts.not_draft")
         return
