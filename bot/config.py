@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     sms_segments_per_second: float = Field(10.0, alias="SMS_SEGMENTS_PER_SECOND", gt=0)
     # Twilio drops a message still queued after this many seconds (1-36000): no stale alerts.
     sms_validity_period: int = Field(14400, alias="SMS_VALIDITY_PERIOD", ge=1, le=36000)
+    sms_send_timeout: float = Field(30.0, alias="SMS_SEND_TIMEOUT", gt=0, le=300)
     sms_price_per_segment: Decimal = Field(Decimal("0.04"), alias="SMS_PRICE_PER_SEGMENT", ge=0)
     # Bulk SMS waits outside these hours (local time, MUSTER_TIMEZONE); empty for no quiet hours.
     sms_quiet_hours: str = Field("21:00-09:00", alias="SMS_QUIET_HOURS", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$")

@@ -17,7 +17,7 @@ from flows import delivery
 from flows.clock import Clock
 from flows.types import Reply
 from storage import outbox
-from storage.db import Database, parse_ts
+from storage.db import Database, DatabaseBusy, parse_ts
 from storage.outbox import Outcome, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ class Dispatcher:
                 wait = await self._idle_wait(name)
             except asyncio.CancelledError:
                 raise
+            except DatabaseBusy as exc:  # another process held the write lock: nothing was claimed
+                log.warning("dispatcher for %s: %s; carrying on", name, exc)
+                wait = 1.0
             except Exception:
                 log.exception("dispatcher for %s failed; carrying on", name)
                 wait = 1.0
@@ -150,6 +153,11 @@ class Dispatcher:
         wait = channel.pacer.reserve(self._seconds(), row.address, channel.cost(reply))
         if wait > 0:
             await self.sleep(wait)
+        # A 429 to another send while this one waited pauses it too: book again after the pause.
+        while channel.pacer.paused(now := self._seconds()):
+            await self.sleep(channel.pacer.reserve(now, row.address, channel.cost(reply)))
+            if self._seconds() == now:  # a clock that sleeping does not move (tests): never spin
+                break
         for _ in range(3):  # bounded: other sends may record while this one sleeps
             extra = channel.pacer.settle(self._seconds())
             if extra <= 0:
@@ -175,5 +183,8 @@ class Dispatcher:
             log.info("outbox row %s on %s: %s; retry %d in %.0fs", row.id, channel.name, error.code, row.attempts, delay)
             return Outcome(row.id, "queued", error_code=error.code, error=str(error)[:200],
                            retry_at=now + timedelta(seconds=delay))
+        if error.maybe_sent and not error.retryable:  # like a crash mid-send: shown, never resent
+            log.warning("outbox row %s on %s: %s; may have been sent, marked unknown", row.id, channel.name, error.code)
+            return Outcome(row.id, "unknown", error_code=error.code, error=str(error)[:200])
         log.info("outbox row %s on %s failed: %s", row.id, channel.name, error.code or error)
         return Outcome(row.id, "failed", error_code=error.code, error=str(error)[:200])

@@ -14,6 +14,7 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.clock import Clock
+from storage.db import DatabaseBusy
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Scheduler:
         for name, due in list(self.work.items()):
             try:
                 await due(now)
+            except DatabaseBusy as exc:  # another process held the write lock; the next sweep tries again
+                log.warning("due work %s put off: %s", name, exc)
             except Exception:
                 log.exception("due work %s failed", name)
 

@@ -26,7 +26,7 @@ from flows.texts import t
 from flows.types import Inbound, Reply
 from storage import conversations, inbound, outbox, supporters
 from storage.conversations import Conversation
-from storage.db import Database, Tx, parse_ts
+from storage.db import Database, DatabaseBusy, Tx, parse_ts
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,9 @@ class Engine:
                 batch.append(self._queue.popleft())
             try:
                 results = await self.process([m for m, _ in batch])
+            except DatabaseBusy as exc:  # another process held the write lock: nothing was written
+                log.error("engine batch of %d not handled: %s; answered as unavailable", len(batch), exc)
+                results = [exc] * len(batch)
             except Exception as exc:  # the database itself failed: callers get the error
                 log.exception("engine batch failed")
                 results = [exc] * len(batch)

@@ -24,6 +24,10 @@ _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _WRITE_TARGET = re.compile(r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?)\s+(\w+)", re.IGNORECASE)
 
 
+class DatabaseBusy(sqlite3.OperationalError):
+    """Another connection held the write lock for longer than the busy timeout: try again later."""
+
+
 def ts(moment: datetime) -> str:
     """A UTC timestamp in the one fixed-width text form stored everywhere (sorts as text)."""
     if moment.tzinfo is None:
@@ -155,14 +159,23 @@ class Database:
         async with self._lock:
             conn = self.conn
             tx = Tx(conn)
+            began = True
             try:
                 # Inside the try: a BEGIN cancelled while queued still runs in the worker
                 # thread, and the ROLLBACK queued behind it must undo it.
-                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    began = False  # refused outright: there is nothing to roll back
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        raise DatabaseBusy(f"database busy: no write lock in {self.busy_timeout_ms} ms") from None
+                    raise
                 yield tx
                 await tx.flush()
                 await conn.execute("COMMIT")
             except BaseException:
+                if not began:
+                    raise
                 # A COMMIT cancelled mid-flight may still complete in the worker thread: the
                 # ROLLBACK then fails, and must not hide the cancellation.
                 try:

@@ -18,11 +18,13 @@ class SendError(Exception):
     retry_after: the provider asked the whole channel to pause this many seconds.
     opt_out: the provider says this recipient has opted out or blocked us.
     undeliverable: the address can never receive (invalid, landline).
+    maybe_sent: no answer (timeout, connection lost mid-request): it may have gone out.
     """
 
     def __init__(
         self, message: str, *, retryable: bool, code: str | None = None,
         retry_after: float | None = None, opt_out: bool = False, undeliverable: bool = False,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
@@ -30,6 +32,7 @@ class SendError(Exception):
         self.retry_after = retry_after
         self.opt_out = opt_out
         self.undeliverable = undeliverable
+        self.maybe_sent = maybe_sent
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from flows.clock import Clock
 from flows.engine import Handled
 from flows.segments import MAX_BODY, count_segments
 from flows.types import Inbound, Reply
-from storage.db import Database
+from storage.db import Database, DatabaseBusy
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ Submit = Callable[[Inbound], Awaitable[Handled]]
 INBOUND_PATH = "/sms/inbound"
 STATUS_PATH = "/sms/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-SEND_TIMEOUT_SECONDS = 30.0  # AsyncTwilioHttpClient itself has no timeout
 RATE_LIMITED = {20429}
 
 
@@ -50,7 +49,6 @@ class SmsChannel:
     def __init__(
         self, settings: Settings, submit: Submit, clock: Clock, *,
         database: Callable[[], Database | None] | None = None,
-        send_timeout: float = SEND_TIMEOUT_SECONDS,
     ) -> None:
         if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_webhook_base_url):
             raise ValueError("SmsChannel needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_BASE_URL")
@@ -58,7 +56,7 @@ class SmsChannel:
         self.submit = submit
         self.clock = clock
         self.database = database  # for delivery reports, which are not supporter messages
-        self.send_timeout = send_timeout
+        self.send_timeout = settings.sms_send_timeout  # AsyncTwilioHttpClient itself has no timeout
         self.pacer = Pacer(settings.sms_segments_per_second)
         self._validator = RequestValidator(settings.twilio_auth_token)
         self._base = settings.twilio_webhook_base_url.rstrip("/")
@@ -149,6 +147,9 @@ class SmsChannel:
         )
         try:
             handled = await self.submit(message)
+        except DatabaseBusy:  # already logged by the engine; Twilio may send it again
+            log.warning("sms inbound %s from %s answered 503: database busy", sid, phones.masked(address))
+            return PlainTextResponse("temporarily unavailable", 503)
         except Exception:
             log.exception("sms inbound %s from %s could not be handled", sid, phones.masked(address))
             return PlainTextResponse("temporarily unavailable", 503)
@@ -203,10 +204,10 @@ class SmsChannel:
             raise SendError(f"could not connect to Twilio: {exc}", retryable=True, code="connect") from None
         except TimeoutError:
             raise SendError("no answer from Twilio in time; may have been sent", retryable=False,
-                            code="timeout") from None
+                            code="timeout", maybe_sent=True) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise SendError(f"connection to Twilio lost; may have been sent: {exc}", retryable=False,
-                            code="network") from None
+                            code="network", maybe_sent=True) from None
         return Sent(provider_id=message.sid)
 
 

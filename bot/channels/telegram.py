@@ -40,6 +40,7 @@ from flows.clock import Clock
 from flows.engine import Handled
 from flows.texts import t
 from flows.types import Inbound, Reply
+from storage.db import DatabaseBusy
 from storage.outbox import BULK, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,11 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram: webhook body is not a valid update")
             return Response("bad request", status_code=400)
-        await self.process(update)  # an error here is a 500: Telegram delivers the update again
+        try:
+            await self.process(update)  # any other error here is a 500: Telegram delivers the update again
+        except DatabaseBusy:  # already logged by the engine
+            log.warning("telegram: update %s answered 503: database busy", update.update_id)
+            return Response("temporarily unavailable", status_code=503)
         return Response("ok")
 
     # -- inbound ------------------------------------------------------------------------
@@ -275,10 +280,10 @@ def classify(error: TelegramError, partly_sent: bool = False) -> SendError:
     if isinstance(error, TimedOut):
         # A pool or connect timeout never reached Telegram; a read timeout may have been delivered.
         unsent = "Pool timeout" in message or isinstance(error.__cause__, httpx.ConnectTimeout)
-        return SendError(message, retryable=unsent and not partly_sent, code="timeout")
+        return SendError(message, retryable=unsent and not partly_sent, code="timeout", maybe_sent=not unsent)
     if isinstance(error, NetworkError):
         unsent = isinstance(error.__cause__, httpx.ConnectError)
-        return SendError(message, retryable=unsent and not partly_sent, code="network")
+        return SendError(message, retryable=unsent and not partly_sent, code="network", maybe_sent=not unsent)
     return SendError(message, retryable=False, code=type(error).__name__)
 
 

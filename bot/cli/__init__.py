@@ -64,6 +64,7 @@ def setup_logging(level: str) -> None:
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every sweep at INFO
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the bot token
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # about eight lines per message sent
 
 
 @app.command()

@@ -118,7 +118,7 @@ async def test_connection_refused_is_retryable(clock) -> None:
 
 
 async def test_timeout_is_not_retried_because_it_may_have_been_sent(tw: FakeTwilioAPI, clock) -> None:
-    ch = SmsChannel(sms_settings(TWILIO_API_BASE_URL=tw.base_url), _submit, clock, send_timeout=0.2)
+    ch = SmsChannel(sms_settings(TWILIO_API_BASE_URL=tw.base_url, SMS_SEND_TIMEOUT=0.2), _submit, clock)
     tw.hang_next(0.5)
     try:
         with pytest.raises(SendError) as caught:

@@ -114,6 +114,7 @@ class FakeTelegramAPI:
         with self._lock:
             self._calls: list[tuple[str, Params]] = []
             self._failed: list[tuple[str, Params, int]] = []
+            self._timeline: list[tuple[float, float, str, int, Params]] = []
             self._faults: dict[str, collections.deque[_ApiError]] = (
                 collections.defaultdict(collections.deque))
             self._updates: list[Params] = []
@@ -204,6 +205,13 @@ class FakeTelegramAPI:
         with self._lock:
             return list(self._failed)
 
+    @property
+    def timeline(self) -> list[tuple[float, float, str, int, Params]]:
+        """Every call as (arrived, answered, method, HTTP status, params), times from
+        ``time.monotonic()``: when it reached the fake, and when its answer was decided."""
+        with self._lock:
+            return list(self._timeline)
+
     def calls_of(self, method: str) -> list[Params]:
         return [params for name, params in self.calls if name == method]
 
@@ -262,6 +270,7 @@ class FakeTelegramAPI:
     # ------------------------------------------------------------------ server side
 
     async def _dispatch(self, request: Request) -> JSONResponse:
+        arrived = time.monotonic()
         params = await _parse_params(request)
         if self.delay:
             await asyncio.sleep(self._random.uniform(*self.delay))
@@ -276,13 +285,17 @@ class FakeTelegramAPI:
                 result: Any = await self._get_updates(params)
                 with self._lock:
                     self._calls.append((method, params))
+                    self._timeline.append((arrived, time.monotonic(), method, 200, params))
             else:
                 with self._lock:  # handle + record atomically so `calls` order matches effects
                     result = self._handlers[method](params)
                     self._calls.append((method, params))
+                    self._timeline.append((arrived, time.monotonic(), method, 200, params))
         except _ApiError as err:
             with self._lock:
                 self._failed.append((method or request.path_params["method"], params, err.status))
+                self._timeline.append((arrived, time.monotonic(), method or request.path_params["method"],
+                                       err.status, params))
             return err.response()
         return JSONResponse({"ok": True, "result": result})
 

@@ -98,7 +98,9 @@ class _TwilioError(Exception):
 
 class FakeTwilioAPI:
     def __init__(self, *, auth: tuple[str, str] | None = None,
-                 delay: tuple[float, float] | None = None, seed: int | None = None) -> None:
+                 delay: tuple[float, float] | None = None, seed: int | None = None,
+                 port: int = 0) -> None:
+        self.port = port  # 0: any free port; a fixed one lets a stopped fake come back at the same URL
         self.auth = auth  # if set, the only (username, password) accepted; else any AC…/SK… pair
         self.delay = delay  # (min_s, max_s) random latency added to every request
         self._random = random.Random(seed)
@@ -115,6 +117,7 @@ class FakeTwilioAPI:
             self._messages: list[dict[str, Any]] = []
             self._resources: list[dict[str, Any]] = []
             self._rejected: list[Rejection] = []
+            self._hung: list[tuple[dict[str, Any], float]] = []
             self._faults: collections.deque[_Fault] = collections.deque()
             self._opted_out: set[str] = set()
 
@@ -122,7 +125,8 @@ class FakeTwilioAPI:
 
     def start(self) -> FakeTwilioAPI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
         self._port = sock.getsockname()[1]
         app = Starlette(routes=[
             Route("/2010-04-01/Accounts/{account_sid}/Messages.json", self._create_message, methods=["POST"]),
@@ -190,6 +194,12 @@ class FakeTwilioAPI:
         with self._lock:
             return list(self._rejected)
 
+    @property
+    def hung(self) -> list[tuple[dict[str, Any], float]]:
+        """Creates held by ``hang_next``: (form fields, seconds), in the order they arrived."""
+        with self._lock:
+            return list(self._hung)
+
     def fail_next(self, status: int = 429, code: int | None = None, times: int = 1,
                   message: str | None = None) -> None:
         """Answer the next ``times`` creates with a Twilio error, e.g. (400, 21610) for opted out."""
@@ -245,6 +255,8 @@ class FakeTwilioAPI:
             with self._lock:
                 fault = self._faults.popleft() if self._faults else None
             if fault is not None and fault.hang:
+                with self._lock:
+                    self._hung.append((fields, fault.hang))
                 # In a worker thread so that stop() (which sets the event) ends the hang at once.
                 if await asyncio.to_thread(self._stopping.wait, fault.hang):
                     return _TwilioError(503, 20503).response()  # shutting down: nothing recorded

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -24,13 +25,22 @@ import httpx
 
 from storage import open_database
 from storage.db import ts
-from tests.bot.sms_support import ERASURE_SALT, SENDER
+from tests.bot.sms_support import ERASURE_SALT, SENDER, inbound_fields, signed_post
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
 
 BOT_TOKEN = "123456:reliability-test-token"
 WEBHOOK_SECRET = "reliability-secret"
 BATCH = 50  # MUSTER_OUTBOX_BATCH: each channel's worker has at most this many sends in flight
+
+
+def wait_until(check, timeout: float, what: str, poll: float = 0.002) -> None:
+    """Poll `check` until it is true; fail the test naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)
 
 
 def free_port() -> int:
@@ -119,6 +129,18 @@ class Muster:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
+    # ------------------------------------------------------------------ webhooks, as the providers send them
+
+    def post_sms(self, http: httpx.Client, sid: str, body: str, sender: str, timeout: float = 30.0) -> httpx.Response:
+        """An inbound SMS webhook, signed over the URL Twilio calls (raises httpx.TransportError if unanswered)."""
+        url = self.base + "/sms/inbound"
+        return http.post(url, timeout=timeout, **signed_post(url, inbound_fields(sid=sid, body=body, sender=sender)))
+
+    def post_telegram(self, http: httpx.Client, update: dict, timeout: float = 30.0) -> httpx.Response:
+        """One update delivered to the Telegram webhook with the secret token, as Telegram does."""
+        return http.post(f"{self.base}/telegram/webhook", json=update, timeout=timeout,
+                         headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+
     # ------------------------------------------------------------------ the database
 
     def migrate(self) -> None:
@@ -152,6 +174,35 @@ class Muster:
                 " last_channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return chats, phones
 
+    def start_broadcast(self, body: str, count: int) -> int:
+        """Create and send a broadcast to everyone with the CLI, as an organiser would; its id."""
+        created = self.cli("broadcast", "create", "--body", body)
+        broadcast_id = int(re.search(r"Draft #(\d+) saved", created.stdout).group(1))
+        confirm = ("--confirm-count", str(count)) if count > 1000 else ("--yes",)
+        self.cli("broadcast", "send", str(broadcast_id), *confirm)
+        return broadcast_id
+
+    def wait_finished(self, broadcast_id: int, timeout: float) -> None:
+        """Until none of the broadcast's rows is queued or being sent."""
+        def finished() -> bool:
+            status = self.outbox_status(broadcast_id)
+            return sum(status.values()) > 0 and status["queued"] + status["sending"] == 0
+        wait_until(finished, timeout, f"broadcast {broadcast_id} to finish", poll=0.05)
+
     def outbox_status(self, broadcast_id: int) -> Counter:
         return Counter(dict(self.sql("SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
                                      (broadcast_id,))))
+
+
+def telegram_update(update_id: int, user_id: int, text: str | None = None, choice: str | None = None) -> dict:
+    """A private-chat message from one user or, with `choice`, their press of a button, as Telegram posts it."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Supporter", "language_code": "en"}
+    chat = {"id": user_id, "type": "private", "first_name": "Supporter"}
+    if choice is not None:
+        shown = {"message_id": 1, "date": 1700000000, "chat": chat, "text": "Pick one"}
+        return {"update_id": update_id, "callback_query": {
+            "id": f"cq{update_id}", "from": user, "chat_instance": str(user_id), "data": choice, "message": shown}}
+    message = {"message_id": update_id, "date": 1700000000, "chat": chat, "from": user, "text": text or ""}
+    if (text or "").startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}

@@ -14,34 +14,16 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
-import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
-from tests.reliability.live import BATCH, Muster, providers
+from tests.reliability.live import BATCH, Muster, providers, wait_until
 
 KILLS = int(os.environ.get("MUSTER_RELIABILITY_KILLS", "20"))
 SUPPORTERS = int(os.environ.get("MUSTER_RELIABILITY_SUPPORTERS", "10000"))
 PER_BROADCAST = int(os.environ.get("MUSTER_RELIABILITY_KILLS_PER_BROADCAST", "4"))
 WINDOW = BATCH * 2  # one worker per channel, each with at most BATCH sends in flight
-
-
-def wait_until(check, timeout: float, what: str, poll: float = 0.002) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(poll)
-
-
-def start_broadcast(muster: Muster, body: str) -> int:
-    created = muster.cli("broadcast", "create", "--body", body)
-    broadcast_id = int(re.search(r"Draft #(\d+) saved", created.stdout).group(1))
-    muster.cli("broadcast", "send", str(broadcast_id), "--confirm-count", str(SUPPORTERS))
-    return broadcast_id
 
 
 def test_sigkill_mid_broadcast_never_sends_twice(tmp_path: Path) -> None:
@@ -66,7 +48,7 @@ def test_sigkill_mid_broadcast_never_sends_twice(tmp_path: Path) -> None:
             # Each kill may leave up to WINDOW messages unsent, so aim below what can still arrive.
             points = sorted(rng.sample(range(1, SUPPORTERS - WINDOW * kills), kills))
             before = telegram.call_count + twilio.message_count
-            broadcast_id = start_broadcast(muster, body)
+            broadcast_id = muster.start_broadcast(body, SUPPORTERS)
             for point in points:
                 wait_until(lambda: telegram.call_count + twilio.message_count - before >= point, 120,
                            f"{point} messages of round {round_no}")
@@ -79,11 +61,7 @@ def test_sigkill_mid_broadcast_never_sends_twice(tmp_path: Path) -> None:
                 marked = muster.outbox_status(broadcast_id)["unknown"] - unknown_before
                 assert marked == in_flight <= WINDOW, (marked, in_flight)
                 figures["max_unknown_per_kill"] = max(figures["max_unknown_per_kill"], marked)
-
-            def finished() -> bool:
-                status = muster.outbox_status(broadcast_id)
-                return status["queued"] + status["sending"] == 0
-            wait_until(finished, 120, f"round {round_no} to finish", poll=0.05)
+            muster.wait_finished(broadcast_id, 120)
             tg, sms = received(body)
             rows = {(channel, address): state for channel, address, state in muster.sql(
                 "SELECT channel, address, status FROM outbox WHERE broadcast_id = ?", (broadcast_id,))}

@@ -66,7 +66,7 @@ async def test_an_auto_responder_loop_is_throttled_capped_and_counted(tmp_path: 
 
     ours = [m["Body"] for m in twilio.messages if m["To"] == ROBOT]
     assert len(ours) == OUTBOUND_PER_MINUTE  # the per-recipient cap held; the loop died out
-    assert f'muster_inbound_messages_total{{channel="sms",result="throttled"}}' in metrics
+    assert 'muster_inbound_messages_total{channel="sms",result="throttled"}' in metrics
     throttled = float(metrics.split('result="throttled"} ')[1].split()[0])
     assert throttled >= 6
     assert 'muster_outbound_messages_total{channel="sms",status="capped"}' in metrics
