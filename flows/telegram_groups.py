@@ -60,14 +60,22 @@ async def linkgroup(ctx: Context) -> None:
         _to_group(ctx, "tg_groups.link_unknown", name=name)
         return
     roles = await ctx.roles()
-    allowed = any(r.role == "admin" or (r.role == "organiser" and r.group_id in (None, group.id)) for r in roles)
-    if not allowed:
+
+    def covers(group_id: int) -> bool:
+        return any(r.role == "admin" or (r.role == "organiser" and r.group_id in (None, group_id)) for r in roles)
+
+    if not covers(group.id):
         _to_group(ctx, "tg_groups.link_not_organiser", group=group.name)
         return
     if not ctx.inbound.extra.get("chat_admin"):
         _to_group(ctx, "tg_groups.link_not_admin")
         return
     chat_id = ctx.inbound.extra["chat_id"]
+    current = await telegram_groups.get(ctx.tx, chat_id)
+    if current and current.group_id != group.id and not covers(current.group_id):
+        # Moving a chat away from another group is for that group's organisers (or an admin).
+        _to_group(ctx, "tg_groups.link_taken")
+        return
     telegram_groups.link(ctx.tx, chat_id, group.id, ctx.inbound.extra.get("title"), int(ctx.inbound.address), ctx.now)
     log.info("telegram chat %s linked to group %s by %s", chat_id, group.id, ctx.inbound.address)
     _to_group(ctx, "tg_groups.linked", group=group.name)

@@ -37,6 +37,7 @@ TEXTS: dict[str, str] = {
     "tg_groups.link_usage": "To link this chat, type /linkgroup followed by the local group's name, e.g. /linkgroup Leeds.",
     "tg_groups.link_unknown": "I don't know a local group called \"{name}\". Check the name and try again.",
     "tg_groups.link_not_organiser": "Only an organiser of {group} can link this chat to it.",
+    "tg_groups.link_taken": "This chat is already linked to another local group; only its organisers or an admin can move it.",
     "tg_groups.link_not_admin": "Only an admin of this chat can link it. Ask an admin to promote you, then try again.",
     "tg_groups.linked": "This chat is now linked to {group}. Announcements for {group} will be posted here.",
     # console (organiser commands)

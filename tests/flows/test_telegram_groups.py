@@ -46,6 +46,20 @@ async def test_linkgroup_refusals(harness):
     assert await _link(harness) is None
 
 
+async def test_a_chat_linked_to_one_group_is_moved_only_by_its_organisers_or_an_admin(harness):
+    leeds = await _leeds(harness, organiser_id=71)
+    async with harness.db.transaction() as tx:
+        york = await groups.add(tx, "York", ["YO"], harness.clock.now())
+        await organisers.add(tx, "organiser", harness.clock.now(), telegram_id=72, group_id=york.id)
+        await organisers.add(tx, "admin", harness.clock.now(), telegram_id=73)
+    await _command(harness, "72", "/linkgroup York")
+    refused = await _command(harness, "71", "/linkgroup Leeds")  # Leeds' organiser, also a chat admin
+    assert "already linked to another local group" in refused[0]["text"]
+    assert (await _link(harness)).group_id == york.id
+    assert "now linked to Leeds" in (await _command(harness, "73", "/linkgroup Leeds"))[0]["text"]
+    assert (await _link(harness)).group_id == leeds
+
+
 async def test_join_in_a_group_gives_a_deep_link_button(harness):
     group_id = await _leeds(harness, organiser_id=71)
     unlinked = await _command(harness, "80", "/join")
