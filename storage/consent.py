@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage import outbox
 from storage.db import Row, Tx, ts
 from storage.supporters import CHANNELS, Supporter
 
@@ -33,6 +34,8 @@ def record(
         (supporter.id, channel, action, source, wording_version, ts(at)),
     )
     tx.write(f"UPDATE supporters SET {channel}_consent = ? WHERE id = ?", (status, supporter.id))
+    if action == "opt_out":  # opt-out wins over anything already queued
+        outbox.cancel_bulk(tx, supporter.id, channel, at)
 
 
 async def history(tx: Tx, supporter_id: int) -> list[Row]:

@@ -95,6 +95,18 @@ def finish(tx: Tx, outcomes: list[Outcome], now: datetime) -> None:
     )
 
 
+def cancel_bulk(tx: Tx, supporter_id: int, channel: str, now: datetime) -> None:
+    """An opt-out: drop broadcasts, alerts and notices still waiting for this supporter on this channel.
+
+    Replies to their own messages (INTERACTIVE) stay, so the opt-out confirmation still goes.
+    """
+    tx.write(
+        "UPDATE outbox SET status = 'cancelled', error_code = 'opted_out', updated_at = ? "
+        "WHERE supporter_id = ? AND channel = ? AND status = 'queued' AND priority > ?",
+        (ts(now), supporter_id, channel, INTERACTIVE),
+    )
+
+
 async def recover(tx: Tx, now: datetime) -> int:
     """After a crash: rows left `sending` may or may not have gone out; mark them `unknown`."""
     return await tx.execute(

@@ -1,12 +1,15 @@
 """Consent keywords and the consent log: what is recorded, and what is (not) sent."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from flows.consent import OPT_OUT
 from flows.settings import FlowSettings
+from flows.types import Reply
 from storage import consent as consent_log
-from storage import supporters
+from storage import outbox, supporters
 from tests.harness import Harness
 
 PHONE = "+447400123456"
@@ -48,6 +51,22 @@ async def test_every_sms_opt_out_word_opts_out_with_one_confirmation(harness, wo
     assert again == [] and later == []
     _, rows = await _log(harness, "sms", PHONE)
     assert rows[1:] == [("sms", "opt_out", "keyword", None)]
+
+
+async def test_stop_cancels_broadcasts_already_queued_for_them(harness) -> None:
+    await _signup(harness, "sms", PHONE)
+    async with harness.db.transaction() as tx:
+        person = await supporters.find(tx, "sms", PHONE)
+        for priority in (outbox.BULK, outbox.NOTICE):
+            outbox.enqueue(tx, "sms", PHONE, Reply(f"Rally! ({priority})").to_payload(), harness.clock.now(),
+                           supporter_id=person.id, priority=priority, not_before=harness.clock.now() + timedelta(hours=1))
+    said = await harness.say("sms", PHONE, "STOP")
+    assert len(said) == 1 and "START" in said[0]["text"]  # the confirmation still goes
+    harness.clock.advance(hours=2)
+    await harness.deliver()
+    assert harness.channels["sms"].pop(PHONE) == []
+    async with harness.db.transaction() as tx:
+        assert await tx.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled' AND error_code = 'opted_out'") == 2
 
 
 async def test_start_and_yes_opt_back_in_only_when_opted_out(harness) -> None:
