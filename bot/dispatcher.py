@@ -45,14 +45,18 @@ class Dispatcher:
         self._recent: dict[str, deque[float]] = {}
         self._wake = {name: asyncio.Event() for name in channels}
         self._tasks: list[asyncio.Task] = []
+        self._handing: tuple[list[int], asyncio.Future] | None = None
 
-    async def recover(self) -> int:
-        """Rows a crash left in `sending` may have gone out: mark them `unknown`, never resend."""
+    async def recover(self) -> tuple[int, int]:
+        """After a crash: rows never handed to a provider are queued again; rows that were may
+        have gone out, so they are marked `unknown` and never resent. Returns (requeued, unknown)."""
         async with self.db.transaction() as tx:
-            count = await outbox.recover(tx, self.clock.now())
-        if count:
-            log.warning("%d outbox rows were mid-send at the last stop; marked unknown", count)
-        return count
+            requeued, unknown = await outbox.recover(tx, self.clock.now())
+        if requeued:
+            log.info("%d outbox rows claimed but never handed to a provider at the last stop; queued again", requeued)
+        if unknown:
+            log.warning("%d outbox rows were mid-send at the last stop; marked unknown", unknown)
+        return requeued, unknown
 
     async def start(self) -> None:
         await self.recover()
@@ -163,6 +167,11 @@ class Dispatcher:
             if extra <= 0:
                 break
             await self.sleep(extra)
+        try:
+            await self._hand(row.id)
+        except Exception:  # not recorded as handed over, so not sent: try again shortly
+            log.warning("outbox row %s on %s: could not record the hand-over; not sent, retrying", row.id, channel.name)
+            return Outcome(row.id, "queued", error_code="db", retry_at=self.clock.now() + timedelta(seconds=1)), None
         channel.pacer.sent(self._seconds())
         try:
             sent = await channel.send(row, reply)
@@ -172,6 +181,31 @@ class Dispatcher:
             log.exception("unexpected error sending outbox row %s on %s", row.id, channel.name)
             return Outcome(row.id, "unknown", error=type(error).__name__), None
         return Outcome(row.id, "sent", provider_id=sent.provider_id), None
+
+    async def _hand(self, row_id: int) -> None:
+        """Commit that a row is about to reach its provider. Sends that get here in the same
+        turn of the event loop share one transaction; a crash before this commit leaves the
+        row claimed but not handed over, and recovery queues it again instead of `unknown`."""
+        if self._handing is None:
+            self._handing = ([], asyncio.get_running_loop().create_future())
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._write_handed()))
+        ids, done = self._handing
+        ids.append(row_id)
+        await asyncio.shield(done)
+
+    async def _write_handed(self) -> None:
+        assert self._handing is not None
+        (ids, done), self._handing = self._handing, None
+        try:
+            async with self.db.transaction() as tx:
+                outbox.hand(tx, ids, self.clock.now())
+        except Exception as exc:
+            done.set_exception(exc)
+        except BaseException:
+            done.cancel()
+            raise
+        else:
+            done.set_result(None)
 
     def _failed(self, channel: Channel, row: OutboxRow, error: SendError) -> Outcome:
         now = self.clock.now()

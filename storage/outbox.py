@@ -68,7 +68,7 @@ async def claim(
         where += " AND address = ?"
         params.append(address)
     rows = await tx.query(
-        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+        "UPDATE outbox SET status = 'sending', handed_at = NULL, attempts = attempts + 1, updated_at = ? "
         f"WHERE id IN (SELECT id FROM outbox WHERE {where} ORDER BY priority, id LIMIT ?) "
         "RETURNING id, channel, address, supporter_id, payload, priority, attempts, broadcast_id",
         [ts(now), *params, limit],
@@ -107,11 +107,22 @@ def cancel_bulk(tx: Tx, supporter_id: int, channel: str, now: datetime) -> None:
     )
 
 
-async def recover(tx: Tx, now: datetime) -> int:
-    """After a crash: rows left `sending` may or may not have gone out; mark them `unknown`."""
-    return await tx.execute(
-        "UPDATE outbox SET status = 'unknown', updated_at = ? WHERE status = 'sending'", (ts(now),)
+def hand(tx: Tx, ids: list[int], now: datetime) -> None:
+    """These claimed rows are about to reach the provider: from now on they may have gone out."""
+    tx.write_many("UPDATE outbox SET handed_at = ? WHERE id = ? AND status = 'sending'",
+                  [(ts(now), row_id) for row_id in ids])
+
+
+async def recover(tx: Tx, now: datetime) -> tuple[int, int]:
+    """After a crash: rows never handed to the provider go back to the queue; rows that were
+    may or may not have gone out, so they become `unknown`. Returns (requeued, unknown)."""
+    stamp = ts(now)
+    requeued = await tx.execute(
+        "UPDATE outbox SET status = 'queued', attempts = attempts - 1, updated_at = ? "
+        "WHERE status = 'sending' AND handed_at IS NULL", (stamp,)
     )
+    unknown = await tx.execute("UPDATE outbox SET status = 'unknown', updated_at = ? WHERE status = 'sending'", (stamp,))
+    return requeued, unknown
 
 
 async def next_due(tx: Tx, channel: str) -> str | None:

@@ -28,17 +28,34 @@ async def test_sent_rows_are_recorded(harness):
     assert harness.channels["sms"].pop("+447400123456")[0]["text"] == "hello"
 
 
-async def test_rows_left_sending_by_a_crash_become_unknown_and_are_never_resent(harness):
-    await _queue(harness, n=3)
+async def test_rows_handed_over_before_a_crash_become_unknown_and_are_never_resent(harness):
+    await _queue(harness, n=4)
     async with harness.db.transaction() as tx:
-        claimed = await outbox.claim(tx, "sms", harness.clock.now(), 2)
-    assert len(claimed) == 2  # ... and the process dies before sending
+        claimed = await outbox.claim(tx, "sms", harness.clock.now(), 3)
+    async with harness.db.transaction() as tx:
+        outbox.hand(tx, [claimed[0].id, claimed[1].id], harness.clock.now())
+    # ... and the process dies: two rows were on their way to the provider, one was still waiting
     restarted = Dispatcher(harness.db, harness.channels, harness.clock)
-    assert await restarted.recover() == 2
+    assert await restarted.recover() == (1, 2)
     while await restarted.drain_once("sms"):
         pass
-    assert [s for s, _, _ in await _statuses(harness)] == ["unknown", "unknown", "sent"]
-    assert [m["text"] for m in harness.channels["sms"].pop("+447400123456")] == ["hello2"]
+    assert await _statuses(harness) == [("unknown", 1, None), ("unknown", 1, None), ("sent", 1, None), ("sent", 1, None)]
+    assert [m["text"] for m in harness.channels["sms"].pop("+447400123456")] == ["hello2", "hello3"]
+
+
+async def test_every_send_is_recorded_as_handed_over_before_the_provider_sees_it(harness):
+    await _queue(harness, n=3)
+    seen = []
+    send = harness.channels["sms"].send
+
+    async def checking(row, reply):
+        async with harness.db.transaction() as tx:
+            seen.append(await tx.scalar("SELECT handed_at IS NOT NULL FROM outbox WHERE id = ?", (row.id,)))
+        return await send(row, reply)
+
+    harness.channels["sms"].send = checking
+    await harness.deliver()
+    assert seen == [1, 1, 1]
 
 
 async def test_retryable_errors_back_off_then_succeed(harness):
