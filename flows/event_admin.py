@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FLOW = "newevent"
 DEFAULT_LENGTH = timedelta(hours=2)
 MAX_TITLE = 120
+MAX_VENUE = 200
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _PUBLIC_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
@@ -173,7 +174,11 @@ async def step_place(ctx: Context) -> None:
         ctx.goto("link")
         ctx.say("events.new_link")
         return
-    ctx.conversation.data["venue"] = text[:200]
+    if len(text) > MAX_VENUE:  # refused, not cut: a shortened address could send people to the wrong place
+        ctx.miss()
+        ctx.say("events.new_place_too_long", limit=MAX_VENUE)
+        return
+    ctx.conversation.data["venue"] = text
     ctx.goto("capacity")
     ctx.say("events.new_capacity")
 

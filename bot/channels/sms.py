@@ -118,8 +118,10 @@ class SmsChannel:
             # Parsed by hand (no python-multipart); blank values are signed too.
             pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
+            # Twilio signs UTF-8 values, so such a body cannot carry a valid signature: refuse it
+            # as unverified (403), telling an unauthenticated caller nothing about our parsing.
             log.warning("sms webhook %s refused: body is not UTF-8 form data", request.url.path)
-            return PlainTextResponse("malformed form body", 400)
+            return PlainTextResponse("invalid signature", 403)
         form = ImmutableMultiDict(pairs)
         if not self._validator.validate(self.public_url(request), form, signature):
             log.warning("sms webhook %s refused: invalid signature", request.url.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar
 
@@ -28,14 +29,20 @@ def settings() -> config.Settings:
         raise typer.Exit(2) from None
 
 
+def shown(text: str) -> str:
+    """Someone else's text, made safe for the organiser's terminal: rich markup is escaped and
+    control characters (terminal escape sequences among them) are replaced, not obeyed."""
+    from rich.markup import escape
+
+    return escape("".join(c if c in "\n\t" or unicodedata.category(c) != "Cc" else "\ufffd" for c in text))
+
+
 def run_async(make: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(make())
 
 
 def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,)) -> T:
     """Run `work(tx)` in one transaction on the configured database; `errors` end the command cleanly."""
-    from rich.markup import escape
-
     from storage import open_database
 
     async def go() -> T:
@@ -49,7 +56,7 @@ def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Excep
     try:
         return run_async(go)
     except errors as exc:
-        fail(escape(str(exc)))
+        fail(shown(str(exc)))
         raise  # unreachable: fail() exits
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, in_transaction, run_async, settings
+from bot.cli import console, fail, in_transaction, run_async, settings, shown
 from flows import phones
 from flows.clock import SystemClock
 from storage import Database, groups, migrations, organisers
@@ -64,7 +64,7 @@ def organiser_add(
         return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, group_id)
 
     added = in_transaction(add)
-    console.print(f"Added {added.role} #{added.id}" + (f" for {added.group_name}" if added.group_name else ""))
+    console.print(f"Added {added.role} #{added.id}" + (f" for {shown(added.group_name)}" if added.group_name else ""))
 
 
 @organiser_app.command("remove")
@@ -87,7 +87,7 @@ def organiser_list() -> None:
     table = Table("id", "role", "phone", "telegram id", "local group")
     for r in in_transaction(organisers.list_all):
         table.add_row(str(r.id), r.role, phones.masked(r.phone) if r.phone else "", str(r.telegram_id or ""),
-                      r.group_name or "(all)")
+                      shown(r.group_name or "(all)"))
     console.print(table)
 
 
@@ -105,7 +105,7 @@ def group_add(
         fail("NAME: give the group a name")
 
     group = in_transaction(lambda tx: groups.add(tx, name.strip(), area_list, SystemClock().now()))
-    console.print(f"Created group #{group.id} {group.name!r} covering {' '.join(group.areas) or 'no areas yet'}.")
+    console.print(f"Created group #{group.id} {shown(repr(group.name))} covering {' '.join(group.areas) or 'no areas yet'}.")
 
 
 @group_app.command("list")
@@ -113,5 +113,5 @@ def group_list() -> None:
     """List local groups and their areas."""
     table = Table("id", "name", "areas")
     for g in in_transaction(groups.list_all):
-        table.add_row(str(g.id), g.name, " ".join(g.areas))
+        table.add_row(str(g.id), shown(g.name), " ".join(g.areas))
     console.print(table)

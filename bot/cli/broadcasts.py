@@ -7,10 +7,9 @@ from typing import Optional, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.markup import escape
 from rich.table import Table
 
-from bot.cli import console, fail, in_transaction, run_async, settings
+from bot.cli import console, fail, in_transaction, run_async, settings, shown
 from flows import broadcast_report, broadcast_send
 from flows.alerts import followup
 from flows.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
@@ -52,8 +51,8 @@ def _show_preview(p: broadcast_send.Preview) -> None:
     table.add_row("Time to send", broadcast_send._duration(p.seconds))
     if p.quiet_until:
         table.add_row("Quiet hours", f"SMS waits until {local(p.quiet_until, flow.timezone)}")
-    table.add_row("Sample (Telegram)", escape(p.sample))
-    table.add_row("Sample (SMS)", escape(p.sms_sample))
+    table.add_row("Sample (Telegram)", shown(p.sample))
+    table.add_row("Sample (SMS)", shown(p.sms_sample))
     console.print(table)
 
 
@@ -149,7 +148,7 @@ def schedule(
     try:
         when = parse_time(at, clock.now(), flow.timezone)
     except BroadcastError as exc:
-        fail(escape(f"--at: {exc}"))
+        fail(shown(f"--at: {exc}"))
     if when is None:
         fail("--at: give a time; use `send` to send now")
     repeating = "" if repeat == "none" else f", repeating {repeat}"
@@ -178,7 +177,7 @@ def list_broadcasts(limit: int = typer.Option(20, "--limit")) -> None:
     tz = settings().flow_settings().timezone
     for b in _in_tx(work):
         when = local(parse_ts(b.send_at), tz) if b.send_at else ""
-        table.add_row(str(b.id), b.kind, b.status, when, b.repeat, f"{b.recipients:,}", escape(b.body[:50]))
+        table.add_row(str(b.id), b.kind, b.status, when, b.repeat, f"{b.recipients:,}", shown(b.body[:50]))
     console.print(table)
 
 

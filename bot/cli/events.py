@@ -8,10 +8,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional, TypeVar
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from bot.cli import console, fail, in_transaction, settings
+from bot.cli import console, fail, in_transaction, settings, shown
 from flows import dates, event_admin, phones
 from flows import events as flow_events
 from flows.clock import SystemClock
@@ -55,7 +54,19 @@ async def _group_id(tx: Tx, name: str | None) -> int | None:
 
 
 def _describe(event: Event) -> str:
-    return escape(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
+    return shown(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
+
+
+# Event pages go out by SMS too, whose limit is 1,600 characters in all.
+MAX_DETAILS = 1000
+
+
+def _check_lengths(title: Optional[str], description: Optional[str], instructions: Optional[str]) -> None:
+    for option, value, most in (("--title", title and title.strip(), event_admin.MAX_TITLE),
+                                ("--description", description, MAX_DETAILS),
+                                ("--instructions", instructions, MAX_DETAILS)):
+        if value and len(value) > most:
+            fail(f"{option}: at most {most:,} characters (this one has {len(value):,})")
 
 
 @event_app.command("create")
@@ -95,6 +106,7 @@ def create(
 
     if not title.strip():
         fail("--title: give the event a name")
+    _check_lengths(title, description, instructions)
     console.print(f"Created {_describe(_in_tx(work))}")
 
 
@@ -113,6 +125,7 @@ def edit(
     instructions: Optional[str] = typer.Option(None, "--instructions"),
 ) -> None:
     """Change an event; a new time or place is sent to everyone who RSVPed (once per change)."""
+    _check_lengths(title, description, instructions)
     now = SystemClock().now()
     flow_settings = settings().flow_settings()
 
@@ -193,7 +206,7 @@ def list_events(everything: bool = typer.Option(False, "--all", help="Include pa
     for e in found:
         c = tally[e.id]
         table.add_row(
-            str(e.id), e.public_id, dates.short(e.start, e.timezone), e.title, e.status,
+            str(e.id), e.public_id, dates.short(e.start, e.timezone), shown(e.title), e.status,
             str(e.group_id or "national"), f"{c.get('going', 0)}" + (f"/{e.capacity}" if e.capacity else ""),
             str(c.get("maybe", 0)), str(c.get("waitlisted", 0)),
         )
@@ -223,7 +236,7 @@ def attendees(
         return
     table = Table("supporter", "name", "phone", "telegram", "rsvp", "attended")
     for r in rows:
-        table.add_row(str(r["supporter_id"]), r["first_name"] or "", phones.masked(r["phone"]) if r["phone"] else "",
+        table.add_row(str(r["supporter_id"]), shown(r["first_name"] or ""), phones.masked(r["phone"]) if r["phone"] else "",
                       str(r["telegram_id"] or ""), r["status"], attended[r["attended"]])
     console.print(table)
 

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, in_transaction
+from bot.cli import console, in_transaction, shown
 from flows import phones
 from storage import groups, referrals as referral_store
 from storage.db import Tx
@@ -33,9 +33,9 @@ def referrals(
     table = Table("#", "first name", "phone", "telegram", "local group", "recruits", title="Top recruiters")
     for rank, r in enumerate(rows, 1):
         table.add_row(
-            str(rank), r.first_name or ("(erased)" if r.phone is None and r.telegram_id is None else ""),
+            str(rank), shown(r.first_name or ("(erased)" if r.phone is None and r.telegram_id is None else "")),
             phones.masked(r.phone) if r.phone else "",
-            _masked_id(r.telegram_id), r.group_name or "", str(r.recruits),
+            _masked_id(r.telegram_id), shown(r.group_name or ""), str(r.recruits),
         )
     console.print(table)
 

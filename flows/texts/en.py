@@ -101,6 +101,7 @@ TEXTS: dict[str, str] = {
     "events.yes": "Yes",
     "events.no_retype": "No, retype it",
     "events.new_place": "Where is it? Send the venue and address, or ONLINE for an online event.",
+    "events.new_place_too_long": "That's too long for a place: please send the venue and address in up to {limit} characters (e.g. Leeds Civic Hall, LS1 1UR).",
     "events.new_link": "Send the link people will use to join (https://…), or SKIP to add it later.",
     "events.new_link_again": "Please send a link starting with https://, or SKIP.",
     "events.new_capacity": "How many people can come? Send a number, or NONE for no limit.",
