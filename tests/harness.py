@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,15 @@ class Harness:
     async def texts(self, channel: str, address: str, text: str = "", **kwargs: Any) -> str:
         """Like say(), as one string (messages joined by blank lines) for easy asserts."""
         return "\n\n".join(m["text"] for m in await self.say(channel, address, text, **kwargs))
+
+
+def query_file(path: str | Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read a database file from synchronous test code (e.g. after a CLI command)."""
+    async def go() -> list[tuple]:
+        db = await open_database(str(path))
+        try:
+            async with db.transaction() as tx:
+                return [tuple(r) for r in await tx.query(sql, params)]
+        finally:
+            await db.close()
+    return asyncio.run(go())

@@ -15,6 +15,7 @@ from storage import broadcasts as store
 from storage import open_database
 from storage.db import parse_ts, ts
 from tests.flows.broadcast_support import group, person
+from tests.harness import query_file
 
 runner = CliRunner()
 
@@ -39,17 +40,6 @@ def dbfile(tmp_path, monkeypatch):
     return path
 
 
-def _db_query(path, sql, params=()):
-    async def go():
-        db = await open_database(str(path))
-        try:
-            async with db.transaction() as tx:
-                return [tuple(r) for r in await tx.query(sql, params)]
-        finally:
-            await db.close()
-    return asyncio.run(go())
-
-
 def run(*args: str, input: str | None = None):
     result = runner.invoke(app, list(args), input=input)
     return result
@@ -62,11 +52,11 @@ def test_create_preview_send_report(dbfile):
     assert "SMS recipients" in result.output and "Hi Aisha - rally on Saturday" in result.output
     assert "1 em dash" in result.output
     result = run("broadcast", "send", "1", input="n\n")
-    assert result.exit_code == 1 and _db_query(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    assert result.exit_code == 1 and query_file(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
     result = run("broadcast", "send", "1", input="y\n")
     assert result.exit_code == 0, result.output
     assert "2 messages queued" in result.output
-    rows = _db_query(dbfile, "SELECT channel, status FROM outbox ORDER BY channel")
+    rows = query_file(dbfile, "SELECT channel, status FROM outbox ORDER BY channel")
     assert rows == [("sms", "queued"), ("telegram", "queued")]
     result = run("broadcast", "report", "1")
     assert result.exit_code == 0 and "Recipients" in result.output and "Waiting" in result.output
@@ -86,7 +76,7 @@ def test_schedule_echoes_local_time_and_cancel(dbfile):
     result = run("broadcast", "schedule", "1", "--at", "2099-07-01 18:00", "--repeat", "weekly", "--yes")
     assert result.exit_code == 0, result.output
     assert "Wed 1 Jul 2099 18:00 BST" in result.output and "repeating weekly" in result.output
-    assert _db_query(dbfile, "SELECT status, send_at, repeat FROM broadcasts") == [
+    assert query_file(dbfile, "SELECT status, send_at, repeat FROM broadcasts") == [
         ("scheduled", "2099-07-01T17:00:00.000000Z", "weekly")]
     result = run("broadcast", "cancel", "1")
     assert result.exit_code == 0 and "cancelled" in result.output

@@ -17,6 +17,7 @@ from bot.service import Service
 from flows.clock import FakeClock
 from storage import consent, open_database, outbox, supporters
 from storage import events as store
+from tests.harness import query_file
 
 runner = CliRunner()
 
@@ -33,17 +34,6 @@ def cli(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _query(path, sql, params=()):
-    async def go():
-        db = await open_database(str(path))
-        try:
-            async with db.transaction() as tx:
-                return [tuple(r) for r in await tx.query(sql, params)]
-        finally:
-            await db.close()
-    return asyncio.run(go())
 
 
 def _add_supporter(path, phone: str, status: str) -> int:
@@ -72,7 +62,7 @@ def test_create_publish_edit_cancel_list(db_path):
     assert "[confirmed]" in cli("event", "publish", "1")
     assert "RSVPs will be told" in cli("event", "edit", "1", "--when", "2030-05-04 15:00")
     assert "told" not in cli("event", "edit", "1", "--title", "Big rally")
-    [(version, starts, ends, status)] = _query(db_path, "SELECT version, starts_at, ends_at, status FROM events")
+    [(version, starts, ends, status)] = query_file(db_path, "SELECT version, starts_at, ends_at, status FROM events")
     assert (version, status) == (2, "confirmed")
     assert starts.startswith("2030-05-04T14:00") and ends.startswith("2030-05-04T16:00")  # BST: UTC+1
     listing = cli("event", "list")
@@ -116,7 +106,7 @@ def test_publish_with_announce_queues_once(db_path):
     _add_supporter(db_path, "+447400000001", "maybe")
     assert "Announcement queued for 1 supporters and 0 group chats" in cli("event", "publish", "1", "--announce")
     assert runner.invoke(app, ["event", "publish", "1", "--announce"]).exit_code == 1
-    assert _query(db_path, "SELECT dedupe_key, priority FROM outbox") == [("announce:1:1", outbox.BULK)]
+    assert query_file(db_path, "SELECT dedupe_key, priority FROM outbox") == [("announce:1:1", outbox.BULK)]
 
 
 async def test_ics_route_serves_published_events_only(tmp_path):

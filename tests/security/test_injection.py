@@ -10,7 +10,6 @@ anything that str.format would treat as code.
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -30,12 +29,12 @@ from flows.event_admin import MAX_TITLE
 from flows.segments import MAX_BODY
 from flows.texts import t
 from flows.types import Inbound, Reply
-from storage import events, open_database, organisers
+from storage import events, organisers
 from storage.outbox import OutboxRow
 from tests.bot.sms_support import ERASURE_SALT, SENDER
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
-from tests.harness import Harness
+from tests.harness import Harness, query_file
 
 HOSTILE = {
     "sql": "Robert'); DROP TABLE supporters;--",
@@ -174,23 +173,12 @@ def dbfile(tmp_path, monkeypatch) -> Iterator:
     yield path
 
 
-def query(path, sql: str, params: tuple = ()) -> list[tuple]:
-    async def go() -> list[tuple]:
-        db = await open_database(str(path))
-        try:
-            async with db.transaction() as tx:
-                return [tuple(r) for r in await tx.query(sql, params)]
-        finally:
-            await db.close()
-    return asyncio.run(go())
-
-
 @each
 def test_cli_event_is_stored_verbatim_and_printed_without_markup(dbfile, value: str) -> None:
     result = runner.invoke(app, ["event", "create", "--title", value, "--when", "tomorrow 18:00", "--venue", value,
                                  "--description", value, "--instructions", value, "--publish"])
     assert result.exit_code == 0, result.output
-    (row,) = query(dbfile, "SELECT title, venue, description, instructions FROM events")
+    (row,) = query_file(dbfile, "SELECT title, venue, description, instructions FROM events")
     assert row == (value, value, value, value)
     listing = runner.invoke(app, ["event", "list"])
     assert listing.exit_code == 0, listing.output
@@ -204,17 +192,17 @@ def test_cli_event_is_stored_verbatim_and_printed_without_markup(dbfile, value: 
 def test_cli_event_details_that_could_not_go_by_sms_are_refused(dbfile, option: str) -> None:
     result = runner.invoke(app, ["event", "create", "--title", "Rally", "--when", "tomorrow 18:00", option, LONG])
     assert result.exit_code == 1 and f"{option}: at most 1,000 characters" in result.output
-    assert not dbfile.exists() or query(dbfile, "SELECT COUNT(*) FROM events") == [(0,)]
+    assert not dbfile.exists() or query_file(dbfile, "SELECT COUNT(*) FROM events") == [(0,)]
 
 
 def test_cli_event_title_over_the_limit_is_refused(dbfile) -> None:
     result = runner.invoke(app, ["event", "create", "--title", LONG, "--when", "tomorrow 18:00"])
     assert result.exit_code == 1 and str(MAX_TITLE) in result.output
-    assert not dbfile.exists() or query(dbfile, "SELECT COUNT(*) FROM events") == [(0,)]
+    assert not dbfile.exists() or query_file(dbfile, "SELECT COUNT(*) FROM events") == [(0,)]
     assert runner.invoke(app, ["event", "create", "--title", "Rally", "--when", "tomorrow 18:00"]).exit_code == 0
     edited = runner.invoke(app, ["event", "edit", "1", "--title", LONG])
     assert edited.exit_code == 1 and str(MAX_TITLE) in edited.output
-    assert query(dbfile, "SELECT title FROM events") == [("Rally",)]
+    assert query_file(dbfile, "SELECT title FROM events") == [("Rally",)]
 
 
 @each
@@ -280,8 +268,8 @@ def test_cli_placeholder_tricks_are_refused_and_nothing_is_saved(dbfile, body: s
     result = runner.invoke(app, ["broadcast", "create", "--body", body, "--audience", "all"])
     assert result.exit_code == 1, result.output
     assert "Error" in result.output and "Traceback" not in result.output
-    assert query(dbfile, "SELECT COUNT(*) FROM broadcasts") == [(0,)]
-    assert query(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    assert query_file(dbfile, "SELECT COUNT(*) FROM broadcasts") == [(0,)]
+    assert query_file(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
 
 
 def test_doubled_braces_are_literal_and_never_substituted(dbfile) -> None:
@@ -297,7 +285,7 @@ def test_cli_broadcast_and_alert_text_is_stored_verbatim_and_printed_literally(d
     result = runner.invoke(app, ["broadcast", "create", "--kind", "alert", "--body", body, "--cta", value,
                                  "--audience", "all", "--no-normalise"])
     assert result.exit_code == 0, result.output
-    assert query(dbfile, "SELECT body, cta_text FROM broadcasts") == [(body, value)]
+    assert query_file(dbfile, "SELECT body, cta_text FROM broadcasts") == [(body, value)]
     if "[bold]" in value:
         assert "[bold]Loud[/bold] [/]" in result.output
     if "{" in value:  # the call to action is fixed text: its braces are never filled in
@@ -311,7 +299,7 @@ def test_a_10k_broadcast_body_or_call_to_action_is_refused_with_the_sms_limit(db
         result = runner.invoke(app, ["broadcast", "create", *args, "--audience", "all"])
         assert result.exit_code == 1, result.output
         assert str(MAX_BODY) in result.output.replace(",", "")
-    assert query(dbfile, "SELECT COUNT(*) FROM broadcasts") == [(0,)]
+    assert query_file(dbfile, "SELECT COUNT(*) FROM broadcasts") == [(0,)]
 
 
 async def test_a_10k_console_broadcast_is_refused_and_asked_again(admin: Harness) -> None:
