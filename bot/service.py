@@ -96,6 +96,9 @@ class Service:
                 upcoming = await broadcast_store.upcoming(tx, now)
             for when in upcoming[:50]:  # APScheduler only wakes us; the database says what is due
                 self.scheduler.wake_at(parse_ts(when), "broadcast")
+            quiet = broadcast_send.quiet_hours_begin(now, broadcast_settings)
+            if quiet:  # hold bulk SMS the moment quiet hours begin, not at the next sweep
+                self.scheduler.wake_at(quiet, "quiet")
             if self.dispatcher is not None:
                 self.dispatcher.wake()
 

@@ -203,8 +203,27 @@ async def run_due(tx: Tx, now: datetime, settings: FlowSettings, salt: str | Non
             await store.update(tx, b.id, send_at=ts(nxt))
         log.warning("broadcast %s was due at %s and missed (service down)", b.id, b.send_at)
         broadcast_report.notify(tx, b, t("broadcasts.missed", id=b.id, time=when), now, f"missed:{b.send_at}")
+    await hold_for_quiet_hours(tx, now, settings)
     for b in await store.with_status(tx, "sending"):
         await progress(tx, b, now, settings)
+
+
+async def hold_for_quiet_hours(tx: Tx, now: datetime, settings: FlowSettings) -> None:
+    """Quiet hours began while SMS was still going out: the rest waits until they end."""
+    quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
+    if not quiet.quiet(now):
+        return
+    opens = quiet.opens(now)
+    for broadcast_id in await store.hold_sms(tx, opens, now):
+        b = await store.get(tx, broadcast_id)
+        log.info("broadcast %s: quiet hours; SMS waits until %s", b.id, ts(opens))
+        broadcast_report.notify(tx, b, t("broadcasts.quiet_hold", id=b.id, time=local(opens, settings.timezone)),
+                                now, f"quiet:{ts(opens)}")
+
+
+def quiet_hours_begin(now: datetime, settings: FlowSettings) -> datetime | None:
+    """When the next quiet spell starts, so the scheduler can wake for it."""
+    return QuietHours.parse(settings.sms_quiet_hours, settings.timezone).begins_after(now)
 
 
 async def progress(tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings) -> None:

@@ -38,6 +38,14 @@ class QuietHours:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
 
+    def begins_after(self, moment: datetime) -> datetime | None:
+        """The next moment a quiet spell starts, after `moment` (None when never quiet)."""
+        if self.start is None or self.end is None or self.start == self.end:
+            return None
+        local = moment.astimezone(self.zone)
+        day = local.date() if local.time() < self.start else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.start, tzinfo=self.zone).astimezone(moment.tzinfo)
+
     def opens(self, moment: datetime) -> datetime:
         """When bulk SMS may go: `moment` itself if not quiet, else the end of the quiet spell."""
         if not self.quiet(moment) or self.end is None:

@@ -339,6 +339,18 @@ async def by_channel(tx: Tx, broadcast_id: int) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+async def hold_sms(tx: Tx, until: datetime, now: datetime) -> list[int]:
+    """Quiet hours began mid-broadcast: queued bulk SMS of non-urgent broadcasts waits until
+    `until`. Returns the broadcasts held."""
+    rows = await tx.query(
+        "UPDATE outbox SET not_before = ?, updated_at = ? WHERE channel = 'sms' AND status = 'queued' "
+        "AND priority = ? AND not_before < ? "
+        "AND broadcast_id IN (SELECT id FROM broadcasts WHERE urgent = 0) RETURNING broadcast_id",
+        (ts(until), ts(now), BULK, ts(until)),
+    )
+    return sorted({r[0] for r in rows})
+
+
 async def cancel(tx: Tx, broadcast_id: int, now: datetime) -> int:
     """Drop every still-queued row of this broadcast at once; returns how many."""
     return await tx.execute(

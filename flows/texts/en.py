@@ -313,6 +313,7 @@ TEXTS: dict[str, str] = {
     "broadcasts.none": "No broadcasts yet.",
     "broadcasts.not_found": "Which broadcast? e.g. /broadcast {command} 12",
     "broadcasts.not_draft": "That broadcast has already been confirmed or discarded.",
+    "broadcasts.quiet_hold": "Broadcast #{id}: quiet hours have begun; the SMS not yet sent waits until {time}.",
     "broadcasts.quiet_wait": "Broadcast #{id}: Telegram messages are going now; SMS waits for quiet hours to end at {time}.",
     "broadcasts.missed": "Broadcast #{id} was due at {time} but the service was down for too long, so it was not sent.",
     "broadcasts.progress": "Broadcast #{id}: {done} of {total} messages done.",

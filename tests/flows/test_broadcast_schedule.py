@@ -238,6 +238,35 @@ async def test_organiser_is_told_when_sms_waits_for_quiet_hours(db):
                      "to end at Tue 3 Nov 2026 09:00 GMT."]
 
 
+async def test_quiet_hours_beginning_mid_broadcast_hold_the_sms_not_yet_sent(db):
+    before = datetime(2026, 11, 2, 20, 55, tzinfo=UTC)
+    morning = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    async with db.transaction() as tx:
+        role = await organiser(tx, "admin", telegram_id=42)
+        me = Actor((role,), "telegram:42", "telegram", "42")
+        for _ in range(3):
+            await person(tx)
+        await person(tx, sms=None, telegram="opted_in")
+        news = await broadcast_send.confirm(
+            tx, await compose(tx, me, before, body="News", audience=Audience()), me, before, QUIET)
+        alert = await broadcast_send.confirm(
+            tx, await compose(tx, me, before, body="Vote", audience=Audience(), kind="alert", cta_text="Vote"),
+            me, before, QUIET, urgent=True)
+        await tx.execute("UPDATE outbox SET status = 'sent' WHERE id = (SELECT MIN(id) FROM outbox "
+                         "WHERE broadcast_id = ? AND channel = 'sms')", (news.id,))
+        assert broadcast_send.quiet_hours_begin(before, QUIET) == datetime(2026, 11, 2, 21, 0, tzinfo=UTC)
+        await broadcast_send.run_due(tx, before + timedelta(minutes=2), QUIET)  # not quiet yet
+        assert {r["not_before"] for r in await _outbox(tx, news.id)} == {ts(before)}
+        await broadcast_send.run_due(tx, before + timedelta(minutes=6), QUIET)
+        held = {(r["channel"], r["status"], r["not_before"]) for r in await _outbox(tx, news.id)}
+        assert held == {("sms", "sent", ts(before)), ("sms", "queued", ts(morning)), ("telegram", "queued", ts(before))}
+        assert {r["not_before"] for r in await _outbox(tx, alert.id)} == {ts(before)}  # urgent goes on
+        await broadcast_send.run_due(tx, before + timedelta(minutes=7), QUIET)
+        notes = await _notes(tx, "42")
+    assert notes.count(f"Broadcast #{news.id}: quiet hours have begun; the SMS not yet sent waits until "
+                       "Tue 3 Nov 2026 09:00 GMT.") == 1
+
+
 async def test_repeating_from_now_sends_the_first_at_once(db):
     async with db.transaction() as tx:
         await person(tx)
