@@ -13,10 +13,11 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from flows import interests, keywords, menu, postcodes, privacy
+from flows import events, interests, keywords, menu, postcodes, privacy, referrals
 from flows.context import Context
 from flows.types import Choice
 from storage import consent as consent_log
+from storage import events as event_store
 from storage import groups, supporters
 from storage import interests as interest_store
 
@@ -232,8 +233,7 @@ async def _complete(ctx: Context, consented: bool) -> None:
         return
     if person.status != "active":
         supporters.update(ctx.tx, person, status="active")
-    referrals = _referrals()
-    if referrals and data.get("ref"):
+    if data.get("ref"):
         await referrals.credit(ctx, data["ref"])
     lines = [ctx.t("signup.welcome", name=name, movement=ctx.settings.movement)]
     group_name = data.get("group_name")
@@ -246,24 +246,16 @@ async def _complete(ctx: Context, consented: bool) -> None:
         lines.append(ctx.t("signup.welcome_no_group"))
     elif not person.postcode:
         lines.append(ctx.t("signup.welcome_no_postcode"))
+    upcoming = await event_store.upcoming(ctx.tx, ctx.now, person.group_id, limit=1)
+    if upcoming:
+        lines.append(ctx.t("signup.welcome_event", event=events.label(upcoming[0])))
     if not consented:
         lines.append(ctx.t("signup.welcome_consent_no"))
-    if referrals and hasattr(referrals, "code_for"):
-        code = await referrals.code_for(ctx)
-        link = referrals.link_for(ctx, code) if hasattr(referrals, "link_for") else code
-        lines.append(ctx.t("signup.welcome_referral", link=link))
+    code = await referrals.code_for(ctx)
+    lines.append(ctx.t("signup.welcome_referral", link=referrals.link_for(ctx, code)))
     lines.append(ctx.t("signup.welcome_menu"))
     # On Telegram, offer to share a phone number (links an SMS record to this account).
     ctx.reply("\n".join(lines), request_contact=ctx.channel == "telegram" and not person.phone)
-
-
-def _referrals() -> Any:
-    """flows.referrals when it is installed (codes and crediting), else None."""
-    try:
-        from flows import referrals
-    except ImportError:
-        return None
-    return referrals if hasattr(referrals, "credit") else None
 
 
 STEPS = {

@@ -238,6 +238,7 @@ TEXTS: dict[str, str] = {
     "signup.welcome_no_group": "No local group covers your area yet; we'll tell you when one starts.",
     "signup.welcome_no_postcode": "To find your local group later, send JOIN and update your details with your postcode.",
     "signup.welcome_consent_no": "We won't send you campaign messages here. Send JOIN again if you change your mind.",
+    "signup.welcome_event": "Next event: {event}. Send EVENTS to see it and RSVP.",
     "signup.welcome_referral": "Bring a friend: {link}",
     "signup.welcome_menu": "Reply MENU for options.",
     "signup.updated": "Thanks, {name}. Your details are updated.",

@@ -1,10 +1,12 @@
 """Sign-up: what is stored, group mapping, referrals, deep links, validation."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from flows import postcodes
-from storage import groups, supporters
+from storage import events, groups, supporters
 from storage import interests as interest_store
 
 PHONE = "+447400123456"
@@ -31,6 +33,22 @@ async def test_answers_are_stored_and_normalised(harness) -> None:
     assert person.email == "Zoe@example.org"  # the domain is case-insensitive, the local part is not
     assert topics == ["elections", "housing"]
     assert person.status == "active" and person.sms_consent == "opted_in"
+
+
+async def test_welcome_names_their_group_and_its_next_event(harness) -> None:
+    gid = await _group(harness, "Central Manchester", ["M1"])
+    now = harness.clock.now()
+    async with harness.db.transaction() as tx:
+        for title, days, group, status in (("National day of action", 2, None, "confirmed"),
+                                           ("Rent rally", 5, gid, "confirmed"), ("Draft plan", 1, gid, "draft")):
+            await events.create(tx, public_id=title[:4], title=title, starts_at=now + timedelta(days=days),
+                                ends_at=now + timedelta(days=days, hours=2), now=now, status=status, group_id=group)
+    for text in ("JOIN", "Sam", "M1 1AE", "1", "skip"):
+        await harness.say("sms", PHONE, text)
+    welcome = await harness.texts("sms", PHONE, "YES")
+    assert "Your local group is Central Manchester." in welcome
+    assert "Next event: " in welcome and "Rent rally. Send EVENTS" in welcome  # their group's, before national
+    assert "Draft plan" not in welcome and "National day" not in welcome
 
 
 async def test_unknown_area_is_recorded_and_said(harness) -> None:
