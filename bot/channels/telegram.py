@@ -134,6 +134,9 @@ class TelegramChannel:
                     await self.process(update)
                 except asyncio.CancelledError:
                     raise
+                except DatabaseBusy:  # already logged by the engine; not committed, so fetch it again
+                    await asyncio.sleep(1.0)
+                    break
                 except Exception:  # not committed: keep the offset, so it is fetched again
                     failures += 1
                     if failures < POLL_ATTEMPTS:
