@@ -30,6 +30,7 @@ FLOW = "newevent"
 DEFAULT_LENGTH = timedelta(hours=2)
 MAX_TITLE = 120
 MAX_VENUE = 200
+MAX_DETAILS = 1000  # description, instructions: event pages go out by SMS too (1,600 characters in all)
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _PUBLIC_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 

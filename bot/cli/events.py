@@ -57,14 +57,10 @@ def _describe(event: Event) -> str:
     return shown(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
 
 
-# Event pages go out by SMS too, whose limit is 1,600 characters in all.
-MAX_DETAILS = 1000
-
-
 def _check_lengths(title: Optional[str], description: Optional[str], instructions: Optional[str]) -> None:
     for option, value, most in (("--title", title and title.strip(), event_admin.MAX_TITLE),
-                                ("--description", description, MAX_DETAILS),
-                                ("--instructions", instructions, MAX_DETAILS)):
+                                ("--description", description, event_admin.MAX_DETAILS),
+                                ("--instructions", instructions, event_admin.MAX_DETAILS)):
         if value and len(value) > most:
             fail(f"{option}: at most {most:,} characters (this one has {len(value):,})")
 
