@@ -26,7 +26,7 @@ from flows.texts import t
 from flows.types import Inbound, Reply
 from storage import conversations, inbound, outbox, supporters
 from storage.conversations import Conversation
-from storage.db import Database, DatabaseBusy, Tx, parse_ts
+from storage.db import ConstraintFailed, Database, DatabaseBusy, Tx, parse_ts
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +115,19 @@ class Engine:
 
     # -- one batch ----------------------------------------------------------------
     async def process(self, batch: list[Inbound]) -> list[Handled]:
-        """Handle a batch in one transaction; on a failing step, one at a time."""
+        """Handle a batch in one transaction; on a failing step or commit, one at a time."""
         try:
             async with self.db.transaction() as tx:
                 results = await self._handle_batch(tx, batch)
-        except StepFailed:
+        except (StepFailed, ConstraintFailed) as exc:
+            clash = isinstance(exc, ConstraintFailed)
             if len(batch) == 1:
+                if clash:
+                    log.error("a message could not be committed: %s", exc)
                 results = [await self._apologise(batch[0])]
             else:
+                if clash:  # e.g. two messages of the batch picked the same new unique value
+                    log.info("a batch of %d broke a constraint at commit (%s); one by one instead", len(batch), exc)
                 results = [(await self.process([m]))[0] for m in batch]
         if self.on_commit:
             self.on_commit()

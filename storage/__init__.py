@@ -13,6 +13,7 @@ async def open_database(path: str, busy_timeout_ms: int = 5000) -> Database:
     db = await Database(path, busy_timeout_ms).connect()
     try:
         await migrations.upgrade(db)
+        await db.learn_schema()
     except BaseException:
         await db.close()
         raise

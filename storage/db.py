@@ -19,9 +19,17 @@ Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-# The table a buffered INSERT/UPDATE writes. DELETE is left out on purpose: ON DELETE CASCADE
-# reaches other tables, so a pending delete makes every read flush.
-_WRITE_TARGET = re.compile(r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?)\s+(\w+)", re.IGNORECASE)
+# The table a buffered write names. A delete (or a REPLACE, which deletes) also reaches every
+# table whose foreign keys cascade from it, as the schema says (Database.learn_schema).
+_WRITE_TARGET = re.compile(
+    r"^\s*(?:(?P<delete>DELETE\s+FROM|REPLACE\s+INTO|INSERT\s+OR\s+REPLACE\s+INTO)"
+    r"|INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?)\s+(?P<table>\w+)",
+    re.IGNORECASE,
+)
+
+
+class ConstraintFailed(sqlite3.IntegrityError):
+    """Buffered writes broke a constraint when the transaction was committed; nothing was written."""
 
 
 class DatabaseBusy(sqlite3.OperationalError):
@@ -51,8 +59,9 @@ class Tx:
     row with two different statements, where their order matters, calls `flush()` between.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, cascades: dict[str, set[str]] | None = None) -> None:
         self._conn = conn
+        self._cascades = cascades  # table → the tables a delete there can change; None: not known
         self._pending: dict[str, list[Params]] = {}
         self._tables: set[str] | None = set()  # tables with pending writes; None: unknown, flush always
 
@@ -65,12 +74,19 @@ class Tx:
         self._note(sql)
 
     def _note(self, sql: str) -> None:
-        if self._tables is not None:
-            target = _WRITE_TARGET.match(sql)
-            if target:
-                self._tables.add(target.group(1).lower())
-            else:
-                self._tables = None
+        if self._tables is None:
+            return
+        target = _WRITE_TARGET.match(sql)
+        if target is None:
+            self._tables = None
+            return
+        table = target.group("table").lower()
+        if not target.group("delete"):
+            self._tables.add(table)
+        elif self._cascades is not None and table in self._cascades:
+            self._tables |= self._cascades[table]
+        else:
+            self._tables = None
 
     def _must_flush(self, sql: str) -> bool:
         if not self._pending:
@@ -88,18 +104,23 @@ class Tx:
             elif rows:
                 await self._conn.executemany(sql, rows)
 
-    async def query(self, sql: str, params: Params = ()) -> list[Row]:
-        """Run a statement now (after pending writes to the tables it names); RETURNING gives ids."""
-        if self._must_flush(sql):
+    async def query(self, sql: str, params: Params = (), *, own_writes: bool = True) -> list[Row]:
+        """Run a statement now (after pending writes to the tables it names); RETURNING gives ids.
+
+        own_writes=False reads committed data only, skipping the flush: for a check that a
+        unique index backs anyway, where a clash with this transaction's own buffered writes
+        then fails the commit (ConstraintFailed) instead.
+        """
+        if own_writes and self._must_flush(sql):
             await self.flush()
         return list(await self._conn.execute_fetchall(sql, params))
 
-    async def one(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self.query(sql, params)
+    async def one(self, sql: str, params: Params = (), *, own_writes: bool = True) -> Row | None:
+        rows = await self.query(sql, params, own_writes=own_writes)
         return rows[0] if rows else None
 
-    async def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = await self.one(sql, params)
+    async def scalar(self, sql: str, params: Params = (), *, own_writes: bool = True) -> Any:
+        row = await self.one(sql, params, own_writes=own_writes)
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -123,6 +144,7 @@ class Database:
         # Transactions on one connection must not interleave: an await inside one
         # would otherwise let another's statements run inside it.
         self._lock = asyncio.Lock()
+        self._cascades: dict[str, set[str]] | None = None
 
     async def connect(self) -> Database:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -135,6 +157,27 @@ class Database:
         await conn.execute("PRAGMA secure_delete = ON")
         self._conn = conn
         return self
+
+    async def learn_schema(self) -> None:
+        """Read which tables a delete can reach through ON DELETE actions, so a buffered delete
+        makes only reads of those tables flush. Call after migrations, and again after any change."""
+        names = [r[0] for r in await self.conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        children: dict[str, set[str]] = {}
+        for table in names:
+            for fk in await self.conn.execute_fetchall(f'PRAGMA foreign_key_list("{table}")'):
+                if fk["on_delete"].upper() != "NO ACTION" and fk["on_delete"].upper() != "RESTRICT":
+                    children.setdefault(fk["table"].lower(), set()).add(table.lower())
+        cascades = {}
+        for table in (n.lower() for n in names):
+            reached, todo = {table}, [table]
+            while todo:
+                for child in children.get(todo.pop(), ()):
+                    if child not in reached:
+                        reached.add(child)
+                        todo.append(child)
+            cascades[table] = reached
+        self._cascades = cascades
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -158,7 +201,7 @@ class Database:
         """BEGIN IMMEDIATE … COMMIT; any exception rolls everything back and re-raises."""
         async with self._lock:
             conn = self.conn
-            tx = Tx(conn)
+            tx = Tx(conn, self._cascades)
             began = True
             try:
                 # Inside the try: a BEGIN cancelled while queued still runs in the worker
@@ -171,7 +214,10 @@ class Database:
                         raise DatabaseBusy(f"database busy: no write lock in {self.busy_timeout_ms} ms") from None
                     raise
                 yield tx
-                await tx.flush()
+                try:
+                    await tx.flush()
+                except sqlite3.IntegrityError as exc:
+                    raise ConstraintFailed(str(exc)) from exc
                 await conn.execute("COMMIT")
             except BaseException:
                 if not began:

@@ -17,7 +17,9 @@ class Recruiter:
 
 
 async def code_taken(tx: Tx, code: str) -> bool:
-    return await tx.scalar("SELECT 1 FROM supporters WHERE referral_code = ?", (code,)) is not None
+    """Whether a committed supporter has this code. The unique index catches the rare clash with
+    a code given out earlier in the same transaction, so this read need not flush the batch."""
+    return await tx.scalar("SELECT 1 FROM supporters WHERE referral_code = ?", (code,), own_writes=False) is not None
 
 
 async def owner_of(tx: Tx, code: str) -> tuple[int, int | None, str] | None:

@@ -66,6 +66,26 @@ async def test_one_failing_message_does_not_spoil_its_batch(harness, monkeypatch
     assert "Sorry" in harness.channels["sms"].pop("+447400123452")[0]["text"]
 
 
+async def test_two_messages_that_clash_at_commit_are_rerun_one_by_one(harness, monkeypatch):
+    from flows import referrals
+
+    codes = iter("K" * 12 + "M" * 6 + "N" * 6)  # the characters drawn, one at a time
+    monkeypatch.setattr(referrals.secrets, "choice", lambda alphabet: next(codes))
+    people = ["+447400123450", "+447400123451"]
+    for person in people:
+        for text in ("JOIN", "Sam", "skip", "skip", "skip"):
+            await harness.say("sms", person, text)
+    batch = [Inbound("sms", person, "YES", f"yes{i}", harness.clock.now()) for i, person in enumerate(people)]
+    results = await harness.engine.process(batch)  # both pick KKKKKK: the unique index refuses the commit
+    assert [r.failed for r in results] == [False, False]
+    await harness.deliver()
+    welcomes = [harness.channels["sms"].pop(person)[0]["text"] for person in people]
+    assert "JOIN MMMMMM" in welcomes[0] and "JOIN NNNNNN" in welcomes[1]
+    async with harness.db.transaction() as tx:
+        assert [tuple(r) for r in await tx.query("SELECT referral_code FROM supporters ORDER BY id")] == [
+            ("MMMMMM",), ("NNNNNN",)]
+
+
 async def test_routing_order_consent_before_keywords_before_flow(harness, monkeypatch):
     calls = []
 
