@@ -76,11 +76,12 @@ class Service:
 
         self.scheduler.register("events", event_notices_due)
 
-        async def scrub_erased_addresses(now: datetime) -> None:
-            from storage import privacy
+        from storage import privacy
 
-            async with db.transaction() as tx:
-                await privacy.scrub_addresses(tx)
+        wal = {"pending": False}  # the log still holds erased data a busy checkpoint could not clear
+
+        async def scrub_erased_addresses(now: datetime) -> None:
+            wal["pending"] = await privacy.sweep(db, wal["pending"])
 
         self.scheduler.register("erasure_scrub", scrub_erased_addresses)
 

@@ -230,6 +230,13 @@ class Database:
                     log.warning("rollback after an interrupted transaction found nothing to undo")
                 raise
 
+    async def truncate_wal(self) -> bool:
+        """Copy the write-ahead log into the database file and empty it, so that no old page it
+        held (an erased supporter's rows, say) stays on disk. True when it could be emptied."""
+        async with self._lock:
+            busy, _, _ = (await self.conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))[0]
+        return busy == 0
+
     async def ping(self) -> bool:
         try:
             async with self._lock:

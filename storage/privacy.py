@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from storage.db import Tx, ts
+from storage.db import Database, Tx, ts
 from storage.identities import references
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,18 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
         )
     await _scrub_values(tx, was)
     return was
+
+
+async def sweep(db: Database, pending: bool = False) -> bool:
+    """After erasures: blank the addresses of their finished messages, then empty the write-ahead
+    log, which still holds the old pages, so nothing of them is left in any file. Returns True
+    while the log could not be emptied yet: pass it back as `pending` next time."""
+    async with db.transaction() as tx:
+        scrubbed = await scrub_addresses(tx)
+    if not (scrubbed or pending) or await db.truncate_wal():
+        return False
+    log.warning("write-ahead log busy; erased data stays in it until the next sweep empties it")
+    return True
 
 
 async def scrub_addresses(tx: Tx) -> int:
