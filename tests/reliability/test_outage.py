@@ -23,7 +23,7 @@ from tests.reliability.live import Muster, free_port, providers, wait_until
 
 SEND_TIMEOUT_SECONDS = 3.0  # SMS_SEND_TIMEOUT for these runs (30 by default)
 SUPPORTERS = 600  # alternately Telegram and SMS: 300 of each
-GRACE = 0.05  # sends already on the wire when a 429 is answered may still arrive just after it
+GRACE = 0.25  # sends already on the wire when a 429 is answered may still arrive just after it (slow CI)
 
 
 def rows(muster: Muster, broadcast_id: int, channel: str) -> dict[str, tuple[str, str | None, int]]:
