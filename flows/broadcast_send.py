@@ -171,6 +171,20 @@ async def start(
     return b
 
 
+async def resend_unknown(tx: Tx, b: Broadcast, actor: Actor, now: datetime, settings: FlowSettings) -> int:
+    """The organiser chose to send again the messages a crash left `unknown`, knowing some may
+    have arrived: those still reachable are queued (SMS after quiet hours). Returns how many."""
+    check_access(actor, b)
+    if b.status not in ("sending", "sent"):
+        raise BroadcastError(f"Broadcast {b.id} is {b.status}; only a started broadcast has messages to resend.")
+    quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
+    count = await store.requeue_unknown(tx, b.id, now if b.urgent else quiet.opens(now), now)
+    if count:
+        await store.update(tx, b.id, status="sending")
+        log.warning("broadcast %s: %d messages in doubt sent again by %s", b.id, count, actor.label)
+    return count
+
+
 async def cancel(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> int:
     """Stop it: a scheduled one never starts, queued messages are dropped at once. Returns how many."""
     check_access(actor, b)

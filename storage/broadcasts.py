@@ -351,6 +351,20 @@ async def hold_sms(tx: Tx, until: datetime, now: datetime) -> list[int]:
     return sorted({r[0] for r in rows})
 
 
+async def requeue_unknown(tx: Tx, broadcast_id: int, sms_after: datetime, now: datetime) -> int:
+    """Queue this broadcast's `unknown` rows again, for recipients still reachable on that channel
+    (opted in, not erased, the number not undeliverable; group chats still linked). Returns how many."""
+    return await tx.execute(
+        "UPDATE outbox SET status = 'queued', handed_at = NULL, error_code = 'resent', updated_at = ?, "
+        "not_before = CASE WHEN channel = 'sms' THEN ? ELSE ? END "
+        "WHERE broadcast_id = ? AND status = 'unknown' AND (supporter_id IS NULL OR supporter_id IN ("
+        "  SELECT id FROM supporters WHERE status = 'active' AND ("
+        "    (outbox.channel = 'sms' AND sms_consent = 'opted_in' AND sms_undeliverable = 0)"
+        "    OR (outbox.channel = 'telegram' AND telegram_consent = 'opted_in'))))",
+        (ts(now), ts(sms_after), ts(now), broadcast_id),
+    )
+
+
 async def cancel(tx: Tx, broadcast_id: int, now: datetime) -> int:
     """Drop every still-queued row of this broadcast at once; returns how many."""
     return await tx.execute(

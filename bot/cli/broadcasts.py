@@ -167,6 +167,31 @@ def cancel(broadcast_id: int = typer.Argument(...)) -> None:
     console.print(f"Broadcast #{broadcast_id} cancelled; {_in_tx(work):,} queued messages dropped.")
 
 
+@broadcast_app.command("resend-unknown")
+def resend_unknown(
+    broadcast_id: int = typer.Argument(...),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+) -> None:
+    """Send again the messages a crash or a timeout left `unknown`: some may already have arrived."""
+    async def count(tx: Tx) -> int:
+        return (await store.delivery_counts(tx, (await _get(tx, broadcast_id)).id)).get("unknown", 0)
+
+    doubtful = _in_tx(count)
+    if not doubtful:
+        fail(f"broadcast #{broadcast_id} has no messages in doubt")
+    if not yes and not typer.confirm(f"{doubtful:,} messages may already have arrived; sending them again may "
+                                     "reach those people twice. Send again?"):
+        fail("not confirmed; nothing was sent")
+
+    async def work(tx: Tx) -> int:
+        b = await _get(tx, broadcast_id)
+        return await broadcast_send.resend_unknown(tx, b, CLI, clock.now(), settings().flow_settings())
+
+    queued = _in_tx(work)
+    console.print(f"Broadcast #{broadcast_id}: {queued:,} of {doubtful:,} in doubt queued again"
+                  + ("; the rest have opted out or become unreachable since." if queued < doubtful else "."))
+
+
 @broadcast_app.command("list")
 def list_broadcasts(limit: int = typer.Option(20, "--limit")) -> None:
     """The most recent broadcasts."""

@@ -64,6 +64,22 @@ def test_create_preview_send_report(dbfile):
     assert "sending" in result.output
 
 
+def test_resend_unknown_queues_only_those_still_reachable(dbfile):
+    created = runner.invoke(app, ["broadcast", "create", "--body", "Rally on Saturday"])
+    bid = created.output.split("#")[1].split()[0]
+    assert runner.invoke(app, ["broadcast", "send", bid, "--yes"]).exit_code == 0
+    assert runner.invoke(app, ["broadcast", "resend-unknown", bid, "--yes"]).exit_code == 1  # nothing in doubt
+    query_file(dbfile, "UPDATE outbox SET status = 'unknown', handed_at = '2026-01-01' WHERE broadcast_id = ?", (bid,))
+    query_file(dbfile, "UPDATE supporters SET telegram_consent = 'opted_out' WHERE first_name = 'Ben'")
+    asked = runner.invoke(app, ["broadcast", "resend-unknown", bid], input="n\n")
+    assert asked.exit_code == 1 and "may already have arrived" in asked.output
+    done = runner.invoke(app, ["broadcast", "resend-unknown", bid, "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "1 of 2 in doubt queued again; the rest have opted out" in done.output
+    rows = query_file(dbfile, "SELECT channel, status, handed_at FROM outbox WHERE broadcast_id = ? ORDER BY channel", (bid,))
+    assert rows == [("sms", "queued", None), ("telegram", "unknown", "2026-01-01")]
+
+
 def test_unsafe_placeholder_is_refused(dbfile):
     result = run("broadcast", "create", "--body", "Hi {first_name.__class__}")
     assert result.exit_code == 1 and "not a placeholder" in result.output

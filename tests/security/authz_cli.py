@@ -189,6 +189,14 @@ async def broadcast_send(h: Harness, w: World) -> None:
     assert (await outbox_to(h, MEMBERS[LEEDS]), await outbox_to(h, MEMBERS[YORK])) == (1, 0)
 
 
+async def broadcast_resend_unknown(h: Harness, w: World) -> None:
+    ok(await cli("broadcast", "send", str(w.draft_broadcast[LEEDS]), "--yes"), "started")
+    async with h.db.transaction() as tx:  # as a crash mid-send leaves it
+        await tx.execute("UPDATE outbox SET status = 'unknown' WHERE broadcast_id = ?", (w.draft_broadcast[LEEDS],))
+    ok(await cli("broadcast", "resend-unknown", str(w.draft_broadcast[LEEDS]), "--yes"), "in doubt queued again")
+    assert await value(h, "SELECT status FROM outbox WHERE broadcast_id = ?", (w.draft_broadcast[LEEDS],)) == "queued"
+
+
 async def broadcast_schedule(h: Harness, w: World) -> None:
     ok(await cli("broadcast", "schedule", str(w.draft_broadcast[YORK]), "--at", "tomorrow 18:00", "--yes"),
        "is scheduled")
@@ -243,6 +251,7 @@ CLI_ROWS: dict[str, dict[str, Case]] = {
     "broadcast preview": {"": _read_only("broadcast", "preview", "{draft_b}",
                                          expected=lambda w: [f"Preview of broadcast #{w.draft_broadcast[YORK]}"])},
     "broadcast send": {"": broadcast_send},
+    "broadcast resend-unknown": {"": broadcast_resend_unknown},
     "broadcast schedule": {"": broadcast_schedule},
     "broadcast cancel": {"": broadcast_cancel},
     "broadcast list": {"": _read_only("broadcast", "list", expected=lambda w: ["Leeds draft", "York draft"])},
