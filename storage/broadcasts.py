@@ -340,15 +340,16 @@ async def by_channel(tx: Tx, broadcast_id: int) -> dict[str, int]:
 
 
 async def hold_sms(tx: Tx, until: datetime, now: datetime) -> list[int]:
-    """Quiet hours began mid-broadcast: queued bulk SMS of non-urgent broadcasts waits until
-    `until`. Returns the broadcasts held."""
+    """Quiet hours began mid-send: queued bulk SMS (non-urgent broadcasts, event announcements)
+    waits until `until`. Returns the broadcasts held."""
     rows = await tx.query(
         "UPDATE outbox SET not_before = ?, updated_at = ? WHERE channel = 'sms' AND status = 'queued' "
         "AND priority = ? AND not_before < ? "
-        "AND broadcast_id IN (SELECT id FROM broadcasts WHERE urgent = 0) RETURNING broadcast_id",
+        "AND (broadcast_id IS NULL OR broadcast_id IN (SELECT id FROM broadcasts WHERE urgent = 0)) "
+        "RETURNING broadcast_id",
         (ts(until), ts(now), BULK, ts(until)),
     )
-    return sorted({r[0] for r in rows})
+    return sorted({r[0] for r in rows if r[0] is not None})
 
 
 async def requeue_unknown(tx: Tx, broadcast_id: int, sms_after: datetime, now: datetime) -> int:

@@ -11,6 +11,7 @@ from flows.broadcasts import Actor, BroadcastError, compose, parse_time
 from flows.quiet_hours import QuietHours
 from flows.settings import FlowSettings
 from storage import broadcasts as store
+from storage import outbox
 from storage.broadcasts import Audience
 from storage.db import parse_ts, ts
 from tests.flows.broadcast_support import NOW, organiser, person
@@ -254,6 +255,8 @@ async def test_quiet_hours_beginning_mid_broadcast_hold_the_sms_not_yet_sent(db)
             me, before, QUIET, urgent=True)
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE id = (SELECT MIN(id) FROM outbox "
                          "WHERE broadcast_id = ? AND channel = 'sms')", (news.id,))
+        outbox.enqueue(tx, "sms", "+447400000009", "{}", before, priority=outbox.BULK,  # an event announcement
+                       dedupe_key="announce:1:1")
         assert broadcast_send.quiet_hours_begin(before, QUIET) == datetime(2026, 11, 2, 21, 0, tzinfo=UTC)
         await broadcast_send.run_due(tx, before + timedelta(minutes=2), QUIET)  # not quiet yet
         assert {r["not_before"] for r in await _outbox(tx, news.id)} == {ts(before)}
@@ -261,6 +264,7 @@ async def test_quiet_hours_beginning_mid_broadcast_hold_the_sms_not_yet_sent(db)
         held = {(r["channel"], r["status"], r["not_before"]) for r in await _outbox(tx, news.id)}
         assert held == {("sms", "sent", ts(before)), ("sms", "queued", ts(morning)), ("telegram", "queued", ts(before))}
         assert {r["not_before"] for r in await _outbox(tx, alert.id)} == {ts(before)}  # urgent goes on
+        assert await tx.scalar("SELECT not_before FROM outbox WHERE dedupe_key = 'announce:1:1'") == ts(morning)
         await broadcast_send.run_due(tx, before + timedelta(minutes=7), QUIET)
         notes = await _notes(tx, "42")
     assert notes.count(f"Broadcast #{news.id}: quiet hours have begun; the SMS not yet sent waits until "
