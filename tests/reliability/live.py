@@ -129,6 +129,14 @@ class Muster:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
+    def clean_log(self) -> str:
+        """The service's log, checked: no traceback and never a full phone number."""
+        log = self.log()
+        assert "Traceback" not in log, log[-6000:]
+        numbers = re.findall(r"\+\d{10,}", log)
+        assert not numbers, f"full phone numbers in the log: {sorted(set(numbers))[:5]}"
+        return log
+
     # ------------------------------------------------------------------ webhooks, as the providers send them
 
     def post_sms(self, http: httpx.Client, sid: str, body: str, sender: str, timeout: float = 30.0) -> httpx.Response:
