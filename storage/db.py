@@ -107,9 +107,9 @@ class Tx:
     async def query(self, sql: str, params: Params = (), *, own_writes: bool = True) -> list[Row]:
         """Run a statement now (after pending writes to the tables it names); RETURNING gives ids.
 
-        own_writes=False reads committed data only, skipping the flush: for a check that a
-        unique index backs anyway, where a clash with this transaction's own buffered writes
-        then fails the commit (ConstraintFailed) instead.
+        own_writes=False skips the flush, so the read misses this transaction's buffered writes:
+        for a check that a unique index backs anyway, where a clash with a buffered write then
+        fails when it is flushed (at commit: ConstraintFailed) instead.
         """
         if own_writes and self._must_flush(sql):
             await self.flush()
