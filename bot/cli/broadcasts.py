@@ -248,6 +248,10 @@ def report(
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
+    if r.count("unknown"):
+        console.print(f"{r.count('unknown'):,} messages are in doubt (the service stopped or the provider did not "
+                      f"answer mid-send): some may have arrived. `muster broadcast resend-unknown {b.id}` sends them "
+                      "again to those still reachable.")
     if r.by_group:
         groups = Table("local group", "recipients", "done", "can't", "completion", title="Completion by group")
         for name, people, done, cant in r.by_group:

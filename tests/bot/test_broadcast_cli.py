@@ -71,6 +71,7 @@ def test_resend_unknown_queues_only_those_still_reachable(dbfile):
     assert runner.invoke(app, ["broadcast", "resend-unknown", bid, "--yes"]).exit_code == 1  # nothing in doubt
     query_file(dbfile, "UPDATE outbox SET status = 'unknown', handed_at = '2026-01-01' WHERE broadcast_id = ?", (bid,))
     query_file(dbfile, "UPDATE supporters SET telegram_consent = 'opted_out' WHERE first_name = 'Ben'")
+    assert f"muster broadcast resend-unknown {bid}" in runner.invoke(app, ["broadcast", "report", bid]).output
     asked = runner.invoke(app, ["broadcast", "resend-unknown", bid], input="n\n")
     assert asked.exit_code == 1 and "may already have arrived" in asked.output
     done = runner.invoke(app, ["broadcast", "resend-unknown", bid, "--yes"])
