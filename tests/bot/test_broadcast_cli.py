@@ -26,6 +26,7 @@ def dbfile(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSTER_DB_PATH", str(path))
     monkeypatch.setenv("MUSTER_DEMO", "false")
     monkeypatch.setenv("SMS_QUIET_HOURS", "")
+    monkeypatch.setenv("COLUMNS", "300")  # rich wraps at the terminal's width
 
     async def seed() -> None:
         db = await open_database(str(path))
