@@ -78,10 +78,11 @@ class Service:
 
         from storage import privacy
 
-        wal = {"pending": False}  # the log still holds erased data a busy checkpoint could not clear
+        wal_pending = False  # the log still holds erased data that a busy checkpoint could not clear
 
         async def scrub_erased_addresses(now: datetime) -> None:
-            wal["pending"] = await privacy.sweep(db, wal["pending"])
+            nonlocal wal_pending
+            wal_pending = await privacy.sweep(db, wal_pending)
 
         self.scheduler.register("erasure_scrub", scrub_erased_addresses)
 
