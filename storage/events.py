@@ -123,14 +123,19 @@ async def create(
     return Event.from_row(row)
 
 
+async def _select(tx: Tx, where: str, params: Any) -> list[Event]:
+    """Events matching `where` (which may go on with ORDER BY and LIMIT)."""
+    return [Event.from_row(r) for r in await tx.query(f"SELECT {_COLUMNS} FROM events WHERE {where}", params)]
+
+
 async def get(tx: Tx, event_id: int) -> Event | None:
-    row = await tx.one(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,))
-    return Event.from_row(row) if row else None
+    found = await _select(tx, "id = ?", (event_id,))
+    return found[0] if found else None
 
 
 async def by_public_id(tx: Tx, public_id: str) -> Event | None:
-    row = await tx.one(f"SELECT {_COLUMNS} FROM events WHERE public_id = ?", (public_id,))
-    return Event.from_row(row) if row else None
+    found = await _select(tx, "public_id = ?", (public_id,))
+    return found[0] if found else None
 
 
 async def update(tx: Tx, event: Event, now: datetime, **changes: Any) -> bool:
@@ -170,13 +175,11 @@ def mark_announced(tx: Tx, event: Event, now: datetime) -> None:
 
 async def upcoming(tx: Tx, now: datetime, group_id: int | None, limit: int = 5) -> list[Event]:
     """Confirmed events not yet started: the supporter's own group first, then national ones."""
-    rows = await tx.query(
-        f"SELECT {_COLUMNS} FROM events WHERE status = 'confirmed' AND starts_at > ? "
-        "AND (group_id IS NULL OR group_id = ?) "
+    return await _select(
+        tx, "status = 'confirmed' AND starts_at > ? AND (group_id IS NULL OR group_id = ?) "
         "ORDER BY CASE WHEN group_id IS NULL THEN 1 ELSE 0 END, starts_at, id LIMIT ?",
         (ts(now), group_id, limit),
     )
-    return [Event.from_row(r) for r in rows]
 
 
 async def listing(
@@ -188,46 +191,26 @@ async def listing(
         marks = ", ".join("?" for _ in group_ids) or "NULL"
         where += f" AND (group_id IN ({marks}) OR created_by = ?)"
         params += [*group_ids, created_by]
-    rows = await tx.query(
-        f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY starts_at, id LIMIT ?", [*params, limit]
-    )
-    return [Event.from_row(r) for r in rows]
+    return await _select(tx, f"{where} ORDER BY starts_at, id LIMIT ?", [*params, limit])
 
 
 async def starting_between(tx: Tx, after: datetime, before: datetime) -> list[Event]:
-    rows = await tx.query(
-        f"SELECT {_COLUMNS} FROM events WHERE status = 'confirmed' AND starts_at > ? AND starts_at <= ? "
-        "ORDER BY starts_at",
-        (ts(after), ts(before)),
-    )
-    return [Event.from_row(r) for r in rows]
+    return await _select(tx, "status = 'confirmed' AND starts_at > ? AND starts_at <= ? ORDER BY starts_at",
+                         (ts(after), ts(before)))
 
 
 async def ending_between(tx: Tx, after: datetime, before: datetime) -> list[Event]:
-    rows = await tx.query(
-        f"SELECT {_COLUMNS} FROM events WHERE status = 'confirmed' AND ends_at > ? AND ends_at <= ? "
-        "ORDER BY ends_at",
-        (ts(after), ts(before)),
-    )
-    return [Event.from_row(r) for r in rows]
+    return await _select(tx, "status = 'confirmed' AND ends_at > ? AND ends_at <= ? ORDER BY ends_at",
+                         (ts(after), ts(before)))
 
 
 async def moved_unnoticed(tx: Tx, now: datetime) -> list[Event]:
     """Confirmed events whose latest move has not been announced to their RSVPs yet."""
-    rows = await tx.query(
-        f"SELECT {_COLUMNS} FROM events WHERE status = 'confirmed' AND version > noticed_version "
-        "AND ends_at > ?",
-        (ts(now),),
-    )
-    return [Event.from_row(r) for r in rows]
+    return await _select(tx, "status = 'confirmed' AND version > noticed_version AND ends_at > ?", (ts(now),))
 
 
 async def cancelled_unnoticed(tx: Tx, now: datetime) -> list[Event]:
-    rows = await tx.query(
-        f"SELECT {_COLUMNS} FROM events WHERE status = 'cancelled' AND cancel_noticed = 0 AND ends_at > ?",
-        (ts(now),),
-    )
-    return [Event.from_row(r) for r in rows]
+    return await _select(tx, "status = 'cancelled' AND cancel_noticed = 0 AND ends_at > ?", (ts(now),))
 
 
 def mark_noticed(tx: Tx, event: Event) -> None:

@@ -60,6 +60,30 @@ def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Excep
         raise  # unreachable: fail() exits
 
 
+async def group_id(tx: Any, name: Optional[str]) -> Optional[int]:
+    """The local group a --group option names (None when not given); an unknown name is a ValueError."""
+    from storage import groups
+
+    if not name:
+        return None
+    found = await groups.by_name(tx, name)
+    if found is None:
+        raise ValueError(f"--group: no local group called {name!r} (see `muster group list`)")
+    return found.id
+
+
+def phone_option(phone: Optional[str]) -> Optional[str]:
+    """A --phone value in E.164 (None when not given); anything else ends the command."""
+    from flows import phones
+
+    if phone is None:
+        return None
+    number = phones.normalise(phone)
+    if number is None:
+        fail(f"--phone: {phone!r} is not a phone number (e.g. +447400123456)")
+    return number
+
+
 def fail(message: str) -> None:
     err.print(f"[red]Error:[/red] {message}")
     raise typer.Exit(1)

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, in_transaction, run_async, settings, shown
+from bot.cli import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
 from flows import phones
 from flows.clock import SystemClock
 from storage import Database, groups, migrations, organisers
@@ -34,12 +34,7 @@ def db_upgrade() -> None:
 def _identity(phone: Optional[str], telegram_id: Optional[int]) -> tuple[Optional[str], Optional[int]]:
     if phone is None and telegram_id is None:
         fail("give --phone or --telegram-id")
-    normal = None
-    if phone is not None:
-        normal = phones.normalise(phone)
-        if normal is None:
-            fail(f"--phone: {phone!r} is not a phone number (e.g. +447400123456)")
-    return normal, telegram_id
+    return phone_option(phone), telegram_id
 
 
 @organiser_app.command("add")
@@ -55,13 +50,7 @@ def organiser_add(
         fail(f"--role: expected one of {', '.join(organisers.ROLES)}, not {role!r}")
 
     async def add(tx: Tx) -> organisers.Role:
-        group_id = None
-        if group:
-            found = await groups.by_name(tx, group)
-            if found is None:
-                raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
-            group_id = found.id
-        return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, group_id)
+        return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, await group_id(tx, group))
 
     added = in_transaction(add)
     console.print(f"Added {added.role} #{added.id}" + (f" for {shown(added.group_name)}" if added.group_name else ""))

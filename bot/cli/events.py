@@ -10,11 +10,11 @@ from typing import Optional, TypeVar
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, in_transaction, settings, shown
+from bot.cli import console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows import dates, event_admin, phones
 from flows import events as flow_events
 from flows.clock import SystemClock
-from storage import events, groups, supporters
+from storage import events, supporters
 from storage.db import Tx
 from storage.events import Event
 
@@ -45,12 +45,7 @@ def _when(text: str, now: datetime, tz: str) -> datetime:
 
 
 async def _group_id(tx: Tx, name: str | None) -> int | None:
-    if not name or name.lower() == "national":
-        return None
-    found = await groups.by_name(tx, name)
-    if found is None:
-        raise ValueError(f"--group: no local group called {name!r} (see `muster group list`)")
-    return found.id
+    return None if name and name.lower() == "national" else await group_id(tx, name)
 
 
 def _describe(event: Event) -> str:
@@ -248,11 +243,7 @@ def attend(
     """Mark someone as attended (or not, with --no)."""
     if [supporter, phone, telegram_id].count(None) != 2:
         fail("give exactly one of --supporter, --phone or --telegram-id")
-    number = None
-    if phone is not None:
-        number = phones.normalise(phone)
-        if number is None:
-            fail(f"--phone: {phone!r} is not a phone number (e.g. +447400123456)")
+    number = phone_option(phone)
     now = SystemClock().now()
 
     async def work(tx: Tx) -> tuple[Event, int]:

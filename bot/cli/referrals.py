@@ -6,9 +6,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, in_transaction, shown
+from bot.cli import console, group_id, in_transaction, shown
 from flows import phones
-from storage import groups, referrals as referral_store
+from storage import referrals as referral_store
 from storage.db import Tx
 
 
@@ -18,13 +18,7 @@ def referrals(
 ) -> None:
     """List the top recruiters: supporters who joined with their referral code."""
     async def top(tx: Tx) -> list[referral_store.Recruiter]:
-        group_id = None
-        if group:
-            found = await groups.by_name(tx, group)
-            if found is None:
-                raise ValueError(f"--group: no local group called {group!r} (see `muster group list`)")
-            group_id = found.id
-        return await referral_store.top(tx, limit, group_id)
+        return await referral_store.top(tx, limit, await group_id(tx, group))
 
     rows = in_transaction(top)
     if not rows:
