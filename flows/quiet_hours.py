@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -18,6 +19,7 @@ class QuietHours:
     zone: ZoneInfo
 
     @classmethod
+    @lru_cache(maxsize=16)  # asked once per message on some paths; the setting rarely changes
     def parse(cls, spec: str, tz: str = "Europe/London") -> QuietHours:
         """'21:00-09:00' → QuietHours; raises ValueError with the expected form."""
         zone = ZoneInfo(tz)
