@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     demo: bool = Field(True, alias="MUSTER_DEMO")
     outbox_batch: int = Field(50, alias="MUSTER_OUTBOX_BATCH", ge=1, le=1000)
     send_attempts: int = Field(5, alias="MUSTER_SEND_ATTEMPTS", ge=1)
+    # On SIGTERM, seconds to wait for sends already handed to a provider before they count as unknown.
+    stop_grace: float = Field(10.0, alias="MUSTER_STOP_GRACE", ge=0, le=300)
     inbound_per_minute: int = Field(20, alias="MUSTER_INBOUND_PER_MINUTE", ge=1)
     outbound_per_minute: int = Field(30, alias="MUSTER_OUTBOUND_PER_MINUTE", ge=1)
     # Interest topics offered at sign-up, comma-separated keys (labels: "signup.interest.<key>" texts).

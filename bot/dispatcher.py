@@ -1,18 +1,28 @@
 """The dispatcher: drains the outbox, one worker per channel, at each channel's pace.
 
-At most once: rows are committed as `sending` before the provider is called and as
-`sent`/`failed` after; a crash in between leaves them `sending`, and start-up marks
-those `unknown` for organisers to see. Only errors known to mean "not sent" are retried.
+At most once: rows are committed as `sending` (owned by this instance, for a lease) before the
+provider is called, as handed over just before, and as `sent`/`failed` after; a crash in between
+leaves them `sending`, and the next owner of the database marks those handed over `unknown` for
+organisers to see. Only errors known to mean "not sent" are retried.
+
+No head-of-line blocking: each send is its own task, so a hung provider request holds one slot of
+the in-flight window (`batch`), never the channel; claims look at most about a second of pacing
+ahead, so a reply queued behind a broadcast waits for that second, not for the whole window.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from bot.channels.base import Channel, SendError
+from bot.commit_group import CommitGroup
 from flows import delivery
 from flows.clock import Clock
 from flows.types import Reply
@@ -25,6 +35,19 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 # Rows queued by another process (the CLI) cannot wake us, so an idle worker looks every second.
 IDLE_POLL_SECONDS = 1.0
+LEASE_SECONDS = 60.0  # a claim's lease; renewed every third of it while sends are in flight
+
+
+def instance_id() -> str:
+    """Who claims: host, pid and a random part, unique across restarts and machines."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class _Finished:
+    row: OutboxRow
+    outcome: Outcome
+    error: SendError | None
 
 
 class Dispatcher:
@@ -32,6 +55,7 @@ class Dispatcher:
         self, db: Database, channels: dict[str, Channel], clock: Clock, *,
         batch: int = 50, attempts: int = 5, sleep: Sleep = asyncio.sleep,
         on_outcome: Callable[[str, str], None] | None = None, per_address_per_minute: int | None = None,
+        owner: str | None = None, stop_grace: float = 10.0,
     ) -> None:
         self.db = db
         self.channels = channels
@@ -40,37 +64,74 @@ class Dispatcher:
         self.attempts = attempts
         self.sleep = sleep
         self.on_outcome = on_outcome  # (channel, status) for metrics
+        self.owner = owner or instance_id()
+        self.stop_grace = stop_grace  # seconds a stop waits for sends already handed to a provider
         # A cap per recipient, so no bug or loop can flood one person; the rest waits.
         self.per_address_per_minute = per_address_per_minute
         self._recent: dict[str, deque[float]] = {}
         self._wake = {name: asyncio.Event() for name in channels}
-        self._tasks: list[asyncio.Task] = []
-        self._handing: tuple[list[int], asyncio.Future] | None = None
+        self._workers: list[asyncio.Task] = []
+        self._sends: dict[str, set[asyncio.Task]] = {name: set() for name in channels}
+        self._pacing: dict[str, set[asyncio.Task]] = {name: set() for name in channels}  # not yet handed over
+        self._stopping = False
+        self._handed = CommitGroup(self._write_handed)
+        self._finished = CommitGroup(self._write_finished)
 
-    async def recover(self) -> tuple[int, int]:
-        """After a crash: rows never handed to a provider are queued again; rows that were may
-        have gone out, so they are marked `unknown` and never resent. Returns (requeued, unknown)."""
+    async def recover(self, *, others_gone: bool = True) -> tuple[int, int]:
+        """Claims of instances that are gone: rows never handed to a provider are queued again; rows
+        that were may have gone out, so they are marked `unknown` and never resent. `others_gone`:
+        the caller knows no other instance is alive (it holds the database lock); otherwise only
+        claims whose lease has run out are touched. Returns (requeued, unknown)."""
         async with self.db.transaction() as tx:
-            requeued, unknown = await outbox.recover(tx, self.clock.now())
+            requeued, unknown = await outbox.recover(tx, self.clock.now(), self.owner, others_gone=others_gone)
         if requeued:
             log.info("%d outbox rows claimed but never handed to a provider at the last stop; queued again", requeued)
         if unknown:
             log.warning("%d outbox rows were mid-send at the last stop; marked unknown", unknown)
         return requeued, unknown
 
-    async def start(self) -> None:
-        await self.recover()
-        self._tasks = [asyncio.create_task(self._work(name), name=f"dispatch-{name}") for name in self.channels]
+    async def start(self, *, others_gone: bool = True) -> None:
+        await self.recover(others_gone=others_gone)
+        self._stopping = False
+        self._workers = [asyncio.create_task(self._work(name), name=f"dispatch-{name}") for name in self.channels]
+        self._workers.append(asyncio.create_task(self._renew_leases(), name="dispatch-leases"))
 
     async def stop(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
+        """Stop claiming; sends already handed to a provider get `stop_grace` seconds to answer and
+        are recorded; what is still unanswered then becomes `unknown`, and rows still waiting for
+        their turn go back to the queue."""
+        self._stopping = True
+        workers, self._workers = self._workers, []
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
+        for waiting in self._pacing.values():
+            for task in waiting:
+                task.cancel()
+        sends = [task for tasks in self._sends.values() for task in tasks]
+        if sends:
+            _, late = await asyncio.wait(sends, timeout=self.stop_grace)
+            if late:
+                log.warning("%d sends still unanswered after %.0fs; stopping without their results",
+                            len(late), self.stop_grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+        await self._handed.drain()
+        await self._finished.drain()
+        try:
+            async with self.db.transaction() as tx:
+                requeued, unknown = await outbox.release(tx, self.clock.now(), self.owner)
+        except Exception:
+            log.exception("could not settle this instance's claims at stop; the next start will")
+            return
+        if unknown:
+            log.warning("%d outbox rows were handed to a provider that did not answer in time; marked unknown",
+                        unknown)
 
     @property
     def alive(self) -> bool:
-        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+        return bool(self._workers) and all(not t.done() for t in self._workers)
 
     def wake(self) -> None:
         for event in self._wake.values():
@@ -80,11 +141,15 @@ class Dispatcher:
         return self.clock.now().timestamp()
 
     async def _work(self, name: str) -> None:
-        while True:
+        while not self._stopping:
             try:
-                if await self.drain_once(name):
-                    continue
-                wait = await self._idle_wait(name)
+                room = self._room(name)
+                if room <= 0:
+                    wait = IDLE_POLL_SECONDS  # a send handed over or finished wakes us first
+                elif await self._claim(name, room) == room:
+                    continue  # there may be more due
+                else:
+                    wait = await self._idle_wait(name)
             except asyncio.CancelledError:
                 raise
             except DatabaseBusy as exc:  # another process held the write lock: nothing was claimed
@@ -100,6 +165,27 @@ class Dispatcher:
                 pass
             event.clear()
 
+    def _room(self, name: str) -> int:
+        """How many rows to claim now: free slots of the window, and no more than about a second
+        of pacing ahead. Below a quarter of that, wait for more to free up (fewer, larger claims)."""
+        ahead = self.channels[name].pacer.batch_size(self.batch)
+        room = min(self.batch - len(self._sends[name]), ahead - len(self._pacing[name]))
+        return room if room >= max(1, ahead // 4) or not self._sends[name] else 0
+
+    async def _claim(self, name: str, limit: int, address: str | None = None) -> int:
+        """Claim up to `limit` due rows and start a send for each; returns how many."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            rows = await outbox.claim(tx, name, now, limit, address, owner=self.owner,
+                                      lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        for row in rows:
+            task = asyncio.create_task(self._deliver(name, row), name=f"send-{name}-{row.id}")
+            for tasks in (self._sends[name], self._pacing[name]):
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            task.add_done_callback(lambda _: self._wake[name].set())
+        return len(rows)
+
     async def _idle_wait(self, name: str) -> float:
         async with self.db.transaction() as tx:
             due = await outbox.next_due(tx, name)
@@ -108,28 +194,46 @@ class Dispatcher:
         return min(IDLE_POLL_SECONDS, max(0.0, (parse_ts(due) - self.clock.now()).total_seconds()))
 
     async def drain_once(self, name: str, address: str | None = None) -> int:
-        """Claim one batch of due rows for a channel, send them, record the outcomes."""
+        """Claim one batch of due rows for a channel, send them and record the outcomes (tests, chat)."""
         channel = self.channels[name]
-        async with self.db.transaction() as tx:
-            rows = await outbox.claim(
-                tx, name, self.clock.now(), channel.pacer.batch_size(self.batch), address
-            )
-        if not rows:
-            return 0
-        results = await asyncio.gather(*(self._send(channel, row) for row in rows))
+        count = await self._claim(name, channel.pacer.batch_size(self.batch), address)
+        while self._sends[name]:
+            await asyncio.gather(*self._sends[name])
+        return count
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            if any(self._sends.values()):
+                try:
+                    async with self.db.transaction() as tx:
+                        outbox.renew(tx, self.owner, self.clock.now() + timedelta(seconds=LEASE_SECONDS))
+                except Exception as exc:  # the next renewal tries again, well within the lease
+                    log.warning("could not renew outbox leases: %s", exc)
+
+    async def _deliver(self, name: str, row: OutboxRow) -> None:
+        """Send one claimed row and record its outcome."""
+        outcome, error = await self._send(self.channels[name], row)
+        try:
+            await self._finished.add(_Finished(row, outcome, error))
+        except Exception:
+            log.exception("outbox row %s on %s: outcome %s could not be recorded; it stays claimed",
+                          row.id, name, outcome.status)
+            return
+        if self.on_outcome:
+            self.on_outcome(name, "retry" if outcome.status == "queued" else outcome.status)
+
+    async def _write_finished(self, done: list[_Finished]) -> None:
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            outbox.finish(tx, [outcome for outcome, _ in results], now)
-            for (outcome, error), row in zip(results, rows):
+            outbox.finish(tx, [f.outcome for f in done], now, self.owner)
+            for f in done:
+                error = f.error
                 if error and (error.opt_out or error.undeliverable):
                     await delivery.provider_signal(
-                        tx, row.supporter_id, name, now, opt_out=error.opt_out,
+                        tx, f.row.supporter_id, f.row.channel, now, opt_out=error.opt_out,
                         undeliverable=error.undeliverable, code=error.code,
                     )
-        if self.on_outcome:
-            for outcome, _ in results:
-                self.on_outcome(name, "retry" if outcome.status == "queued" else outcome.status)
-        return len(rows)
 
     def _capped(self, row: OutboxRow) -> float | None:
         """When this recipient has had their fill for the minute: the time the next may go."""
@@ -167,11 +271,13 @@ class Dispatcher:
             if extra <= 0:
                 break
             await self.sleep(extra)
+        self._pacing[row.channel].discard(asyncio.current_task())  # no longer cancelled by a stop
         try:
-            await self._hand(row.id)
+            await self._handed.add(row.id)
         except Exception:  # not recorded as handed over, so not sent: try again shortly
             log.warning("outbox row %s on %s: could not record the hand-over; not sent, retrying", row.id, channel.name)
             return Outcome(row.id, "queued", error_code="db", retry_at=self.clock.now() + timedelta(seconds=1)), None
+        self._wake[row.channel].set()  # a place in the pacing look-ahead is free
         channel.pacer.sent(self._seconds())
         try:
             sent = await channel.send(row, reply)
@@ -182,30 +288,11 @@ class Dispatcher:
             return Outcome(row.id, "unknown", error=type(error).__name__), None
         return Outcome(row.id, "sent", provider_id=sent.provider_id), None
 
-    async def _hand(self, row_id: int) -> None:
-        """Commit that a row is about to reach its provider. Sends that get here in the same
-        turn of the event loop share one transaction; a crash before this commit leaves the
-        row claimed but not handed over, and recovery queues it again instead of `unknown`."""
-        if self._handing is None:
-            self._handing = ([], asyncio.get_running_loop().create_future())
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._write_handed()))
-        ids, done = self._handing
-        ids.append(row_id)
-        await asyncio.shield(done)
-
-    async def _write_handed(self) -> None:
-        assert self._handing is not None
-        (ids, done), self._handing = self._handing, None
-        try:
-            async with self.db.transaction() as tx:
-                outbox.hand(tx, ids, self.clock.now())
-        except Exception as exc:
-            done.set_exception(exc)
-        except BaseException:
-            done.cancel()
-            raise
-        else:
-            done.set_result(None)
+    async def _write_handed(self, ids: list[int]) -> None:
+        """Commit that rows are about to reach their provider. A crash before this commit leaves them
+        claimed but not handed over, and recovery queues them again instead of marking them `unknown`."""
+        async with self.db.transaction() as tx:
+            outbox.hand(tx, ids, self.clock.now(), self.owner)
 
     def _failed(self, channel: Channel, row: OutboxRow, error: SendError) -> Outcome:
         now = self.clock.now()

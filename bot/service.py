@@ -20,18 +20,24 @@ from flows.engine import Engine, Handled
 from flows.types import Inbound
 from storage import inbound, open_database
 from storage.db import Database, parse_ts
+from storage.lock import DatabaseLock
 
 log = logging.getLogger(__name__)
 
 
 class Service:
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None, *,
+                 lock: DatabaseLock | None = None, db: Database | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        # One service per database: the lock proves every earlier holder gone, so their claims
+        # on the outbox can be recovered. `muster run` takes it (and opens the database) before
+        # binding its port; otherwise start() does.
+        self.lock = lock or DatabaseLock(settings.db_path)
         self.metrics = Metrics()
         self.channels: dict[str, Channel] = self._build_channels()
         self.scheduler = Scheduler(self.clock)
-        self.db: Database | None = None
+        self.db: Database | None = db
         self.engine: Engine | None = None
         self.dispatcher: Dispatcher | None = None
         self.app: Starlette = web.build(self)
@@ -121,18 +127,29 @@ class Service:
         return result
 
     async def start(self) -> None:
+        """Take the database, then recover, dispatch, start the channels and the scheduler; a start
+        that fails part-way undoes what it did (an open database would keep the process alive)."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         settings = self.settings
-        self.db = await open_database(str(settings.db_path))
+        self.lock.acquire()
+        if self.db is None:
+            self.db = await open_database(str(settings.db_path), check=True)
         if settings.sandbox and settings.demo:
             await demo.seed(self.db, self.clock)
         self.dispatcher = Dispatcher(
             self.db, self.channels, self.clock, batch=settings.outbox_batch, attempts=settings.send_attempts,
             on_outcome=lambda channel, status: self.metrics.outbound.labels(channel, status).inc(),
-            per_address_per_minute=settings.outbound_per_minute,
+            per_address_per_minute=settings.outbound_per_minute, stop_grace=settings.stop_grace,
         )
         self.engine = Engine(self.db, self.clock, settings.flow_settings(), on_commit=self.dispatcher.wake)
         self.engine.start()
-        await self.dispatcher.start()
+        await self.dispatcher.start(others_gone=self.lock.held)
         for channel in self.channels.values():
             await channel.start()
         self._register_jobs()
@@ -142,15 +159,17 @@ class Service:
 
     async def stop(self) -> None:
         self.scheduler.stop()
+        if self.dispatcher:  # first, while the channels can still hear the answers to sends in flight
+            await self.dispatcher.stop()
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.stop()
-        if self.dispatcher:
-            await self.dispatcher.stop()
         if self.engine:
             await self.engine.stop()
         if self.db:
             await self.db.close()
+            self.db = None
+        self.lock.release()
         log.info("muster stopped")
 
     @contextlib.asynccontextmanager

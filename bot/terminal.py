@@ -32,7 +32,8 @@ async def chat(settings: Settings, channel: str, raw_address: str) -> None:
         if settings.sandbox and settings.demo:
             await demo.seed(db, clock)
         engine = Engine(db, clock, settings.flow_settings())
-        # Only this address's messages: anything else queued belongs to the running service.
+        # The caller holds the database lock, so no service is sending from it; even so, only
+        # this address's messages are delivered here.
         dispatcher = Dispatcher(db, {channel: box}, clock)
         console.print(f"Chatting on {channel} as {address}. Type JOIN to sign up, MENU for options, Ctrl-D to leave.")
         seen = 0

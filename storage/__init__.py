@@ -1,19 +1,34 @@
 """SQLite storage: the connection, migrations and one repository module per aggregate."""
 from __future__ import annotations
 
-from storage.db import Database, Row, Tx, parse_ts, ts
+import sqlite3
 
-__all__ = ["Database", "Row", "Tx", "open_database", "parse_ts", "ts"]
+from storage.db import Database, DatabaseUnusable, Row, Tx, parse_ts, ts, unusable
+
+__all__ = ["Database", "DatabaseUnusable", "Row", "Tx", "open_database", "parse_ts", "ts"]
 
 
-async def open_database(path: str, busy_timeout_ms: int = 5000) -> Database:
-    """Connect and bring the schema up to date."""
+async def open_database(path: str, busy_timeout_ms: int = 5000, *, check: bool = False) -> Database:
+    """Connect and bring the schema up to date; with `check`, first refuse an unusable file
+    (DatabaseUnusable, one line saying why) instead of failing later with a traceback."""
     from storage import migrations
 
-    db = await Database(path, busy_timeout_ms).connect()
     try:
+        db = await Database(path, busy_timeout_ms).connect()
+    except sqlite3.Error as exc:
+        if not check:
+            raise
+        raise unusable(path, exc) from None
+    try:
+        if check:
+            await db.check()
         await migrations.upgrade(db)
         await db.learn_schema()
+    except sqlite3.Error as exc:
+        await db.close()
+        if not check:
+            raise
+        raise unusable(path, exc) from None
     except BaseException:
         await db.close()
         raise

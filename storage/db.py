@@ -36,6 +36,30 @@ class DatabaseBusy(sqlite3.OperationalError):
     """Another connection held the write lock for longer than the busy timeout: try again later."""
 
 
+class DatabaseUnusable(Exception):
+    """The database cannot be used at all (missing folder, not a database, damaged, read-only, locked)."""
+
+
+def unusable(path: str, exc: BaseException) -> DatabaseUnusable:
+    """One line an operator can act on, for an error that opening or checking the database raised."""
+    text = str(exc)
+    if "unable to open" in text:
+        reason = "cannot be opened (does its folder exist, and may this user write there?)"
+    elif "not a database" in text:
+        reason = "is not a SQLite database"
+    elif "malformed" in text or "corrupt" in text:
+        reason = "is damaged; restore it from a backup"
+    elif "readonly" in text or "read-only" in text:
+        reason = "is read-only (file permissions, or a read-only filesystem)"
+    elif "locked" in text or "busy" in text:
+        reason = "is locked by another program (no write lock within the busy timeout)"
+    elif "disk is full" in text or "disk I/O" in text:
+        reason = f"cannot be written: {text}"
+    else:
+        reason = f"cannot be used: {text}"
+    return DatabaseUnusable(f"{path} {reason}")
+
+
 def ts(moment: datetime) -> str:
     """A UTC timestamp in the one fixed-width text form stored everywhere (sorts as text)."""
     if moment.tzinfo is None:
@@ -148,15 +172,31 @@ class Database:
 
     async def connect(self) -> Database:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        # Erased data must not linger in free pages of the file.
-        await conn.execute("PRAGMA secure_delete = ON")
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            # Erased data must not linger in free pages of the file.
+            await conn.execute("PRAGMA secure_delete = ON")
+        except BaseException:
+            # Its worker thread would otherwise keep the process alive after a failed start.
+            await conn.close()
+            raise
         self._conn = conn
         return self
+
+    async def check(self) -> None:
+        """Refuse a database that is damaged, read-only or held by another program (DatabaseUnusable)."""
+        try:
+            problems = [r[0] for r in await self.conn.execute_fetchall("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise DatabaseUnusable(f"{self.path} is damaged ({problems[0]}); restore it from a backup")
+            await self.conn.execute("BEGIN IMMEDIATE")
+            await self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise unusable(self.path, exc) from None
 
     async def learn_schema(self) -> None:
         """Read which tables a delete can reach through ON DELETE actions, so a buffered delete

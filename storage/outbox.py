@@ -1,7 +1,9 @@
 """The outbox: every message we mean to send, and what became of it.
 
 queued → sending → sent | failed; rows caught in `sending` by a crash become `unknown`
-and are never resent automatically (at-most-once).
+and are never resent automatically (at-most-once). A row in `sending` belongs to the instance
+that claimed it (`claimed_by`) until its lease (`lease_until`) ends: only that instance records
+its fate, and recovery touches only the claims of instances known to be gone.
 """
 from __future__ import annotations
 
@@ -59,38 +61,46 @@ def enqueue(
 
 
 async def claim(
-    tx: Tx, channel: str, now: datetime, limit: int, address: str | None = None
+    tx: Tx, channel: str, now: datetime, limit: int, address: str | None = None, *,
+    owner: str, lease_until: datetime,
 ) -> list[OutboxRow]:
-    """Mark up to `limit` due rows of one channel `sending` and return them, most urgent first."""
+    """Mark up to `limit` due rows of one channel `sending`, owned by `owner` until `lease_until`,
+    and return them, most urgent first."""
     where = "channel = ? AND status = 'queued' AND not_before <= ?"
     params: list = [channel, ts(now)]
     if address is not None:
         where += " AND address = ?"
         params.append(address)
     rows = await tx.query(
-        "UPDATE outbox SET status = 'sending', handed_at = NULL, attempts = attempts + 1, updated_at = ? "
+        "UPDATE outbox SET status = 'sending', handed_at = NULL, attempts = attempts + 1, updated_at = ?, "
+        "claimed_by = ?, lease_until = ? "
         f"WHERE id IN (SELECT id FROM outbox WHERE {where} ORDER BY priority, id LIMIT ?) "
         "RETURNING id, channel, address, supporter_id, payload, priority, attempts, broadcast_id",
-        [ts(now), *params, limit],
+        [ts(now), owner, ts(lease_until), *params, limit],
     )
     claimed = [OutboxRow(*r) for r in rows]
     claimed.sort(key=lambda r: (r.priority, r.id))
     return claimed
 
 
-def finish(tx: Tx, outcomes: list[Outcome], now: datetime) -> None:
-    """Record outcomes of claimed rows (buffered, one executemany per kind)."""
+_MINE = "status = 'sending' AND claimed_by = ?"
+
+
+def finish(tx: Tx, outcomes: list[Outcome], now: datetime, owner: str) -> None:
+    """Record outcomes of rows `owner` claimed (buffered, one executemany per kind)."""
     stamp = ts(now)
-    done = [(o.status, o.provider_id, o.error_code, o.error, stamp, o.id) for o in outcomes if o.retry_at is None]
-    again = [(ts(o.retry_at), o.error_code, o.error, stamp, o.id) for o in outcomes if o.retry_at is not None]
+    done = [(o.status, o.provider_id, o.error_code, o.error, stamp, o.id, owner)
+            for o in outcomes if o.retry_at is None]
+    again = [(ts(o.retry_at), o.error_code, o.error, stamp, o.id, owner)
+             for o in outcomes if o.retry_at is not None]
     tx.write_many(
-        "UPDATE outbox SET status = ?, provider_id = ?, error_code = ?, error = ?, updated_at = ? "
-        "WHERE id = ? AND status = 'sending'",
+        "UPDATE outbox SET status = ?, provider_id = ?, error_code = ?, error = ?, updated_at = ?, "
+        f"claimed_by = NULL, lease_until = NULL WHERE id = ? AND {_MINE}",
         done,
     )
     tx.write_many(
-        "UPDATE outbox SET status = 'queued', not_before = ?, error_code = ?, error = ?, updated_at = ? "
-        "WHERE id = ? AND status = 'sending'",
+        "UPDATE outbox SET status = 'queued', not_before = ?, error_code = ?, error = ?, updated_at = ?, "
+        f"claimed_by = NULL, lease_until = NULL WHERE id = ? AND {_MINE}",
         again,
     )
 
@@ -107,22 +117,46 @@ def cancel_bulk(tx: Tx, supporter_id: int, channel: str, now: datetime) -> None:
     )
 
 
-def hand(tx: Tx, ids: list[int], now: datetime) -> None:
-    """These claimed rows are about to reach the provider: from now on they may have gone out."""
-    tx.write_many("UPDATE outbox SET handed_at = ? WHERE id = ? AND status = 'sending'",
-                  [(ts(now), row_id) for row_id in ids])
+def hand(tx: Tx, ids: list[int], now: datetime, owner: str) -> None:
+    """These rows `owner` claimed are about to reach the provider: from now on they may have gone out."""
+    tx.write_many(f"UPDATE outbox SET handed_at = ? WHERE id = ? AND {_MINE}",
+                  [(ts(now), row_id, owner) for row_id in ids])
 
 
-async def recover(tx: Tx, now: datetime) -> tuple[int, int]:
-    """After a crash: rows never handed to the provider go back to the queue; rows that were
-    may or may not have gone out, so they become `unknown`. Returns (requeued, unknown)."""
+def renew(tx: Tx, owner: str, lease_until: datetime) -> None:
+    """`owner` is alive: its claims hold until `lease_until`."""
+    tx.write(f"UPDATE outbox SET lease_until = ? WHERE {_MINE}", (ts(lease_until), owner))
+
+
+async def _settle(tx: Tx, now: datetime, whose: str, params: tuple) -> tuple[int, int]:
+    """Rows in `sending` chosen by `whose`: never handed over → queued again; handed → `unknown`."""
     stamp = ts(now)
+    free = "claimed_by = NULL, lease_until = NULL, updated_at = ?"
     requeued = await tx.execute(
-        "UPDATE outbox SET status = 'queued', attempts = attempts - 1, updated_at = ? "
-        "WHERE status = 'sending' AND handed_at IS NULL", (stamp,)
+        f"UPDATE outbox SET status = 'queued', attempts = attempts - 1, {free} "
+        f"WHERE status = 'sending' AND handed_at IS NULL AND {whose}", (stamp, *params)
     )
-    unknown = await tx.execute("UPDATE outbox SET status = 'unknown', updated_at = ? WHERE status = 'sending'", (stamp,))
+    unknown = await tx.execute(f"UPDATE outbox SET status = 'unknown', {free} WHERE status = 'sending' AND {whose}",
+                               (stamp, *params))
     return requeued, unknown
+
+
+async def recover(tx: Tx, now: datetime, owner: str, *, others_gone: bool) -> tuple[int, int]:
+    """The claims of instances that are gone: rows never handed to the provider go back to the queue;
+    rows that were may or may not have gone out, so they become `unknown`. `others_gone`: every
+    other instance is known to be gone (the SQLite lock proves it); otherwise only expired leases
+    count. Returns (requeued, unknown)."""
+    whose = "(claimed_by IS NULL OR claimed_by <> ?)"
+    params: tuple = (owner,)
+    if not others_gone:
+        whose += " AND (lease_until IS NULL OR lease_until < ?)"
+        params += (ts(now),)
+    return await _settle(tx, now, whose, params)
+
+
+async def release(tx: Tx, now: datetime, owner: str) -> tuple[int, int]:
+    """A clean stop: `owner`'s claims still unanswered are settled now, as recovery would."""
+    return await _settle(tx, now, "claimed_by = ?", (owner,))
 
 
 async def next_due(tx: Tx, channel: str) -> str | None:

@@ -101,16 +101,17 @@ def setup_logging(level: str) -> None:
 @app.command()
 def run() -> None:
     """Start the service (sandbox mode when no credentials are set)."""
-    import uvicorn
-
-    from bot.service import Service
+    from bot import serve
 
     cfg = settings()
     setup_logging(cfg.log_level)
-    service = Service(cfg)
-    if cfg.simulator_enabled:
-        console.print(f"Simulator: http://{cfg.host}:{cfg.port}/")
-    uvicorn.run(service.app, host=cfg.host, port=cfg.port, log_config=None, log_level=cfg.log_level.lower())
+    try:
+        code = asyncio.run(serve.serve(cfg, on_listening=lambda url: console.print(f"Simulator: {url}")
+                                       if cfg.simulator_enabled else None))
+    except serve.CannotStart as exc:
+        err.print(f"[red]Cannot start:[/red] {shown(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -118,15 +119,28 @@ def chat(
     as_phone: Optional[str] = typer.Option(None, "--as", help="Chat as this phone number (an SMS supporter)."),
     telegram_id: Optional[int] = typer.Option(None, "--telegram-id", help="Chat as this Telegram user id."),
 ) -> None:
-    """Chat with the bot in the terminal, as an SMS supporter or a Telegram user."""
+    """Chat with the bot in the terminal, as an SMS supporter or a Telegram user (sandbox only)."""
+    from bot import serve
     from bot.terminal import chat as run_chat
 
     if (as_phone is None) == (telegram_id is None):
         fail("give exactly one of --as PHONE or --telegram-id N")
     cfg = settings()
+    if not cfg.sandbox:
+        # It speaks as anyone and delivers to the terminal: on a live database it would act on a
+        # real supporter and swallow their real messages.
+        fail("muster chat runs in sandbox mode only: Telegram or Twilio credentials are set, so this "
+             "database holds real supporters. Unset them and point MUSTER_DB_PATH at a sandbox database.")
     setup_logging("WARNING")
     channel, raw = ("sms", as_phone) if as_phone else ("telegram", str(telegram_id))
-    run_async(lambda: run_chat(cfg, channel, raw))
+    try:
+        lock = serve.hold(cfg)
+    except serve.CannotStart as exc:
+        fail(f"{shown(str(exc))}. Chat in its simulator at http://{cfg.host}:{cfg.port}/ instead, or stop it.")
+    try:
+        run_async(lambda: run_chat(cfg, channel, raw))
+    finally:
+        lock.release()
 
 
 def _register() -> None:

@@ -31,9 +31,10 @@ async def test_sent_rows_are_recorded(harness):
 async def test_rows_handed_over_before_a_crash_become_unknown_and_are_never_resent(harness):
     await _queue(harness, n=4)
     async with harness.db.transaction() as tx:
-        claimed = await outbox.claim(tx, "sms", harness.clock.now(), 3)
+        claimed = await outbox.claim(tx, "sms", harness.clock.now(), 3, owner="crashed",
+                                     lease_until=harness.clock.now())
     async with harness.db.transaction() as tx:
-        outbox.hand(tx, [claimed[0].id, claimed[1].id], harness.clock.now())
+        outbox.hand(tx, [claimed[0].id, claimed[1].id], harness.clock.now(), "crashed")
     # ... and the process dies: two rows were on their way to the provider, one was still waiting
     restarted = Dispatcher(harness.db, harness.channels, harness.clock)
     assert await restarted.recover() == (1, 2)

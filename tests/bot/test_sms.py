@@ -196,8 +196,8 @@ async def sent_message(db: Database, clock, sid: str, *, address: str = SUPPORTE
         person = (await supporters.find_or_create_many(tx, "sms", [address], clock.now()))[address]
         outbox.enqueue(tx, "sms", address, Reply("hi").to_payload(), clock.now(), supporter_id=person.id,
                        broadcast_id=broadcast_id, dedupe_key=f"test:{sid}")
-        (row,) = await outbox.claim(tx, "sms", clock.now(), 1, address)
-        outbox.finish(tx, [outbox.Outcome(row.id, "sent", provider_id=sid)], clock.now())
+        (row,) = await outbox.claim(tx, "sms", clock.now(), 1, address, owner="test", lease_until=clock.now())
+        outbox.finish(tx, [outbox.Outcome(row.id, "sent", provider_id=sid)], clock.now(), "test")
     return person.id
 
 

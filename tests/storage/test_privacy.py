@@ -63,8 +63,8 @@ async def test_erase_blanks_identity_everywhere_and_keeps_counts(db: Database, c
         await organisers.add(tx, "organiser", clock.now(), PHONE, None, None)
         outbox.enqueue(tx, "sms", PHONE, '{"text":"Hi Mo"}', clock.now(), supporter_id=person.id)
         outbox.enqueue(tx, "telegram", "777", '{"text":"Hi Mo"}', clock.now())  # no supporter id on it
-        claimed = await outbox.claim(tx, "sms", clock.now(), 10)
-        outbox.finish(tx, [outbox.Outcome(claimed[0].id, "sent")], clock.now())
+        claimed = await outbox.claim(tx, "sms", clock.now(), 10, owner="test", lease_until=clock.now())
+        outbox.finish(tx, [outbox.Outcome(claimed[0].id, "sent")], clock.now(), "test")
 
         was = await privacy.erase(tx, person.id, clock.now())
 
@@ -86,8 +86,8 @@ async def test_addresses_wait_until_the_last_message_is_final(db: Database, cloc
         person = await _supporter(tx, clock)
         await privacy.erase(tx, person.id, clock.now())
         outbox.enqueue(tx, "sms", PHONE, '{"text":"Erased."}', clock.now(), supporter_id=person.id)
-        claimed = await outbox.claim(tx, "sms", clock.now(), 10)
+        claimed = await outbox.claim(tx, "sms", clock.now(), 10, owner="test", lease_until=clock.now())
         assert await privacy.scrub_addresses(tx) == 0  # still sending: it needs the address
-        outbox.finish(tx, [outbox.Outcome(claimed[0].id, "sent")], clock.now())
+        outbox.finish(tx, [outbox.Outcome(claimed[0].id, "sent")], clock.now(), "test")
         assert await privacy.scrub_addresses(tx) == 1
         assert await tx.scalar("SELECT address FROM outbox") == ""

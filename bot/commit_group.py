@@ -1,0 +1,60 @@
+"""Group commit for the dispatcher: writes asked for at about the same moment share one transaction."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    """Mark a failed batch's error as seen even when every waiter was cancelled."""
+    if not future.cancelled():
+        future.exception()
+
+
+class CommitGroup(Generic[T]):
+    """`add(item)` returns once `write(items)` has committed the item with every other item added in
+    the same turn of the event loop (or the next). A waiter that is cancelled does not take its item
+    back: once asked for, the write happens."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._batch: tuple[list[T], asyncio.Future[None]] | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def add(self, item: T) -> None:
+        if self._batch is None:
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[None] = loop.create_future()
+            done.add_done_callback(_retrieved)
+            self._batch = ([], done)
+            loop.call_soon(self._start_flush)
+        items, done = self._batch
+        items.append(item)
+        await asyncio.shield(done)
+
+    def _start_flush(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
+        assert self._batch is not None
+        (items, done), self._batch = self._batch, None
+        try:
+            await self._write(items)
+        except Exception as exc:
+            done.set_exception(exc)
+        except BaseException:
+            done.cancel()
+            raise
+        else:
+            done.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait for every write already asked for (a stop calls this last)."""
+        while self._batch is not None or self._flushes:
+            await asyncio.sleep(0)
+            await asyncio.gather(*self._flushes, return_exceptions=True)

@@ -1,0 +1,6 @@
+-- Claims are owned: a row being sent records which instance claimed it and until when (a lease,
+-- renewed while its send is alive). Recovery touches only claims of instances known to be gone:
+-- on SQLite the database lock proves it; with several workers on one database, an expired lease.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+CREATE INDEX outbox_claims ON outbox(status, claimed_by);
