@@ -24,7 +24,8 @@ _LINK = re.compile(r"(https?://\S+)\s*$")
 
 async def actor(ctx: Context) -> Actor:
     roles = tuple(await ctx.roles())
-    return Actor(roles, f"{ctx.channel}:{ctx.inbound.address}", ctx.channel, ctx.inbound.address)
+    # The label is stored as the broadcast's author and logged: our record, never their address.
+    return Actor(roles, f"{ctx.channel}:supporter:{ctx.supporter.id}", ctx.channel, ctx.inbound.address)
 
 
 async def broadcast(ctx: Context) -> None:
@@ -152,7 +153,7 @@ async def _show_preview(ctx: Context, broadcast_id: int, offer: bool = True) -> 
         if b.kind == "alert" and who.is_admin and p.quiet_until:
             choices.append(Choice(f"bc:{b.id}:urgent", ctx.t("broadcasts.send_urgent")))
         choices.append(Choice(f"bc:{b.id}:drop", ctx.t("broadcasts.discard")))
-    ctx.reply(broadcast_send.describe(p, ctx.settings), choices)
+    ctx.reply(broadcast_send.describe(p, ctx.settings), choices, about=p.about)
 
 
 async def chosen(ctx: Context) -> None:

@@ -37,6 +37,7 @@ class Preview:
     cost: Decimal
     seconds: float                # to finish at the configured rates
     quiet_until: datetime | None  # SMS will wait until then
+    about: tuple[int, ...] = ()   # the supporter the sample shows: a preview that is sent names them
 
     @property
     def total(self) -> int:
@@ -70,7 +71,7 @@ async def preview(
     opens = quiet.opens(start)
     quiet_until = opens if counts["sms"] and opens != start and not b.urgent else None
     return Preview(b, counts, message(b, "telegram", settings).render(values), sms_text, info, changes,
-                   cost, seconds, quiet_until)
+                   cost, seconds, quiet_until, (who["supporter_id"],) if who else ())
 
 
 def describe(p: Preview, settings: FlowSettings) -> str:

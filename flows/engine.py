@@ -20,7 +20,7 @@ from datetime import timedelta
 from flows import delivery, routes
 from flows.clock import Clock
 from flows.context import Context
-from flows.phones import masked
+from flows.phones import masked_address
 from flows.settings import FlowSettings
 from flows.texts import t
 from flows.types import Inbound, Reply
@@ -181,7 +181,7 @@ class Engine:
         over = len(times) - self.settings.inbound_per_minute
         if over == 1:
             log.info("throttling %s sender %s: over %d messages a minute", message.channel,
-                     masked(message.address) if message.channel == "sms" else message.address,
+                     masked_address(message.channel, message.address),
                      self.settings.inbound_per_minute)
         return max(over, 0)
 

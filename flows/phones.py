@@ -1,4 +1,5 @@
-"""Phone numbers: everything stored in E.164, parsed with the regional default (GB)."""
+"""Phone numbers: everything stored in E.164, parsed with the regional default (GB); and, for
+logs, every channel address (phone number or Telegram id) masked."""
 from __future__ import annotations
 
 import phonenumbers
@@ -27,3 +28,25 @@ def masked(e164: str | None) -> str:
     if not e164:
         return "-"
     return f"{e164[:3]}…{e164[-3:]}"
+
+
+def masked_id(telegram_id: int | str | None) -> str:
+    """For logs: never a full Telegram user id, masked as a number is. '6071829354' → '60…354'.
+
+    A negative id is a group chat's, not a person's, and is shown as it is.
+    """
+    if telegram_id is None or str(telegram_id).strip() == "":
+        return "-"
+    text = str(telegram_id).strip()
+    if text.startswith("-"):
+        return text
+    if len(text) <= 6:  # too short to show both ends without showing it all
+        return f"…{text[-1:]}"
+    return f"{text[:2]}…{text[-3:]}"
+
+
+def masked_address(channel: str, address: str | int | None) -> str:
+    """For logs: a channel address (phone number, Telegram id, …) masked whatever the channel."""
+    if channel == "telegram":
+        return masked_id(address)
+    return masked(None if address is None else str(address))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flows.context import Context
+from flows.phones import masked_id
 from flows.types import Choice, Reply
 from storage import groups, outbox, telegram_groups
 
@@ -15,9 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def _to_group(ctx: Context, key: str, choices: tuple[Choice, ...] = (), dedupe_key: str | None = None,
-              **values: object) -> None:
+              about: tuple[int, ...] = (), **values: object) -> None:
+    """Say something in the group chat; `about`: the supporters it names, so erasing them blanks it."""
     chat_id = ctx.inbound.extra["chat_id"]
-    ctx.notify("telegram", str(chat_id), Reply(ctx.t(key, **values), choices),
+    ctx.notify("telegram", str(chat_id), Reply(ctx.t(key, **values), choices, about=about),
                priority=outbox.INTERACTIVE, dedupe_key=dedupe_key)
 
 
@@ -77,7 +79,7 @@ async def linkgroup(ctx: Context) -> None:
         _to_group(ctx, "tg_groups.link_taken")
         return
     telegram_groups.link(ctx.tx, chat_id, group.id, ctx.inbound.extra.get("title"), int(ctx.inbound.address), ctx.now)
-    log.info("telegram chat %s linked to group %s by %s", chat_id, group.id, ctx.inbound.address)
+    log.info("telegram chat %s linked to group %s by %s", chat_id, group.id, masked_id(ctx.inbound.address))
     _to_group(ctx, "tg_groups.linked", group=group.name)
 
 
@@ -100,8 +102,10 @@ async def member_joined(ctx: Context) -> None:
     if group_id is None or ctx.supporter.consent("telegram") == "opted_in":
         return
     button = Choice("link", ctx.t("tg_groups.join_button"), join_link(ctx, group_id))
+    # Once per member and chat. The key holds their Telegram id (it outlives a merge of their
+    # records); erasing them blanks the whole message, key and all.
     dedupe = f"tg_welcome:{ctx.inbound.extra['chat_id']}:{ctx.inbound.address}"
-    _to_group(ctx, "tg_groups.welcome", (button,), dedupe_key=dedupe,
+    _to_group(ctx, "tg_groups.welcome", (button,), dedupe_key=dedupe, about=(ctx.supporter.id,),
               name=ctx.inbound.extra.get("first_name") or "", movement=ctx.settings.movement)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage import subjects
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -57,6 +59,9 @@ class Reply:
     multi: bool = False            # several choices may be picked at once
     request_contact: bool = False  # offer "share my phone number" where the channel can
     document: Document | None = None
+    # Supporters this message names or shows, besides its recipient (a group welcome, a preview's
+    # sample): erasing one of them blanks the message (storage/subjects.py).
+    about: tuple[int, ...] = ()
 
     def to_payload(self) -> str:
         data: dict[str, Any] = {"text": self.text}
@@ -72,6 +77,8 @@ class Reply:
                 "mime": self.document.mime,
                 "content": base64.b64encode(self.document.content).decode(),
             }
+        if self.about:
+            data[subjects.KEY] = sorted(set(self.about))
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -84,4 +91,5 @@ class Reply:
             multi=data.get("multi", False),
             request_contact=data.get("request_contact", False),
             document=Document(doc["filename"], base64.b64decode(doc["content"]), doc["mime"]) if doc else None,
+            about=tuple(data.get(subjects.KEY, ())),
         )

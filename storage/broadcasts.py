@@ -242,9 +242,11 @@ async def count(tx: Tx, a: Audience, every: bool = False, suppressed: list[int] 
 
 
 async def sample(tx: Tx, a: Audience, suppressed: list[int] = ()) -> Row | None:
-    """One recipient (first_name, group_name) to render a sample message for."""
+    """One recipient (supporter_id, first_name, group_name) to render a sample message for."""
     sql, params = _recipients(a, False, list(suppressed))
-    return await tx.one(f"SELECT first_name, group_name FROM ({sql}) ORDER BY supporter_id LIMIT 1", params)
+    return await tx.one(
+        f"SELECT supporter_id, first_name, group_name FROM ({sql}) ORDER BY supporter_id LIMIT 1", params
+    )
 
 
 async def addresses(tx: Tx, kind: str) -> list[tuple[int, str]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from storage import subjects
 from storage.db import Tx
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ async def merge(tx: Tx, keep_id: int, drop_id: int) -> dict[str, int]:
         moved[table] = await tx.execute(
             f"UPDATE {table} SET supporter_id = ? WHERE supporter_id = ?", (keep_id, drop_id)
         )
+    moved["outbox_about"] = await subjects.move(tx, keep_id, drop_id)
     for table, column, _ in await references(tx):
         if table in _KNOWN:
             continue

@@ -4,17 +4,25 @@ Erasure keeps the supporter row (status 'erased', no identity, no profile) so th
 aggregate counts stay right: supporters per group, recruits per recruiter, RSVPs to
 past events, messages sent (RSVPs to events still to come are removed: no reminders).
 The consent log keeps its rows with supporter_id set to NULL: how many opted in and
-out, when and how, survives; who did not. Message bodies in the outbox are blanked;
-addresses too, once each message is final. Rows in other tables that refer to the
-supporter keep pointing at the anonymous row; any text in any table equal to (or, for
-the phone number and email, containing) an erased identity is blanked.
+out, when and how, survives; who did not. Message bodies in the outbox are blanked, both
+the supporter's own and those about them sent to others (a group welcome, a preview that
+showed them: see storage/subjects.py); addresses too, once each message is final. Rows in
+other tables that refer to the supporter keep pointing at the anonymous row. Then every
+column of every table, whatever its declared type, is read for the erased phone number,
+email and Telegram id, and any value holding one loses it (a number column holding one
+becomes NULL). Names and postcodes are not hunted by value (a first name is also an
+ordinary word): they are only in the supporter's own rows and in messages about them.
 """
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage import subjects
 from storage.db import Database, Tx, ts
 from storage.identities import references
 
@@ -141,6 +149,7 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
     await tx.execute(
         "UPDATE outbox SET payload = ?, error = NULL WHERE supporter_id = ?", (ERASED_PAYLOAD, supporter_id)
     )
+    await _erase_mentions(tx, supporter_id, now)
     await scrub_addresses(tx)
     if await _table_exists(tx, "rsvps") and await _table_exists(tx, "events"):
         # Past RSVPs stay (attendance counts); an upcoming one would only send reminders to nobody.
@@ -168,6 +177,15 @@ async def sweep(db: Database, pending: bool = False) -> bool:
     return True
 
 
+async def _erase_mentions(tx: Tx, supporter_id: int, now: datetime) -> None:
+    """Messages to others that name or show them: not sent if still waiting, blanked, key and all."""
+    ids = await subjects.messages_about(tx, supporter_id)
+    tx.write_many("UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE id = ? AND status = 'queued'",
+                  [(ts(now), row_id) for row_id in ids])
+    tx.write_many("UPDATE outbox SET payload = ?, dedupe_key = NULL, error = NULL WHERE id = ?",
+                  [(ERASED_PAYLOAD, row_id) for row_id in ids])
+
+
 async def scrub_addresses(tx: Tx) -> int:
     """Blank the address of every finished outbox row of an erased supporter.
 
@@ -181,38 +199,108 @@ async def scrub_addresses(tx: Tx) -> int:
     )
 
 
-async def _text_columns(tx: Tx) -> list[tuple[str, str]]:
+# A Telegram id is hunted inside texts and in number columns only when it is this long: shorter
+# digit runs are everywhere (counts, ids, the microseconds of a timestamp). Telegram user ids are
+# longer but for a few of Telegram's own first accounts; a shorter one is blanked only where it is
+# a whole text value, and goes with the supporter and organiser rows.
+_HUNTED_DIGITS = 7
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """One erased identity, and how to recognise it in a stored value."""
+    like: str                    # narrows the search (LIKE '%…%' on the value as text)
+    pattern: re.Pattern[str]     # what is taken out of a text
+    number: int | None = None    # a number equal to this is theirs (in a column that is not a key)
+
+
+def _identities(was: dict[str, Any]) -> list[_Identity]:
+    """The erased phone number (with or without its '+'), email (any case) and Telegram id.
+
+    Numbers are taken out only whole: 'telegram:6071829354' loses the id, 96071829354 keeps it.
+    """
+    found = []
+    if was.get("phone"):
+        digits = str(was["phone"]).lstrip("+")
+        found.append(_Identity(digits, re.compile(rf"(?<!\d)\+?{re.escape(digits)}(?!\d)"),
+                               int(digits) if digits.isdigit() else None))
+    if was.get("email"):
+        email = str(was["email"])
+        found.append(_Identity(email, re.compile(re.escape(email), re.IGNORECASE)))
+    if was.get("telegram_id") is not None:
+        tg = str(was["telegram_id"])
+        if len(tg.lstrip("-")) >= _HUNTED_DIGITS:
+            found.append(_Identity(tg, re.compile(rf"(?<!\d){re.escape(tg)}(?!\d)"), int(tg)))
+        else:
+            found.append(_Identity(tg, re.compile(rf"^{re.escape(tg)}$")))
+    return found
+
+
+async def _columns(tx: Tx) -> list[tuple[str, str, bool]]:
+    """(table, column, is_key) for every column of every table but the migration record, whatever
+    its declared type; is_key when it is (part of) the primary key or refers to another row."""
     found = []
     for (table,) in await tx.query(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "AND name <> 'schema_migrations' ORDER BY name"
     ):
-        for column in await tx.query(f'PRAGMA table_info("{table}")'):
-            declared = (column["type"] or "").upper()
-            if not declared or any(word in declared for word in ("TEXT", "CHAR", "CLOB")):
-                found.append((table, column["name"]))
+        refs = {r["from"] for r in await tx.query(f'PRAGMA foreign_key_list("{table}")')}
+        found += [(table, c["name"], bool(c["pk"]) or c["name"] in refs)
+                  for c in await tx.query(f'PRAGMA table_info("{table}")')]
     return found
 
 
+def _replacements(value: Any, identities: list[_Identity], is_key: bool) -> list[Any]:
+    """What may replace a value holding an erased identity, best first; [] when it holds none.
+
+    A text loses the identity (or becomes NULL when what is left clashes with a unique one);
+    a number that is one becomes NULL (0 where NULL is refused). Row ids and references are
+    never identities: the supporter's own row is kept, anonymous, for the counts.
+    """
+    if isinstance(value, str):
+        cleaned = value
+        for identity in identities:
+            cleaned = identity.pattern.sub("", cleaned)
+        return [] if cleaned == value else [cleaned, None, ""]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        ours = not is_key and any(i.number is not None and value == i.number for i in identities)
+        return [None, 0] if ours else []
+    if isinstance(value, bytes):
+        text = value.decode(errors="replace")
+        return [None, b""] if any(i.pattern.search(text) for i in identities) else []
+    return []
+
+
 async def _scrub_values(tx: Tx, was: dict[str, Any]) -> None:
-    """Blank the erased identities wherever else they were written, whatever the table."""
-    contained = [v for v in (was["phone"], was["email"]) if v]
-    exact = [str(v) for v in (was["telegram_id"],) if v is not None]
-    if not contained and not exact:
+    """Take the erased identities out of every value that holds one, in any table and column."""
+    identities = _identities(was)
+    if not identities:
         return
-    for table, column in await _text_columns(tx):
-        for value in contained:
-            await _try(tx, f'UPDATE "{table}" SET "{column}" = REPLACE("{column}", ?, \'\') '
-                           f'WHERE "{column}" LIKE ?', (value, f"%{value}%"))
-        for value in exact:
-            await _try(tx, f'UPDATE "{table}" SET "{column}" = \'\' WHERE "{column}" = ?', (value,))
+    await tx.flush()  # a constraint refusing a scrub below is then the scrub's, never an earlier write's
+    for table, column, is_key in await _columns(tx):
+        where = " OR ".join(f'LOWER(CAST("{column}" AS TEXT)) LIKE ?' for _ in identities)
+        rows = await tx.query(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE {where}',
+                              [f"%{i.like.lower()}%" for i in identities])
+        for (value,) in rows:
+            replacements = _replacements(value, identities, is_key)
+            if not replacements:
+                continue  # matched only loosely ('_' in an email, a longer number, a row id): not theirs
+            for replacement in replacements:
+                if await _try(tx, f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
+                              (replacement, value), f"{table}.{column}"):
+                    break
+            else:
+                log.error("erasure: a value in %s could not be scrubbed: every replacement was refused",
+                          f"{table}.{column}")
 
 
-async def _try(tx: Tx, sql: str, params: tuple) -> None:
+async def _try(tx: Tx, sql: str, params: tuple, where: str) -> bool:
+    """Run one scrub; False when a constraint refused it (the transaction stays intact)."""
     try:
         changed = await tx.execute(sql, params)
-    except Exception:  # one statement failing (a constraint) leaves the transaction intact
-        log.exception("erasure: could not scrub with %s", sql.split(" SET ")[0])
-        return
+    except sqlite3.IntegrityError:  # one statement failing leaves the transaction intact
+        log.info("erasure: %s refused one replacement; trying the next", where)
+        return False
     if changed:
-        log.info("erasure: scrubbed %d value(s): %s", changed, sql.split(" SET ")[0])
+        log.info("erasure: scrubbed %d value(s) in %s", changed, where)
+    return True
