@@ -14,6 +14,7 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.clock import Clock
+from storage import space
 from storage.db import DatabaseBusy
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,11 @@ class Scheduler:
                 await due(now)
             except DatabaseBusy as exc:  # another process held the write lock; the next sweep tries again
                 log.warning("due work %s put off: %s", name, exc)
-            except Exception:
-                log.exception("due work %s failed", name)
+            except Exception as exc:
+                if space.is_full(exc):  # nothing was written; the next sweep tries again
+                    log.error("due work %s put off: %s", name, space.FULL)
+                else:
+                    log.exception("due work %s failed", name)
 
     def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone="UTC")

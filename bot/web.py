@@ -14,22 +14,35 @@ from starlette.routing import BaseRoute, Route
 from bot import events_web, simulator
 from bot.limits import BodyLimit
 from bot.metrics import CONTENT_TYPE
-from storage import outbox
+from storage import outbox, space
 
 if TYPE_CHECKING:
     from bot.service import Service
 
 
 def build(service: Service) -> Starlette:
+    def unwritable() -> str | None:
+        """Why the database cannot take writes, though it still answers reads (None: it can)."""
+        if service.engine is not None and service.engine.out_of_space:
+            return f"{space.FULL}: the last messages could not be written"
+        return space.shortage(service.settings.db_path)
+
     async def healthz(request: Request) -> Response:
+        problems: dict[str, str] = {}
+        database = service.db is not None and await service.db.ping()
+        if database and (full := unwritable()):
+            database, problems["database"] = False, full
         checks = {
-            "database": service.db is not None and await service.db.ping(),
+            "database": database,
             "engine": service.engine is not None and service.engine.alive,
             "dispatcher": service.dispatcher is not None and service.dispatcher.alive,
             "scheduler": service.scheduler.alive,
         }
         healthy = all(checks.values())
-        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks}, 200 if healthy else 503)
+        body: dict[str, object] = {"status": "ok" if healthy else "unhealthy", **checks}
+        if problems:
+            body["problems"] = problems
+        return JSONResponse(body, 200 if healthy else 503)
 
     async def metrics(request: Request) -> Response:
         if service.db is not None:

@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flows import delivery, routes
 from flows.clock import Clock
@@ -24,11 +24,14 @@ from flows.phones import masked_address
 from flows.settings import FlowSettings
 from flows.texts import t
 from flows.types import Inbound, Reply
-from storage import conversations, inbound, outbox, supporters
+from storage import conversations, inbound, outbox, space, supporters
 from storage.conversations import Conversation
 from storage.db import ConstraintFailed, Database, DatabaseBusy, Tx, parse_ts
 
 log = logging.getLogger(__name__)
+
+# How long a batch refused for a full disk keeps the service unhealthy when nothing arrives since.
+FULL_REMEMBERED = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._recent: dict[tuple[str, str], deque[float]] = {}  # sender → arrival times this minute
+        self._full_at: datetime | None = None  # when a batch was last refused for a full disk
 
     # -- the running service ------------------------------------------------------
     async def handle(self, message: Inbound) -> Handled:
@@ -85,6 +89,12 @@ class Engine:
     def alive(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def out_of_space(self) -> bool:
+        """The last batch could not be written because the disk (or the database's size limit) was
+        full, less than FULL_REMEMBERED ago: the health check says so between messages too."""
+        return self._full_at is not None and self.clock.now() - self._full_at < FULL_REMEMBERED
+
     async def _run(self) -> None:
         while True:
             if not self._queue:
@@ -99,11 +109,16 @@ class Engine:
                 batch.append(self._queue.popleft())
             try:
                 results = await self.process([m for m, _ in batch])
+                self._full_at = None
             except DatabaseBusy as exc:  # another process held the write lock: nothing was written
                 log.error("engine batch of %d not handled: %s; answered as unavailable", len(batch), exc)
                 results = [exc] * len(batch)
             except Exception as exc:  # the database itself failed: callers get the error
-                log.exception("engine batch failed")
+                if space.is_full(exc):  # a traceback per batch would only fill the disk faster
+                    self._full_at = self.clock.now()
+                    log.error("engine batch of %d not handled: %s; answered as unavailable", len(batch), space.FULL)
+                else:
+                    log.exception("engine batch failed")
                 results = [exc] * len(batch)
             for (_, future), result in zip(batch, results):
                 if future.done():
@@ -162,6 +177,8 @@ class Engine:
                 else:
                     await routes.route(ctx)
             except Exception as exc:
+                if space.is_full(exc):  # not this step's fault: an apology could not be written either
+                    raise
                 log.exception("step failed: flow=%s step=%s", conv.flow, conv.step)
                 raise StepFailed() from exc
             self._commit_effects(ctx)

@@ -259,9 +259,11 @@ class Database:
                 except sqlite3.IntegrityError as exc:
                     raise ConstraintFailed(str(exc)) from exc
                 await conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if not began:
                     raise
+                if isinstance(exc, sqlite3.Error) and not conn.in_transaction:
+                    raise  # SQLite ended it itself: a full disk (SQLITE_FULL) rolls the whole transaction back
                 # A COMMIT cancelled mid-flight may still complete in the worker thread: the
                 # ROLLBACK then fails, and must not hide the cancellation.
                 try:

@@ -31,6 +31,7 @@ from flows.clock import Clock
 from flows.engine import Handled
 from flows.segments import MAX_BODY, count_segments
 from flows.types import Inbound, Reply
+from storage import space
 from storage.db import Database, DatabaseBusy
 from storage.outbox import OutboxRow
 
@@ -152,7 +153,10 @@ class SmsChannel:
         except DatabaseBusy:  # already logged by the engine; Twilio may send it again
             log.warning("sms inbound %s from %s answered 503: database busy", sid, phones.masked(address))
             return PlainTextResponse("temporarily unavailable", 503)
-        except Exception:
+        except Exception as exc:
+            if space.is_full(exc):  # nothing was committed; one line, since a traceback each is no help
+                log.error("sms inbound %s from %s answered 503: %s", sid, phones.masked(address), space.FULL)
+                return PlainTextResponse("temporarily unavailable", 503)
             log.exception("sms inbound %s from %s could not be handled", sid, phones.masked(address))
             return PlainTextResponse("temporarily unavailable", 503)
         if handled.duplicate:
@@ -177,7 +181,10 @@ class SmsChannel:
         try:
             async with db.transaction() as tx:
                 await sms_status.record(tx, sid, state, form.get("ErrorCode"), to, self.clock.now())
-        except Exception:
+        except Exception as exc:
+            if space.is_full(exc):
+                log.error("sms status %s %s answered 503: %s", sid, state, space.FULL)
+                return PlainTextResponse("temporarily unavailable", 503)
             log.exception("sms status %s %s could not be recorded", sid, state)
             return PlainTextResponse("temporarily unavailable", 503)
         return Response(EMPTY_TWIML, media_type="text/xml")

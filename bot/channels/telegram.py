@@ -40,6 +40,7 @@ from flows.clock import Clock
 from flows.engine import Handled
 from flows.texts import t
 from flows.types import Inbound, Reply
+from storage import space
 from storage.db import DatabaseBusy
 from storage.outbox import BULK, OutboxRow
 
@@ -137,7 +138,11 @@ class TelegramChannel:
                 except DatabaseBusy:  # already logged by the engine; not committed, so fetch it again
                     await asyncio.sleep(1.0)
                     break
-                except Exception:  # not committed: keep the offset, so it is fetched again
+                except Exception as error:  # not committed: keep the offset, so it is fetched again
+                    if space.is_full(error):  # not this update's fault: never skipped for it
+                        log.error("telegram: update %s not handled: %s; will retry", update.update_id, space.FULL)
+                        await asyncio.sleep(1.0)
+                        break
                     failures += 1
                     if failures < POLL_ATTEMPTS:
                         log.exception("telegram: update %s failed; will retry", update.update_id)
@@ -165,6 +170,12 @@ class TelegramChannel:
             await self.process(update)  # any other error here is a 500: Telegram delivers the update again
         except DatabaseBusy:  # already logged by the engine
             log.warning("telegram: update %s answered 503: database busy", update.update_id)
+            return Response("temporarily unavailable", status_code=503)
+        except Exception as exc:
+            if not space.is_full(exc):
+                raise
+            # Not committed, so Telegram must deliver it again: one line each, no traceback.
+            log.error("telegram: update %s answered 503: %s", update.update_id, space.FULL)
             return Response("temporarily unavailable", status_code=503)
         return Response("ok")
 
