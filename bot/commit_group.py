@@ -8,12 +8,6 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-def _retrieved(future: asyncio.Future) -> None:
-    """Mark a failed batch's error as seen even when every waiter was cancelled."""
-    if not future.cancelled():
-        future.exception()
-
-
 class CommitGroup(Generic[T]):
     """`add(item)` returns once `write(items)` has committed the item with every other item added in
     the same turn of the event loop (or the next). A waiter that is cancelled does not take its item
@@ -21,19 +15,20 @@ class CommitGroup(Generic[T]):
 
     def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
         self._write = write
-        self._batch: tuple[list[T], asyncio.Future[None]] | None = None
+        self._batch: tuple[list[T], list[asyncio.Future[None]]] | None = None
         self._flushes: set[asyncio.Task[None]] = set()
 
     async def add(self, item: T) -> None:
+        loop = asyncio.get_running_loop()
         if self._batch is None:
-            loop = asyncio.get_running_loop()
-            done: asyncio.Future[None] = loop.create_future()
-            done.add_done_callback(_retrieved)
-            self._batch = ([], done)
+            self._batch = ([], [])
             loop.call_soon(self._start_flush)
-        items, done = self._batch
+        items, waiters = self._batch
         items.append(item)
-        await asyncio.shield(done)
+        # One future per waiter: cancelling it cancels only this wait, never the write.
+        waiter: asyncio.Future[None] = loop.create_future()
+        waiters.append(waiter)
+        await waiter
 
     def _start_flush(self) -> None:
         task = asyncio.get_running_loop().create_task(self._flush())
@@ -42,16 +37,21 @@ class CommitGroup(Generic[T]):
 
     async def _flush(self) -> None:
         assert self._batch is not None
-        (items, done), self._batch = self._batch, None
+        (items, waiters), self._batch = self._batch, None
         try:
             await self._write(items)
         except Exception as exc:
-            done.set_exception(exc)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
         except BaseException:
-            done.cancel()
+            for waiter in waiters:
+                waiter.cancel()
             raise
         else:
-            done.set_result(None)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def drain(self) -> None:
         """Wait for every write already asked for (a stop calls this last)."""

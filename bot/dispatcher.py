@@ -178,12 +178,18 @@ class Dispatcher:
         async with self.db.transaction() as tx:
             rows = await outbox.claim(tx, name, now, limit, address, owner=self.owner,
                                       lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        sends, pacing, wake = self._sends[name], self._pacing[name], self._wake[name]
+
+        def done(task: asyncio.Task) -> None:
+            sends.discard(task)
+            pacing.discard(task)
+            wake.set()
+
         for row in rows:
             task = asyncio.create_task(self._deliver(name, row), name=f"send-{name}-{row.id}")
-            for tasks in (self._sends[name], self._pacing[name]):
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            task.add_done_callback(lambda _: self._wake[name].set())
+            sends.add(task)
+            pacing.add(task)
+            task.add_done_callback(done)
         return len(rows)
 
     async def _idle_wait(self, name: str) -> float:

@@ -40,13 +40,13 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def hold(settings: Settings) -> DatabaseLock:
+def hold(settings: Settings, role: str = "muster run") -> DatabaseLock:
     """The database lock, or CannotStart naming who holds it."""
-    lock = DatabaseLock(settings.db_path)
+    lock = DatabaseLock(settings.db_path, role)
     try:
         return lock.acquire()
     except DatabaseInUse as exc:
-        raise CannotStart(f"{exc}; only one service may use a database") from None
+        raise CannotStart(str(exc)) from None
     except OSError as exc:
         raise CannotStart(f"cannot create the lock file {lock.path}: {exc.strerror or exc} "
                           "(does the database's folder exist, and may this user write there?)") from None

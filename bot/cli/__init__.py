@@ -85,7 +85,7 @@ def phone_option(phone: Optional[str]) -> Optional[str]:
 
 
 def fail(message: str) -> None:
-    err.print(f"[red]Error:[/red] {message}")
+    err.print(f"[red]Error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -109,7 +109,7 @@ def run() -> None:
         code = asyncio.run(serve.serve(cfg, on_listening=lambda url: console.print(f"Simulator: {url}")
                                        if cfg.simulator_enabled else None))
     except serve.CannotStart as exc:
-        err.print(f"[red]Cannot start:[/red] {shown(str(exc))}", highlight=False)
+        err.print(f"[red]Cannot start:[/red] {shown(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
@@ -134,9 +134,9 @@ def chat(
     setup_logging("WARNING")
     channel, raw = ("sms", as_phone) if as_phone else ("telegram", str(telegram_id))
     try:
-        lock = serve.hold(cfg)
+        lock = serve.hold(cfg, "muster chat")
     except serve.CannotStart as exc:
-        fail(f"{shown(str(exc))}. Chat in its simulator at http://{cfg.host}:{cfg.port}/ instead, or stop it.")
+        fail(f"{shown(str(exc))}: chat in the service's simulator at http://{cfg.host}:{cfg.port}/ instead, or stop it")
     try:
         run_async(lambda: run_chat(cfg, channel, raw))
     finally:

@@ -3,4 +3,5 @@
 -- on SQLite the database lock proves it; with several workers on one database, an expired lease.
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN lease_until TEXT;
-CREATE INDEX outbox_claims ON outbox(status, claimed_by);
+-- Partial: only rows being sent are in it, so the rest of the outbox pays nothing for it.
+CREATE INDEX outbox_claims ON outbox(claimed_by) WHERE status = 'sending';

@@ -45,3 +45,26 @@ def test_bad_arguments_get_clear_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC1")
     result = invoke("group", "list")
     assert result.exit_code == 2 and "TWILIO_AUTH_TOKEN" in result.output
+
+
+def test_chat_refuses_a_live_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "live.db"))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:live-token")
+    monkeypatch.setenv("MUSTER_ERASURE_SALT", "0f" * 32)
+    result = invoke("chat", "--as", "+447400123456")
+    assert result.exit_code == 1
+    assert "muster chat runs in sandbox mode only" in result.output
+    assert not (tmp_path / "live.db").exists()  # it touched nothing
+
+
+def test_chat_refuses_a_database_a_service_holds(tmp_path, monkeypatch):
+    from storage.lock import DatabaseLock
+
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "muster.db"))
+    held = DatabaseLock(tmp_path / "muster.db").acquire()
+    try:
+        result = invoke("chat", "--telegram-id", "4242")
+    finally:
+        held.release()
+    assert result.exit_code == 1
+    assert "muster.db is in use by muster run (pid" in result.output and "simulator" in result.output

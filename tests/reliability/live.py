@@ -105,6 +105,13 @@ class Muster:
                 raise AssertionError(f"service did not start:\n{self.log()[-4000:]}")
             time.sleep(0.02)
 
+    def attempt(self, timeout: float = 30.0, **env: str) -> tuple[subprocess.CompletedProcess, float]:
+        """Start `muster run` expecting it to refuse: (the finished process, seconds it took)."""
+        began = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env | env,
+                              capture_output=True, text=True, timeout=timeout)
+        return done, time.monotonic() - began
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly as when the machine loses power."""
         if self.proc is not None and self.proc.poll() is None:
