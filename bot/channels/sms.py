@@ -134,6 +134,8 @@ class SmsChannel:
         if isinstance(form, Response):
             return form
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
+        if sid and (reason := _not_sms(form)):
+            return _ignored(sid, reason)
         address = phones.normalise(form.get("From", ""), self.settings.sms_default_region)
         try:
             num_media = int(form.get("NumMedia") or 0)
@@ -142,6 +144,8 @@ class SmsChannel:
         if not sid or address is None or num_media < 0:
             log.warning("sms inbound refused: malformed (sid=%s, from ok=%s)", bool(sid), address is not None)
             return PlainTextResponse("malformed message", 400)
+        if reason := self._not_ours(form):
+            return _ignored(sid, reason)
         body = form.get("Body", "")
         message = Inbound(
             channel=self.name, address=address, text=body, provider_id=f"twilio:{sid}",
@@ -163,6 +167,23 @@ class SmsChannel:
             log.info("sms inbound %s was a retry; answered, not run again", sid)
         # Replies go through the outbox, never in the TwiML: pacing and opt-outs apply to all.
         return Response(EMPTY_TWIML, media_type="text/xml")
+
+    def _not_ours(self, form: ImmutableMultiDict) -> str | None:
+        """Why this inbound SMS was not sent to one of our senders (None: it was)."""
+        to = form.get("To", "")
+        settings = self.settings
+        ours = phones.normalise(settings.twilio_from_number or "", settings.sms_default_region)
+        recipient = phones.normalise(to, settings.sms_default_region)
+        if ours is not None and recipient == ours:
+            return None
+        if settings.twilio_messaging_service_sid:
+            # Any number in the service's sender pool is ours, and we do not keep that list; a
+            # message that names another of the account's services is not ours.
+            service = form.get("MessagingServiceSid", "")
+            if service and service != settings.twilio_messaging_service_sid:
+                return "for another Messaging Service"
+            return None if recipient is not None else "To is not a phone number"
+        return f"sent to {phones.masked(recipient) if recipient else 'no number'}, not our number {phones.masked(ours)}"
 
     async def status(self, request: Request) -> Response:
         form = await self._verified_form(request)
@@ -218,6 +239,34 @@ class SmsChannel:
             raise SendError(f"connection to Twilio lost; may have been sent: {exc}", retryable=False,
                             code="network", maybe_sent=True) from None
         return Sent(provider_id=message.sid)
+
+
+def _ignored(sid: str, reason: str) -> Response:
+    """Not an SMS to us (a WhatsApp or Messenger sender, or another number of the account, whose
+    webhook points here): answered 200 with empty TwiML, and nothing is written. Twilio counts
+    any other answer as a failure, retries it and reports it as an error; the request is genuine
+    (it is signed) and a retry would be ignored in the same way, so a 4xx would only be noise.
+    The log line is the operator's clue that a webhook is set where it should not be."""
+    log.warning("sms inbound %s ignored: %s", sid, reason)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+def _not_sms(form: ImmutableMultiDict) -> str | None:
+    """Why this message did not come over SMS (None: it did, as far as its addresses show)."""
+    for field in ("From", "To"):
+        scheme = _channel_of(form.get(field, ""))
+        if scheme:
+            return f"{field} is a {scheme} address, not SMS"
+    return None
+
+
+def _channel_of(address: str) -> str | None:
+    """'whatsapp:+44…' → 'whatsapp', 'tel:+44…' → 'tel': the scheme of an address that is not a
+    bare phone number (Twilio prefixes every non-SMS channel's addresses); None for a bare one."""
+    scheme, colon, _ = address.strip().partition(":")
+    if not colon:
+        return None
+    return scheme.strip().lower()[:20] if scheme.strip().isalnum() else "non-SMS"
 
 
 def _rest_error(exc: TwilioRestException | TwilioServiceException) -> SendError:

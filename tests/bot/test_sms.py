@@ -16,7 +16,7 @@ from flows.types import Reply
 from storage import consent, deliveries, outbox, supporters
 from storage.db import Database
 from tests.bot.sms_support import (
-    BASE_URL, SUPPORTER, inbound_fields, signed_post, sms_settings, status_fields,
+    BASE_URL, SENDER, SERVICE_SID, SUPPORTER, inbound_fields, signed_post, sms_settings, status_fields,
 )
 
 INBOUND = "/sms/inbound"
@@ -69,10 +69,11 @@ class Case:
     token: str | None = None               # signed with another token
     unsigned: bool = False
     status: int = 200
-    effect: str = "processed"              # processed | nothing
+    effect: str = "processed"              # processed | nothing | ignored (nothing, and answered empty TwiML)
 
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sms.example.net"}
+SERVICE_ONLY = {"TWILIO_MESSAGING_SERVICE_SID": SERVICE_SID, "TWILIO_FROM_NUMBER": None}
 INTERNAL = "http://10.0.0.5:8080"
 
 INBOUND_CASES = [
@@ -108,6 +109,25 @@ INBOUND_CASES = [
     Case("no MessageSid", fields={k: v for k, v in inbound_fields().items() if "Sid" not in k or k == "AccountSid"},
          status=400, effect="nothing"),
     Case("NumMedia not a number", fields=inbound_fields(NumMedia="lots"), status=400, effect="nothing"),
+    # Not an SMS to us: answered 200 (Twilio retries anything else, and a retry cannot change it).
+    Case("From on WhatsApp", fields=inbound_fields(sender="whatsapp:" + SUPPORTER), effect="ignored"),
+    Case("From as a tel: URI", fields=inbound_fields(sender="tel:" + SUPPORTER), effect="ignored"),
+    Case("From on Messenger", fields=inbound_fields(sender="messenger:1234567890123456"), effect="ignored"),
+    Case("To another number of the account", fields=inbound_fields(To="+447700900999"), effect="ignored"),
+    Case("To our number on WhatsApp", fields=inbound_fields(To="whatsapp:" + SENDER), effect="ignored"),
+    Case("To missing", fields={k: v for k, v in inbound_fields().items() if k != "To"}, effect="ignored"),
+    Case("To our number in national form", fields=inbound_fields(To="07700 900001")),
+    Case("Messaging Service: To any number of its pool", settings=SERVICE_ONLY,
+         fields=inbound_fields(To="+447700900777", MessagingServiceSid=SERVICE_SID)),
+    Case("Messaging Service: a number's own webhook, no service named", settings=SERVICE_ONLY,
+         fields=inbound_fields(To="+447700900777")),
+    Case("Messaging Service: a message for another service", settings=SERVICE_ONLY,
+         fields=inbound_fields(To="+447700900777", MessagingServiceSid="MG" + "cd" * 16), effect="ignored"),
+    Case("Messaging Service and a from number: another service, but to our from number",
+         settings={"TWILIO_MESSAGING_SERVICE_SID": SERVICE_SID},
+         fields=inbound_fields(MessagingServiceSid="MG" + "cd" * 16)),
+    Case("Messaging Service: To on WhatsApp", settings=SERVICE_ONLY,
+         fields=inbound_fields(To="whatsapp:+447700900777", MessagingServiceSid=SERVICE_SID), effect="ignored"),
 ]
 
 
@@ -134,8 +154,23 @@ async def test_inbound_webhook(db, clock, case: Case) -> None:
             assert await hooks.replies_to(SUPPORTER)
         else:
             assert (seen, people) == (0, 0)
+            if case.effect == "ignored":
+                assert response.text == EMPTY_TWIML
+                assert response.headers["content-type"].startswith("text/xml")
     finally:
         await hooks.http.aclose()
+
+
+@pytest.mark.parametrize("fields, reason", [
+    (inbound_fields(sender="whatsapp:" + SUPPORTER), "whatsapp"),
+    (inbound_fields(To="+447700900999"), "not our number"),
+], ids=["not SMS", "not to us"])
+async def test_a_message_not_for_sms_logs_one_line_without_the_numbers(hooks: Webhooks, caplog, fields, reason) -> None:
+    with caplog.at_level("DEBUG", logger="bot.channels.sms"):
+        assert (await hooks.post(INBOUND, **signed_post(BASE_URL + INBOUND, fields))).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.channels.sms"]
+    assert len(lines) == 1 and "ignored" in lines[0] and reason in lines[0], lines
+    assert SUPPORTER[3:] not in lines[0] and "700900999" not in lines[0] and SENDER[3:] not in lines[0]
 
 
 async def test_refusal_logs_one_line_without_the_number(hooks: Webhooks, caplog) -> None:
