@@ -42,11 +42,16 @@ def run_async(make: Callable[[], Awaitable[T]]) -> T:
 
 
 def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,)) -> T:
-    """Run `work(tx)` in one transaction on the configured database; `errors` end the command cleanly."""
-    from storage import open_database
+    """Run `work(tx)` in one transaction on the configured database; `errors`, an unusable database
+    and a disk with no room left end the command with one line."""
+    import sqlite3
+
+    from storage import DatabaseUnusable, open_database, space
+
+    path = str(settings().db_path)
 
     async def go() -> T:
-        db = await open_database(str(settings().db_path))
+        db = await open_database(path, check=True)
         try:
             async with db.transaction() as tx:
                 return await work(tx)
@@ -57,7 +62,14 @@ def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Excep
         return run_async(go)
     except errors as exc:
         fail(shown(str(exc)))
-        raise  # unreachable: fail() exits
+    except DatabaseUnusable as exc:
+        fail(shown(str(exc)))
+    except sqlite3.OperationalError as exc:
+        if not space.is_full(exc):
+            raise
+        fail(f"cannot write to the database {shown(path)}: {space.FULL}. "
+             "Nothing was changed; free some space and run the command again.")
+    raise AssertionError("unreachable: fail() exits")
 
 
 async def group_id(tx: Any, name: Optional[str]) -> Optional[int]:

@@ -1,6 +1,7 @@
 """`muster db`, `muster organiser` and `muster group`."""
 from __future__ import annotations
 
+import sqlite3
 from typing import Optional
 
 import typer
@@ -10,7 +11,7 @@ from bot.cli import console, fail, group_id, in_transaction, phone_option, run_a
 from flows import phones
 from flows.clock import SystemClock
 from storage import Database, groups, migrations, organisers
-from storage.db import Tx
+from storage.db import Tx, unusable
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 organiser_app = typer.Typer(help="Organiser roles.", no_args_is_help=True)
@@ -27,7 +28,10 @@ def db_upgrade() -> None:
         finally:
             await db.close()
 
-    applied = run_async(go)
+    try:
+        applied = run_async(go)
+    except sqlite3.Error as exc:
+        fail(shown(str(unusable(str(settings().db_path), exc))))
     console.print(f"Applied: {', '.join(applied)}" if applied else "Database is up to date.")
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Optional, TypeVar
 
@@ -16,7 +15,7 @@ from flows.alerts import followup
 from flows.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
 from flows.clock import SystemClock
 from storage import broadcasts as store
-from storage import open_database, space
+from storage import open_database
 from storage.db import Tx, parse_ts
 
 T = TypeVar("T")
@@ -26,15 +25,8 @@ clock = SystemClock()
 
 
 def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
-    """Run `work` in one transaction; organiser errors, and a disk with no room left, end the command."""
-    try:
-        return in_transaction(work, (BroadcastError,))
-    except sqlite3.OperationalError as exc:
-        if not space.is_full(exc):
-            raise
-        fail(f"cannot write to the database {shown(str(settings().db_path))}: {space.FULL}. "
-             "Nothing was changed; free some space and run the command again.")
-        raise  # unreachable: fail() exits
+    """Run `work` in one transaction; organiser errors end the command."""
+    return in_transaction(work, (BroadcastError,))
 
 
 async def _get(tx: Tx, broadcast_id: int) -> store.Broadcast:

@@ -68,3 +68,12 @@ def test_chat_refuses_a_database_a_service_holds(tmp_path, monkeypatch):
         held.release()
     assert result.exit_code == 1
     assert "muster.db is in use by muster run (pid" in result.output and "simulator" in result.output
+
+
+def test_every_command_refuses_an_unusable_database_in_one_line(tmp_path, monkeypatch):
+    (tmp_path / "noise.db").write_bytes(b"\x07" * 8192)
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "noise.db"))
+    for command in (["db", "upgrade"], ["group", "list"], ["broadcast", "list"], ["event", "list"]):
+        result = invoke(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert result.output.strip().splitlines() == [f"Error: {tmp_path / 'noise.db'} is not a SQLite database"], command
