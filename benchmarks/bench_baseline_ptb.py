@@ -47,9 +47,9 @@ from uk_postcodes_parsing.postcode_utils import is_valid, to_area, to_normalised
 from bot.channels.sandbox import SandboxChannel
 from bot.channels.telegram import convert
 from bot.dispatcher import Dispatcher
-from flows.clock import SystemClock
-from flows.engine import Engine
-from flows.settings import FlowSettings
+from flows.core.clock import SystemClock
+from flows.core.engine import Engine
+from flows.core.settings import FlowSettings
 from storage import groups, open_database
 from storage.outbox import OutboxRow
 

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.channels.base import Sent  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.pacing import Pacer  # noqa: E402
-from flows import broadcast_send  # noqa: E402
-from flows.broadcasts import Actor, compose  # noqa: E402
-from flows.clock import SystemClock  # noqa: E402
-from flows.settings import FlowSettings  # noqa: E402
-from flows.types import Reply  # noqa: E402
+from flows.organiser import sending as broadcast_send  # noqa: E402
+from flows.organiser.broadcasts import Actor, compose  # noqa: E402
+from flows.core.clock import SystemClock  # noqa: E402
+from flows.core.settings import FlowSettings  # noqa: E402
+from flows.core.types import Reply  # noqa: E402
 from storage import open_database  # noqa: E402
 from storage.db import ts  # noqa: E402
 from storage.outbox import OutboxRow  # noqa: E402

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from flows.clock import SystemClock
-from flows.engine import Engine
-from flows.types import Inbound
+from flows.core.clock import SystemClock
+from flows.core.engine import Engine
+from flows.core.types import Inbound
 from storage import groups, open_database
 
 SCRIPT = ("JOIN", "Sam", "M1 1AE", "1 3", "sam@example.org", "YES")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flows.clock import Clock
-from flows.phones import masked
+from flows.core.clock import Clock
+from flows.values.phones import masked
 from storage import groups, organisers
 from storage.db import Database
 

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 
 from bot.channels.base import Channel, SendError
 from bot.commit_group import CommitGroup
-from flows import delivery
-from flows.clock import Clock
-from flows.types import Reply
+from flows.verdicts import delivery
+from flows.core.clock import Clock
+from flows.core.types import Reply
 from storage import outbox
 from storage.db import Database, DatabaseBusy, parse_ts
 from storage.outbox import Outcome, OutboxRow

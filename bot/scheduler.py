@@ -13,7 +13,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from flows.clock import Clock
+from flows.core.clock import Clock
 from storage import space
 from storage.db import DatabaseBusy
 

@@ -15,9 +15,9 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
-from flows.clock import Clock, SystemClock
-from flows.engine import Engine, Handled
-from flows.types import Inbound
+from flows.core.clock import Clock, SystemClock
+from flows.core.engine import Engine, Handled
+from flows.core.types import Inbound
 from storage import inbound, open_database
 from storage.db import Database, parse_ts
 from storage.lock import DatabaseLock
@@ -69,7 +69,7 @@ class Service:
 
         self.scheduler.register("inbound_seen", forget_old_inbound_ids)
 
-        from flows import event_notices
+        from flows.due import event_notices
 
         event_settings = self.settings.flow_settings()
 
@@ -92,7 +92,7 @@ class Service:
 
         self.scheduler.register("erasure_scrub", scrub_erased_addresses)
 
-        from flows import broadcast_send
+        from flows.organiser import sending as broadcast_send
         from storage import broadcasts as broadcast_store
 
         broadcast_settings = self.settings.flow_settings()

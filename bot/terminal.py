@@ -11,9 +11,9 @@ from bot.channels.sandbox import SandboxChannel
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.simulator import address_for
-from flows.clock import SystemClock
-from flows.engine import Engine
-from flows.types import Inbound
+from flows.core.clock import SystemClock
+from flows.core.engine import Engine
+from flows.core.types import Inbound
 from storage import open_database
 
 console = Console()

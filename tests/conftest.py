@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from flows.clock import FakeClock
+from flows.core.clock import FakeClock
 from storage import open_database
 from storage.db import Database
 from tests.harness import Harness

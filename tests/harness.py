@@ -12,10 +12,10 @@ from typing import Any
 
 from bot.channels.sandbox import SandboxChannel
 from bot.dispatcher import Dispatcher
-from flows.clock import FakeClock
-from flows.engine import Engine, Handled
-from flows.settings import FlowSettings
-from flows.types import Inbound
+from flows.core.clock import FakeClock
+from flows.core.engine import Engine, Handled
+from flows.core.settings import FlowSettings
+from flows.core.types import Inbound
 from storage import open_database
 from storage.db import Database
 

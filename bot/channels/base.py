@@ -7,7 +7,7 @@ from typing import Protocol
 from starlette.routing import BaseRoute
 
 from bot.pacing import Pacer
-from flows.types import Reply
+from flows.core.types import Reply
 from storage.outbox import OutboxRow
 
 

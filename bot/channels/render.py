@@ -1,8 +1,8 @@
 """Showing a Reply on a text-only channel: choices become numbered lines."""
 from __future__ import annotations
 
-from flows.texts import t
-from flows.types import Reply
+from flows.core.texts import t
+from flows.core.types import Reply
 
 
 def as_text(reply: Reply, lang: str = "en") -> str:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from bot.channels.base import SendError, Sent
 from bot.channels.render import as_text
 from bot.pacing import Pacer
-from flows.types import Reply
+from flows.core.types import Reply
 from storage.outbox import OutboxRow
 
 _ids = itertools.count(1)

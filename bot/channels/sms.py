@@ -26,11 +26,12 @@ from bot.channels.base import SendError, Sent
 from bot.channels.render import as_text
 from bot.config import Settings
 from bot.pacing import Pacer
-from flows import phones, sms_status
-from flows.clock import Clock
-from flows.engine import Handled
-from flows.segments import MAX_BODY, count_segments
-from flows.types import Inbound, Reply
+from flows.values import phones
+from flows.verdicts import sms_status
+from flows.core.clock import Clock
+from flows.core.engine import Handled
+from flows.values.segments import MAX_BODY, count_segments
+from flows.core.types import Inbound, Reply
 from storage import space
 from storage.db import Database, DatabaseBusy
 from storage.outbox import OutboxRow

@@ -36,10 +36,10 @@ from bot.channels import text as texts
 from bot.channels.base import SendError, Sent
 from bot.config import Settings
 from bot.pacing import Pacer
-from flows.clock import Clock
-from flows.engine import Handled
-from flows.texts import t
-from flows.types import Inbound, Reply
+from flows.core.clock import Clock
+from flows.core.engine import Handled
+from flows.core.texts import t
+from flows.core.types import Inbound, Reply
 from storage import space
 from storage.db import DatabaseBusy
 from storage.outbox import BULK, OutboxRow

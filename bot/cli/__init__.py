@@ -86,7 +86,7 @@ async def group_id(tx: Any, name: Optional[str]) -> Optional[int]:
 
 def phone_option(phone: Optional[str]) -> Optional[str]:
     """A --phone value in E.164 (None when not given); anything else ends the command."""
-    from flows import phones
+    from flows.values import phones
 
     if phone is None:
         return None

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from bot.cli import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
-from flows import phones
-from flows.clock import SystemClock
+from flows.values import phones
+from flows.core.clock import SystemClock
 from storage import Database, groups, migrations, organisers
 from storage.db import Tx, unusable
 

@@ -10,10 +10,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.cli import console, fail, in_transaction, run_async, settings, shown
-from flows import broadcast_report, broadcast_send
-from flows.alerts import followup
-from flows.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
-from flows.clock import SystemClock
+from flows.organiser import reports as broadcast_report
+from flows.organiser import sending as broadcast_send
+from flows.supporter.alerts import followup
+from flows.organiser.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
+from flows.core.clock import SystemClock
 from storage import broadcasts as store
 from storage import open_database
 from storage.db import Tx, parse_ts

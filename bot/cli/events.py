@@ -11,9 +11,11 @@ import typer
 from rich.table import Table
 
 from bot.cli import console, fail, group_id, in_transaction, phone_option, settings, shown
-from flows import dates, event_admin, phones
-from flows import events as flow_events
-from flows.clock import SystemClock
+from flows.values import dates
+from flows.console import events as event_admin
+from flows.values import phones
+from flows.supporter import events as flow_events
+from flows.core.clock import SystemClock
 from storage import events, supporters
 from storage.db import Tx
 from storage.events import Event

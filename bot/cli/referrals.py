@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from bot.cli import console, group_id, in_transaction, shown
-from flows import phones
+from flows.values import phones
 from storage import referrals as referral_store
 from storage.db import Tx
 

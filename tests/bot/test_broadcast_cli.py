@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import load
 from bot.service import Service
-from flows.clock import FakeClock
+from flows.core.clock import FakeClock
 from storage import broadcasts as store
 from storage import open_database
 from storage.db import parse_ts, ts

@@ -6,7 +6,7 @@ import asyncio
 from typer.testing import CliRunner
 
 from bot.cli import app
-from flows.clock import FakeClock
+from flows.core.clock import FakeClock
 from storage import groups, open_database, supporters
 
 runner = CliRunner()

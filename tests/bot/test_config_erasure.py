@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import ConfigError, load
-from flows.settings import FlowSettings
+from flows.core.settings import FlowSettings
 
 
 def test_sandbox_uses_the_development_default():

@@ -18,8 +18,8 @@ import pytest
 
 from bot.config import load
 from bot.service import Service
-from flows.clock import FakeClock
-from flows.engine import FULL_REMEMBERED
+from flows.core.clock import FakeClock
+from flows.core.engine import FULL_REMEMBERED
 from storage import space
 from tests.bot import telegram_updates as tu
 from tests.bot.sms_support import ERASURE_SALT, SENDER, inbound_fields, signed_post
@@ -88,7 +88,7 @@ def assert_one_line_each(records: list[logging.LogRecord], logger: str, refused:
     lines = [r for r in records if r.name == logger and r.levelno >= logging.WARNING]
     assert len(lines) == refused, [r.getMessage() for r in lines]
     assert all(space.FULL in r.getMessage() for r in lines), [r.getMessage() for r in lines]
-    traced = [r for r in records if r.exc_info and r.name.startswith(("bot.channels", "flows.engine"))]
+    traced = [r for r in records if r.exc_info and r.name.startswith(("bot.channels", "flows.core.engine"))]
     assert not traced, [r.getMessage() for r in traced]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.channels.base import SendError
 from bot.dispatcher import Dispatcher
-from flows.types import Reply
+from flows.core.types import Reply
 from storage import outbox, supporters
 
 

@@ -7,8 +7,8 @@ import gc
 from bot.channels.sandbox import SandboxChannel
 from bot.commit_group import CommitGroup
 from bot.dispatcher import Dispatcher
-from flows.clock import SystemClock
-from flows.types import Reply
+from flows.core.clock import SystemClock
+from flows.core.types import Reply
 from storage import outbox
 
 

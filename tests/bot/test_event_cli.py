@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot import config
 from bot.cli import app
 from bot.service import Service
-from flows.clock import FakeClock
+from flows.core.clock import FakeClock
 from storage import consent, open_database, outbox, supporters
 from storage import events as store
 from tests.harness import query_file

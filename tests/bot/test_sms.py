@@ -10,9 +10,9 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.channels.sms import EMPTY_TWIML, SmsChannel
-from flows import sms_status
-from flows.engine import Engine
-from flows.types import Reply
+from flows.verdicts import sms_status
+from flows.core.engine import Engine
+from flows.core.types import Reply
 from storage import consent, deliveries, outbox, supporters
 from storage.db import Database
 from tests.bot.sms_support import (

@@ -10,7 +10,7 @@ import pytest
 from bot.channels.base import SendError
 from bot.channels.sms import SmsChannel
 from bot.dispatcher import Dispatcher
-from flows.types import Choice, Reply
+from flows.core.types import Choice, Reply
 from storage import outbox, supporters
 from storage.outbox import OutboxRow
 from tests.bot.sms_support import BASE_URL, SERVICE_SID, SUPPORTER, sms_settings

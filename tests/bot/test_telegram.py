@@ -12,8 +12,8 @@ import pytest
 from bot.channels.telegram import TelegramChannel
 from bot.config import load
 from bot.service import Service
-from flows.clock import FakeClock
-from flows.types import Reply
+from flows.core.clock import FakeClock
+from flows.core.types import Reply
 from storage import organisers, outbox, groups
 from tests.bot import telegram_updates as tu
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -156,7 +156,7 @@ async def test_contact_share_is_accepted(hooked, tg):
     assert await seen(hooked) == 1
 
 
-@pytest.mark.skipif(importlib.util.find_spec("flows.signup") is None, reason="sign-up flow not present yet")
+@pytest.mark.skipif(importlib.util.find_spec("flows.supporter.signup") is None, reason="sign-up flow not present yet")
 async def test_complete_sign_up_with_buttons_and_a_contact_share(hooked, tg):
     async def turn(update: dict) -> dict:
         before = len(tg.sent_messages(tu.USER))
@@ -202,7 +202,7 @@ async def test_long_reply_is_split_with_buttons_on_the_last_part(hooked, tg, clo
 
 
 def outbox_choice():
-    from flows.types import Choice
+    from flows.core.types import Choice
 
     return Choice("menu:help", "Help")
 
@@ -336,7 +336,7 @@ async def test_paid_broadcast_flag_only_on_bulk_rows(tmp_path, tg, clock):
 
 # -- outbound details --------------------------------------------------------------------------
 async def test_contact_button_document_and_url_button(hooked, tg, clock):
-    from flows.types import Choice, Document
+    from flows.core.types import Choice, Document
 
     async with hooked.db.transaction() as tx:
         outbox.enqueue(tx, "telegram", str(tu.USER), Reply("Share your number?", request_contact=True).to_payload(),

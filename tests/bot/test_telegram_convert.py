@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot, Update
 
 from bot.channels.telegram import convert
-from flows.clock import FakeClock
+from flows.core.clock import FakeClock
 from tests.bot import telegram_updates as tu
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram" / "updates"

@@ -15,8 +15,8 @@ import uvicorn
 
 from bot.config import load
 from bot.service import Service
-from flows import routes
-from flows.texts import t
+from flows.core import routes
+from flows.core.texts import t
 from storage import deliveries, supporters
 from tests.bot.sms_support import ERASURE_SALT, SENDER, SUPPORTER, inbound_fields, signed_post, status_fields
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flows import event_notices
-from flows.settings import FlowSettings
+from flows.due import event_notices
+from flows.core.settings import FlowSettings
 from storage import consent, groups, organisers, supporters
 from storage import events as store
 from storage.events import Event

@@ -1,10 +1,11 @@
 """Action alerts end to end: DONE / CAN'T typed or pressed, the last answer counts, the follow-up."""
 from __future__ import annotations
 
-from flows import broadcast_report, broadcast_send
-from flows.alerts import followup
-from flows.broadcasts import Actor, compose
-from flows.settings import FlowSettings
+from flows.organiser import reports as broadcast_report
+from flows.organiser import sending as broadcast_send
+from flows.supporter.alerts import followup
+from flows.organiser.broadcasts import Actor, compose
+from flows.core.settings import FlowSettings
 from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage.broadcasts import Audience

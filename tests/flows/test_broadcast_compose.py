@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from flows import broadcast_send
-from flows.broadcasts import Actor, BroadcastError, ScopeError, compose, parse_audience
-from flows.settings import FlowSettings
-from flows.templates import TemplateError, compile_template, render
+from flows.organiser import sending as broadcast_send
+from flows.organiser.broadcasts import Actor, BroadcastError, ScopeError, compose, parse_audience
+from flows.core.settings import FlowSettings
+from flows.values.templates import TemplateError, compile_template, render
 from storage import broadcasts as store
 from storage.broadcasts import Audience
 from tests.flows.broadcast_support import NOW, group, organiser, person

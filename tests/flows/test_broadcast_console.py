@@ -1,8 +1,8 @@
 """`/broadcast` and `/alert` in the organiser console, through the engine and sandbox channels."""
 from __future__ import annotations
 
-from flows import broadcast_send
-from flows.settings import FlowSettings
+from flows.organiser import sending as broadcast_send
+from flows.core.settings import FlowSettings
 from storage import broadcasts as store
 from tests.flows.broadcast_support import group, organiser, person
 
@@ -132,7 +132,7 @@ async def test_report_cancel_and_list_commands(harness):
 async def test_followup_command_previews_a_new_alert(harness):
     await _setup(harness)
     async with harness.db.transaction() as tx:
-        from flows.broadcasts import Actor, compose
+        from flows.organiser.broadcasts import Actor, compose
         from storage.broadcasts import Audience
 
         admin = Actor(trusted=True)

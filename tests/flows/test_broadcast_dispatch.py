@@ -5,9 +5,10 @@ import json
 from datetime import timedelta
 
 from bot.channels.base import SendError
-from flows import broadcast_report, broadcast_send
-from flows.broadcasts import Actor, compose
-from flows.settings import FlowSettings
+from flows.organiser import reports as broadcast_report
+from flows.organiser import sending as broadcast_send
+from flows.organiser.broadcasts import Actor, compose
+from flows.core.settings import FlowSettings
 from storage import broadcasts as store
 from storage import deliveries
 from storage.broadcasts import Audience

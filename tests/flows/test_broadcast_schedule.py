@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flows import broadcast_send
-from flows.broadcasts import Actor, BroadcastError, compose, parse_time
-from flows.quiet_hours import QuietHours
-from flows.settings import FlowSettings
+from flows.organiser import sending as broadcast_send
+from flows.organiser.broadcasts import Actor, BroadcastError, compose, parse_time
+from flows.values.quiet_hours import QuietHours
+from flows.core.settings import FlowSettings
 from storage import broadcasts as store
 from storage import outbox
 from storage.broadcasts import Audience

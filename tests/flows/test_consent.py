@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from flows.consent import OPT_OUT
-from flows.settings import FlowSettings
-from flows.types import Reply
+from flows.supporter.consent import OPT_OUT
+from flows.core.settings import FlowSettings
+from flows.core.types import Reply
 from storage import consent as consent_log
 from storage import outbox, supporters
 from tests.harness import Harness

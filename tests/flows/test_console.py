@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows import console, routes
+from flows.console import commands as console
+from flows.core import routes
 from storage import organisers
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from flows import routes
-from flows.context import Context
-from flows.engine import Engine
-from flows.types import Choice, Inbound
+from flows.core import routes
+from flows.core.context import Context
+from flows.core.engine import Engine
+from flows.core.types import Choice, Inbound
 from storage import supporters
 
 
@@ -67,7 +67,7 @@ async def test_one_failing_message_does_not_spoil_its_batch(harness, monkeypatch
 
 
 async def test_two_messages_that_clash_at_commit_are_rerun_one_by_one(harness, monkeypatch):
-    from flows import referrals
+    from flows.supporter import referrals
 
     codes = iter("K" * 12 + "M" * 6 + "N" * 6)  # the characters drawn, one at a time
     monkeypatch.setattr(referrals.secrets, "choice", lambda alphabet: next(codes))

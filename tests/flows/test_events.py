@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
-from flows import calendar, dates
-from flows.settings import FlowSettings
-from flows.types import Reply
+from flows.values import calendar
+from flows.values import dates
+from flows.core.settings import FlowSettings
+from flows.core.types import Reply
 from storage import events as store
 from tests.flows import events_support as es
 from tests.harness import Harness

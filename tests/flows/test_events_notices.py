@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flows import event_notices
-from flows.settings import FlowSettings
+from flows.due import event_notices
+from flows.core.settings import FlowSettings
 from storage import consent, supporters
 from storage import events as store
 from tests.flows import events_support as es

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from flows import identity
-from flows.context import Context
+from flows.supporter import identity
+from flows.core.context import Context
 from storage import consent, supporters
 from tests.harness import Harness
 
@@ -149,7 +149,7 @@ async def test_ask_for_phone_offers_the_button_and_flows_can_carry_on(harness: H
         ctx.begin("test_flow", "phone")
         identity.ask_for_phone(ctx)
 
-    from flows import routes
+    from flows.core import routes
 
     routes.KEYWORDS["TESTPHONE"] = ask
     identity.AFTER_CONTACT["test_flow"] = carry_on

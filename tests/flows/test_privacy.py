@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flows.types import Reply
+from flows.core.types import Reply
 from storage import consent, groups, supporters, suppression
 from tests.harness import Harness
 

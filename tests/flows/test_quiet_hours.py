@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.quiet_hours import QuietHours
+from flows.values.quiet_hours import QuietHours
 
 UTC = timezone.utc
 SECOND = timedelta(seconds=1)

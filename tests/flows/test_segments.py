@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.segments import (
+from flows.values.segments import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     MAX_BODY,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from flows import postcodes
+from flows.values import postcodes
 from storage import events, groups, supporters
 from storage import interests as interest_store
 

@@ -33,7 +33,7 @@ from starlette.applications import Starlette
 from bot.channels.sms import SmsChannel
 from bot.channels.telegram import TelegramChannel
 from bot.config import load
-from flows.engine import Engine
+from flows.core.engine import Engine
 from storage import open_database
 from tests.bot.sms_support import BASE_URL, ERASURE_SALT, inbound_fields, signed_post, sms_settings
 from tests.reliability.live import BOT_TOKEN, WEBHOOK_SECRET, Muster, providers, telegram_update
@@ -235,6 +235,6 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_clear_503_on_both_channels
     await engine.stop()
     await db.close()
     busy = [r for r in caplog.records if "database busy" in r.getMessage()]
-    assert {r.name for r in busy} >= {"flows.engine", "bot.channels.sms", "bot.channels.telegram"}
+    assert {r.name for r in busy} >= {"flows.core.engine", "bot.channels.sms", "bot.channels.telegram"}
     assert all(r.exc_info is None for r in caplog.records), "a traceback was logged"
     assert not [r for r in caplog.records if "rollback" in r.getMessage()]

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flows import event_admin
-from flows.broadcasts import Actor, compose
-from flows.broadcast_send import confirm
-from flows.settings import FlowSettings
+from flows.console import events as event_admin
+from flows.organiser.broadcasts import Actor, compose
+from flows.organiser.sending import confirm
+from flows.core.settings import FlowSettings
 from storage import consent, groups, organisers, supporters, telegram_groups
 from storage import events as event_store
 from storage.broadcasts import Audience

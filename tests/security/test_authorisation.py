@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows import console, routes
+from flows.console import commands as console
+from flows.core import routes
 from tests.security import authz_buttons, authz_cli, authz_console
 from tests.security.authz_buttons import (
     ORGANISER_CHOICES, ORGANISER_EVENTS, ORGANISER_FLOWS, PLATFORM_EVENTS, SUPPORTER_CHOICES, SUPPORTER_FLOWS,

@@ -23,12 +23,12 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.text import TELEGRAM_LIMIT, units
 from bot.cli import app
 from bot.config import load
-from flows import calendar
-from flows.engine import Handled
-from flows.event_admin import MAX_TITLE
-from flows.segments import MAX_BODY
-from flows.texts import t
-from flows.types import Inbound, Reply
+from flows.values import calendar
+from flows.core.engine import Handled
+from flows.console.events import MAX_TITLE
+from flows.values.segments import MAX_BODY
+from flows.core.texts import t
+from flows.core.types import Inbound, Reply
 from storage import events, organisers
 from storage.outbox import OutboxRow
 from tests.bot.sms_support import ERASURE_SALT, SENDER

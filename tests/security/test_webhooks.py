@@ -28,7 +28,7 @@ import uvicorn
 from bot.config import load
 from bot.limits import MAX_BODY_BYTES
 from bot.service import Service
-from flows import event_admin
+from flows.console import events as event_admin
 from storage import events
 from tests.bot import telegram_updates as tu
 from tests.bot.sms_support import ERASURE_SALT, SENDER, SUPPORTER, inbound_fields, sign, signed_post, status_fields

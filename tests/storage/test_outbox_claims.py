@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.types import Reply
+from flows.core.types import Reply
 from storage import outbox
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.clock import FakeClock
+from flows.core.clock import FakeClock
 from storage import organisers, outbox, privacy, suppression, supporters
 from storage.db import Database
 

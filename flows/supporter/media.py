@@ -1,7 +1,7 @@
 """Pictures and other attachments: we only read text, so say so kindly."""
 from __future__ import annotations
 
-from flows.context import Context
+from flows.core.context import Context
 
 
 async def received(ctx: Context) -> None:

@@ -11,12 +11,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flows import calendar, dates
-from flows.context import Context
-from flows.quiet_hours import QuietHours
-from flows.settings import FlowSettings
-from flows.texts import t
-from flows.types import Choice, Document, Reply
+from flows.values import calendar
+from flows.values import dates
+from flows.core.context import Context
+from flows.values.quiet_hours import QuietHours
+from flows.core.settings import FlowSettings
+from flows.core.texts import t
+from flows.core.types import Choice, Document, Reply
 from storage import events as store
 from storage import conversations, outbox, supporters
 from storage.db import Tx, ts

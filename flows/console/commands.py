@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flows import broadcast_console, event_admin, menu
-from flows.context import Context, Handler
+from flows.console import broadcasts as broadcast_console
+from flows.console import events as event_admin
+from flows.supporter import menu
+from flows.core.context import Context, Handler
 
 ORGANISERS = ("admin", "organiser")
 

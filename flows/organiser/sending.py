@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flows import broadcast_report, segments
-from flows.broadcasts import (
+from flows.organiser import reports as broadcast_report
+from flows.values import segments
+from flows.organiser.broadcasts import (
     CONFIRM_BY_COUNT, PROGRESS_MIN, REPEATS, Actor, BroadcastError, alert_choices, check_access, local,
     message, suppressed_ids,
 )
-from flows.quiet_hours import QuietHours
-from flows.settings import FlowSettings
-from flows.texts import t
+from flows.values.quiet_hours import QuietHours
+from flows.core.settings import FlowSettings
+from flows.core.texts import t
 from storage import broadcasts as store
 from storage.broadcasts import Broadcast
 from storage.db import Tx, parse_ts, ts

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flows import keywords, media, menu
-from flows.context import Context, Handler
-from flows import event_admin, events
-from flows import console, telegram_groups, telegram_status
-from flows import consent, signup
-from flows import identity, privacy, referrals
-from flows import alerts, broadcast_console
+from flows.core import keywords
+from flows.supporter import media
+from flows.supporter import menu
+from flows.core.context import Context, Handler
+from flows.console import events as event_admin
+from flows.supporter import events
+from flows.console import commands as console
+from flows.supporter import telegram_groups
+from flows.verdicts import telegram_status
+from flows.supporter import consent
+from flows.supporter import signup
+from flows.supporter import identity
+from flows.supporter import privacy
+from flows.supporter import referrals
+from flows.supporter import alerts
+from flows.console import broadcasts as broadcast_console
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flows.context import Context
+from flows.core.context import Context
 from storage import consent
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.settings import FlowSettings
-from flows.texts import t
-from flows.types import Reply
+from flows.core.settings import FlowSettings
+from flows.core.texts import t
+from flows.core.types import Reply
 from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage import outbox

@@ -5,7 +5,7 @@ import logging
 import re
 import secrets
 
-from flows.context import Context
+from flows.core.context import Context
 from storage import referrals, supporters
 
 log = logging.getLogger(__name__)

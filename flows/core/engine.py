@@ -17,13 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows import delivery, routes
-from flows.clock import Clock
-from flows.context import Context
-from flows.phones import masked_address
-from flows.settings import FlowSettings
-from flows.texts import t
-from flows.types import Inbound, Reply
+from flows.verdicts import delivery
+from flows.core import routes
+from flows.core.clock import Clock
+from flows.core.context import Context
+from flows.values.phones import masked_address
+from flows.core.settings import FlowSettings
+from flows.core.texts import t
+from flows.core.types import Inbound, Reply
 from storage import conversations, inbound, outbox, space, supporters
 from storage.conversations import Conversation
 from storage.db import ConstraintFailed, Database, DatabaseBusy, Tx, parse_ts

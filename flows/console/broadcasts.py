@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flows import broadcast_report, broadcast_send, dates
-from flows.alerts import followup
-from flows.broadcasts import Actor, BodyError, BroadcastError, check_access, compose, local, parse_audience, parse_time
-from flows.context import Context
-from flows.types import Choice
+from flows.organiser import reports as broadcast_report
+from flows.organiser import sending as broadcast_send
+from flows.values import dates
+from flows.supporter.alerts import followup
+from flows.organiser.broadcasts import Actor, BodyError, BroadcastError, check_access, compose, local, parse_audience, parse_time
+from flows.core.context import Context
+from flows.core.types import Choice
 from storage import broadcasts as store
 from storage.db import parse_ts
 

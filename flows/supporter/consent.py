@@ -9,8 +9,11 @@ With Twilio Advanced Opt-Out, Twilio answers on SMS itself: we record, and stay 
 """
 from __future__ import annotations
 
-from flows import keywords, menu, privacy, signup
-from flows.context import Context
+from flows.core import keywords
+from flows.supporter import menu
+from flows.supporter import privacy
+from flows.supporter import signup
+from flows.core.context import Context
 from storage import consent as consent_log
 
 OPT_OUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "/STOP")
@@ -95,7 +98,7 @@ async def cancel(ctx: Context) -> None:
 
 async def _pass_on(ctx: Context) -> None:
     """Route a word that turned out not to be a consent keyword as routing would have without it."""
-    from flows import routes  # the routing table imports this module
+    from flows.core import routes  # the routing table imports this module
 
     handler = routes.KEYWORDS.get(keywords.normalise(ctx.text))
     if handler:

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows import keywords
-from flows.context import Context
-from flows.types import Choice, Document, Reply
+from flows.core import keywords
+from flows.core.context import Context
+from flows.core.types import Choice, Document, Reply
 from storage import consent, privacy, suppression, supporters
 from storage.db import parse_ts
 

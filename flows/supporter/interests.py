@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from flows.context import Context
-from flows.texts import CATALOGUES, DEFAULT_LANGUAGE
+from flows.core.context import Context
+from flows.core.texts import CATALOGUES, DEFAULT_LANGUAGE
 
 
 

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows import delivery
+from flows.verdicts import delivery
 from storage import deliveries, supporters
 from storage.db import Tx
 

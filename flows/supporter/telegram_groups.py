@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from flows.context import Context
-from flows.phones import masked_id
-from flows.types import Choice, Reply
+from flows.core.context import Context
+from flows.values.phones import masked_id
+from flows.core.types import Choice, Reply
 from storage import groups, outbox, telegram_groups
 
 log = logging.getLogger(__name__)

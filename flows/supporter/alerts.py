@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flows.broadcasts import Actor, BroadcastError, check_access, compose
-from flows.context import Context
+from flows.organiser.broadcasts import Actor, BroadcastError, check_access, compose
+from flows.core.context import Context
 from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage.broadcasts import Audience, Broadcast

@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flows import dates, segments
-from flows.settings import FlowSettings
-from flows.templates import Template, TemplateError, compile_template
-from flows.texts import t
+from flows.values import dates
+from flows.values import segments
+from flows.core.settings import FlowSettings
+from flows.values.templates import Template, TemplateError, compile_template
+from flows.core.texts import t
 from storage import broadcasts as store
 from storage import groups
 from storage import suppression as suppression_list

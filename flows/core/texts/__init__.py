@@ -4,7 +4,7 @@ from __future__ import annotations
 from string import Formatter
 from typing import Any
 
-from flows.texts import en
+from flows.core.texts import en
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": en.TEXTS}
 DEFAULT_LANGUAGE = "en"

@@ -1,8 +1,8 @@
 """The menu: what a supporter sees when nothing else is going on."""
 from __future__ import annotations
 
-from flows.context import Context
-from flows.types import Choice
+from flows.core.context import Context
+from flows.core.types import Choice
 
 # Filled by the flows that provide menu entries: key → (text key, handler name in CHOICES).
 ENTRIES: list[tuple[str, str]] = [("menu:help", "menu.help")]
@@ -29,7 +29,7 @@ async def fallback(ctx: Context) -> None:
 
 async def chosen(ctx: Context) -> None:
     """A menu button: dispatch to the keyword it stands for."""
-    from flows import routes  # the routing table imports this module
+    from flows.core import routes  # the routing table imports this module
 
     name = (ctx.choice or "").split(":", 1)[1].upper() if ":" in (ctx.choice or "") else ""
     handler = routes.KEYWORDS.get(name)

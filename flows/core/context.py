@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from flows.clock import Clock
-from flows.settings import FlowSettings
-from flows.texts import t
-from flows.types import Choice, Inbound, Reply
+from flows.core.clock import Clock
+from flows.core.settings import FlowSettings
+from flows.core.texts import t
+from flows.core.types import Choice, Inbound, Reply
 from storage import organisers, outbox
 from storage.conversations import Conversation
 from storage.db import Tx

@@ -12,12 +12,12 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import dates
-from flows import events as ev
-from flows.context import Context
-from flows.settings import FlowSettings
-from flows.texts import t
-from flows.types import Choice, Reply
+from flows.values import dates
+from flows.supporter import events as ev
+from flows.core.context import Context
+from flows.core.settings import FlowSettings
+from flows.core.texts import t
+from flows.core.types import Choice, Reply
 from storage import events as store
 from storage import groups, outbox
 from storage.db import Tx, parse_ts, ts
