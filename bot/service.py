@@ -8,17 +8,25 @@ from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 
-from bot import demo, web
+from bot import demo
 from bot.channels.base import Channel
 from bot.channels.sandbox import SandboxChannel
+from bot.channels.sms import SmsChannel
+from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.web import app as web_app
+from bot.web import calendar as calendar_routes
+from bot.web import monitoring, simulator
 from flows.core.clock import Clock, SystemClock
 from flows.core.engine import Engine, Handled
 from flows.core.types import Inbound
-from storage import inbound, open_database
+from flows.due import event_notices
+from flows.organiser import sending as broadcast_send
+from storage import broadcasts as broadcast_store
+from storage import inbound, open_database, privacy, space
 from storage.db import Database, parse_ts
 from storage.lock import DatabaseLock
 
@@ -40,24 +48,48 @@ class Service:
         self.db: Database | None = db
         self.engine: Engine | None = None
         self.dispatcher: Dispatcher | None = None
-        self.app: Starlette = web.build(self)
+        self.app: Starlette = self._build_app()
 
     def _build_channels(self) -> dict[str, Channel]:
         """A live channel where its credentials are set, the sandbox otherwise."""
         settings, channels = self.settings, {}
         if settings.telegram_live:
-            from bot.channels.telegram import TelegramChannel
-
             channels["telegram"] = TelegramChannel(settings, self.submit, self.clock)
         else:
             channels["telegram"] = SandboxChannel("telegram")
         if settings.sms_live:
-            from bot.channels.sms import SmsChannel
-
             channels["sms"] = SmsChannel(settings, self.submit, self.clock, database=lambda: self.db)
         else:
             channels["sms"] = SandboxChannel("sms")
         return channels
+
+    def _build_app(self) -> Starlette:
+        """The web app: each route gets only what it uses; its lifespan runs the service."""
+        def database() -> Database | None:  # None until start, and after stop
+            return self.db
+
+        routes = monitoring.routes(database=database, unwritable=self._unwritable, alive=self._alive,
+                                   metrics=self.metrics)
+        if self.settings.simulator_enabled:
+            routes += simulator.routes(self.channels, self.submit, self.clock.now)
+        for channel in self.channels.values():
+            routes += channel.routes()
+        routes += calendar_routes.routes(database, self.clock.now, self.settings.movement)
+        return web_app.build(routes, self.running)
+
+    def _unwritable(self) -> str | None:
+        """Why the database cannot take writes, though it still answers reads (None: it can)."""
+        if self.engine is not None and self.engine.out_of_space:
+            return f"{space.FULL}: the last messages could not be written"
+        return space.shortage(self.settings.db_path)
+
+    def _alive(self) -> dict[str, bool]:
+        """Whether each running part is alive, as /healthz reports it."""
+        return {
+            "engine": self.engine is not None and self.engine.alive,
+            "dispatcher": self.dispatcher is not None and self.dispatcher.alive,
+            "scheduler": self.scheduler.alive,
+        }
 
     def _register_jobs(self) -> None:
         """Due-work functions the scheduler's sweep calls (each reads the database)."""
@@ -68,8 +100,6 @@ class Service:
                 await inbound.forget_before(tx, now - timedelta(days=7))
 
         self.scheduler.register("inbound_seen", forget_old_inbound_ids)
-
-        from flows.due import event_notices
 
         event_settings = self.settings.flow_settings()
 
@@ -82,8 +112,6 @@ class Service:
 
         self.scheduler.register("events", event_notices_due)
 
-        from storage import privacy
-
         wal_pending = False  # the log still holds erased data that a busy checkpoint could not clear
 
         async def scrub_erased_addresses(now: datetime) -> None:
@@ -91,9 +119,6 @@ class Service:
             wal_pending = await privacy.sweep(db, wal_pending)
 
         self.scheduler.register("erasure_scrub", scrub_erased_addresses)
-
-        from flows.organiser import sending as broadcast_send
-        from storage import broadcasts as broadcast_store
 
         broadcast_settings = self.settings.flow_settings()
 

@@ -10,7 +10,7 @@ from bot import demo
 from bot.channels.sandbox import SandboxChannel
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
-from bot.simulator import address_for
+from bot.web.simulator import address_for
 from flows.core.clock import SystemClock
 from flows.core.engine import Engine
 from flows.core.types import Inbound

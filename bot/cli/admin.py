@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
+from bot.cli.base import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
 from flows.values import phones
 from flows.core.clock import SystemClock
 from storage import Database, groups, migrations, organisers

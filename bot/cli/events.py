@@ -10,7 +10,7 @@ from typing import Optional, TypeVar
 import typer
 from rich.table import Table
 
-from bot.cli import console, fail, group_id, in_transaction, phone_option, settings, shown
+from bot.cli.base import console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows.values import dates
 from flows.console import events as event_admin
 from flows.values import phones

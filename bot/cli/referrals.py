@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from bot.cli import console, group_id, in_transaction, shown
+from bot.cli.base import console, group_id, in_transaction, shown
 from flows.values import phones
 from storage import referrals as referral_store
 from storage.db import Tx

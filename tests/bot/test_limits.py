@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.limits import BodyLimit
+from bot.web.middleware import BodyLimit
 
 
 async def echo(request: Request) -> PlainTextResponse:

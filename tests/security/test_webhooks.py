@@ -26,7 +26,7 @@ import pytest_asyncio
 import uvicorn
 
 from bot.config import load
-from bot.limits import MAX_BODY_BYTES
+from bot.web.middleware import MAX_BODY_BYTES
 from bot.service import Service
 from flows.console import events as event_admin
 from storage import events

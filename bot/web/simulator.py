@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from importlib import resources
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels.base import Channel
 from bot.channels.sandbox import SandboxChannel
-from flows import phones
-from flows.types import Inbound
-
-if TYPE_CHECKING:
-    from bot.service import Service
+from flows.values import phones
+from flows.core.engine import Handled
+from flows.core.types import Inbound
 
 MAX_TEXT = 4096
 
@@ -38,15 +38,18 @@ def address_for(channel: str, raw: str) -> str:
     raise ValueError("channel: expected 'sms' or 'telegram'")
 
 
-def routes(service: Service) -> list[BaseRoute]:
+def routes(channels: Mapping[str, Channel], submit: Callable[[Inbound], Awaitable[Handled]],
+           now: Callable[[], datetime]) -> list[BaseRoute]:
+    """`submit` hands a message to the engine and returns once it is committed."""
+
     def sandbox(channel: str) -> SandboxChannel:
-        found = service.channels.get(channel)
+        found = channels.get(channel)
         if not isinstance(found, SandboxChannel):
             raise ValueError(f"channel: {channel!r} is not a sandbox channel here")
         return found
 
     async def page(request: Request) -> Response:
-        html = resources.files("bot").joinpath("static/simulator.html").read_text(encoding="utf-8")
+        html = resources.files("bot.web").joinpath("static/simulator.html").read_text(encoding="utf-8")
         return HTMLResponse(html)
 
     async def send(request: Request) -> Response:
@@ -67,9 +70,9 @@ def routes(service: Service) -> list[BaseRoute]:
             return JSONResponse({"error": str(exc)}, 400)
         message = Inbound(
             channel=channel, address=address, text=text, choice=str(choice) if choice else None,
-            provider_id=f"sim:{uuid.uuid4().hex}", received_at=service.clock.now(),
+            provider_id=f"sim:{uuid.uuid4().hex}", received_at=now(),
         )
-        result = await service.submit(message)
+        result = await submit(message)
         return JSONResponse({"ok": True, "address": address, "duplicate": result.duplicate})
 
     async def messages(request: Request) -> Response:

@@ -1,0 +1,91 @@
+"""What every `muster` command module uses: settings, output, failing in one line, one transaction."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from bot import config
+from flows.values import phones
+from storage import DatabaseUnusable, groups, open_database, space
+
+T = TypeVar("T")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def settings() -> config.Settings:
+    try:
+        return config.load()
+    except config.ConfigError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def shown(text: str) -> str:
+    """Someone else's text, made safe for the organiser's terminal: rich markup is escaped and
+    control characters (terminal escape sequences among them) are replaced, not obeyed."""
+    return escape("".join(c if c in "\n\t" or unicodedata.category(c) != "Cc" else "\ufffd" for c in text))
+
+
+def run_async(make: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(make())
+
+
+def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,)) -> T:
+    """Run `work(tx)` in one transaction on the configured database; `errors`, an unusable database
+    and a disk with no room left end the command with one line."""
+    path = str(settings().db_path)
+
+    async def go() -> T:
+        db = await open_database(path, check=True)
+        try:
+            async with db.transaction() as tx:
+                return await work(tx)
+        finally:
+            await db.close()
+
+    try:
+        return run_async(go)
+    except errors as exc:
+        fail(shown(str(exc)))
+    except DatabaseUnusable as exc:
+        fail(shown(str(exc)))
+    except sqlite3.OperationalError as exc:
+        if not space.is_full(exc):
+            raise
+        fail(f"cannot write to the database {shown(path)}: {space.FULL}. "
+             "Nothing was changed; free some space and run the command again.")
+    raise AssertionError("unreachable: fail() exits")
+
+
+async def group_id(tx: Any, name: Optional[str]) -> Optional[int]:
+    """The local group a --group option names (None when not given); an unknown name is a ValueError."""
+    if not name:
+        return None
+    found = await groups.by_name(tx, name)
+    if found is None:
+        raise ValueError(f"--group: no local group called {name!r} (see `muster group list`)")
+    return found.id
+
+
+def phone_option(phone: Optional[str]) -> Optional[str]:
+    """A --phone value in E.164 (None when not given); anything else ends the command."""
+    if phone is None:
+        return None
+    number = phones.normalise(phone)
+    if number is None:
+        fail(f"--phone: {phone!r} is not a phone number (e.g. +447400123456)")
+    return number
+
+
+def fail(message: str) -> None:
+    err.print(f"[red]Error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(1)
