@@ -26,7 +26,8 @@ from bot.channels.base import Sent  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.pacing import Pacer  # noqa: E402
 from flows.organiser import sending as broadcast_send  # noqa: E402
-from flows.organiser.broadcasts import Actor, compose  # noqa: E402
+from flows.organiser.broadcasts import compose# noqa: E402
+from flows.organiser.access import Actor
 from flows.core.clock import SystemClock  # noqa: E402
 from flows.core.settings import FlowSettings  # noqa: E402
 from flows.core.types import Reply  # noqa: E402

@@ -9,6 +9,8 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.core.settings import FlowSettings
+from flows.due.event_notices import reminder_kinds
+from flows.values.quiet_hours import QuietHours
 
 
 class ConfigError(Exception):
@@ -84,8 +86,6 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.sms_quiet_hours:
-            from flows.values.quiet_hours import QuietHours
-
             try:
                 QuietHours.parse(self.sms_quiet_hours, self.timezone)
             except ValueError:
@@ -116,8 +116,6 @@ class Settings(BaseSettings):
         if self.erasure_salt is not None and len(self.erasure_salt) < 16:
             raise ValueError("MUSTER_ERASURE_SALT: at least 16 random characters (e.g. `openssl rand -hex 32`)")
         try:
-            from flows.due.event_notices import reminder_kinds
-
             reminder_kinds(self.event_reminders)
         except ValueError as exc:
             raise ValueError(f"MUSTER_EVENT_REMINDERS: {exc}") from None

@@ -24,7 +24,7 @@ from flows.core.clock import Clock, SystemClock
 from flows.core.engine import Engine, Handled
 from flows.core.types import Inbound
 from flows.due import event_notices
-from flows.organiser import sending as broadcast_send
+from flows.due import broadcasts as due_broadcasts
 from storage import broadcasts as broadcast_store
 from storage import inbound, open_database, privacy, space
 from storage.db import Database, parse_ts
@@ -125,11 +125,11 @@ class Service:
         async def broadcasts_due(now: datetime) -> None:
             """Start due broadcasts (missed ones are reported), report progress, and wake for the next."""
             async with db.transaction() as tx:
-                await broadcast_send.run_due(tx, now, broadcast_settings)
+                await due_broadcasts.run_due(tx, now, broadcast_settings)
                 upcoming = await broadcast_store.upcoming(tx, now)
             for when in upcoming[:50]:  # APScheduler only wakes us; the database says what is due
                 self.scheduler.wake_at(parse_ts(when), "broadcast")
-            quiet = broadcast_send.quiet_hours_begin(now, broadcast_settings)
+            quiet = due_broadcasts.quiet_hours_begin(now, broadcast_settings)
             if quiet:  # hold bulk SMS the moment quiet hours begin, not at the next sweep
                 self.scheduler.wake_at(quiet, "quiet")
             if self.dispatcher is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from storage import migrations
 from storage.db import Database, DatabaseUnusable, Row, Tx, parse_ts, ts, unusable
 
 __all__ = ["Database", "DatabaseUnusable", "Row", "Tx", "open_database", "parse_ts", "ts"]
@@ -11,8 +12,6 @@ __all__ = ["Database", "DatabaseUnusable", "Row", "Tx", "open_database", "parse_
 async def open_database(path: str, busy_timeout_ms: int = 5000, *, check: bool = False) -> Database:
     """Connect and bring the schema up to date; with `check`, first refuse an unusable file
     (DatabaseUnusable, one line saying why) instead of failing later with a traceback."""
-    from storage import migrations
-
     try:
         db = await Database(path, busy_timeout_ms).connect()
     except sqlite3.Error as exc:

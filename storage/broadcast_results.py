@@ -37,31 +37,34 @@ async def delivered(tx: Tx, broadcast_id: int) -> int | None:
     """Messages the provider confirmed delivered, where delivery receipts are kept (else None)."""
     if not await _has_deliveries(tx):
         return None
-    return await tx.scalar(
+    value: int | None = await tx.scalar(
         "SELECT COUNT(*) FROM outbox o JOIN deliveries d ON d.channel = o.channel AND d.provider_id = o.provider_id "
         "WHERE o.broadcast_id = ? AND d.status IN ('delivered', 'read')",
         (broadcast_id,),
     )
+    return value
 
 
 async def opt_outs(tx: Tx, broadcast_id: int, since: datetime, until: datetime) -> int:
     """Recipients who opted out on the channel we used, between `since` and `until`."""
-    return await tx.scalar(
+    value: int = await tx.scalar(
         "SELECT COUNT(DISTINCT o.supporter_id) FROM outbox o JOIN consent_log c "
         "ON c.supporter_id = o.supporter_id AND c.channel = o.channel "
         "WHERE o.broadcast_id = ? AND o.status IN ('sent', 'unknown') AND c.action = 'opt_out' "
         "AND c.at >= ? AND c.at < ?",
         (broadcast_id, ts(since), ts(until)),
     )
+    return value
 
 
 async def replies(tx: Tx, broadcast_id: int) -> int:
     """Recipients who have written to us since their copy went out."""
-    return await tx.scalar(
+    value: int = await tx.scalar(
         "SELECT COUNT(DISTINCT o.supporter_id) FROM outbox o JOIN supporters s ON s.id = o.supporter_id "
         "WHERE o.broadcast_id = ? AND o.status = 'sent' AND s.last_seen_at > o.updated_at",
         (broadcast_id,),
     )
+    return value
 
 
 # -- action alert responses -------------------------------------------------------------
@@ -78,12 +81,13 @@ def respond(tx: Tx, broadcast_id: int, supporter_id: int, response: str, now: da
 
 async def latest_alert_for(tx: Tx, supporter_id: int) -> int | None:
     """The most recent alert this supporter was sent (what a bare DONE answers)."""
-    return await tx.scalar(
+    value: int | None = await tx.scalar(
         "SELECT o.broadcast_id FROM outbox o JOIN broadcasts b ON b.id = o.broadcast_id "
         f"WHERE o.supporter_id = ? AND b.kind = 'alert' AND o.status IN ({marks(LIVE)}) "
         "ORDER BY o.id DESC LIMIT 1",
         (supporter_id, *LIVE),
     )
+    return value
 
 
 async def was_sent(tx: Tx, broadcast_id: int, supporter_id: int) -> bool:

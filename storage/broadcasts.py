@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from storage.db import Row, Tx, ts
@@ -97,12 +98,21 @@ async def create(tx: Tx, now: datetime, **values: Any) -> Broadcast:
         f"INSERT INTO broadcasts ({', '.join(names)}) VALUES ({marks}) RETURNING {_COLUMNS}",
         [values[n] for n in names[:-1]] + [ts(now)],
     )
+    assert row is not None  # RETURNING always gives the new row
     return Broadcast(*row)
 
 
 async def get(tx: Tx, broadcast_id: int) -> Broadcast | None:
     row = await tx.one(f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,))
     return Broadcast(*row) if row else None
+
+
+async def fetch(tx: Tx, broadcast_id: int) -> Broadcast:
+    """A broadcast that must exist (its id came from our own rows); LookupError if it does not."""
+    found = await get(tx, broadcast_id)
+    if found is None:
+        raise LookupError(f"no broadcast #{broadcast_id}")
+    return found
 
 
 async def update(tx: Tx, broadcast_id: int, **changes: Any) -> None:
@@ -152,13 +162,14 @@ async def table_exists(tx: Tx, name: str) -> bool:
     return bool(await tx.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
 
-def marks(values: tuple | list) -> str:
+def marks(values: tuple[Any, ...] | list[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
 def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, list[Any]]:
     """SQL for (supporter_id, channel, address, first_name, group_name): one row per message."""
-    conds, params = ["s.status = 'active'"], []
+    conds: list[str] = ["s.status = 'active'"]
+    params: list[Any] = []
     if a.groups:
         conds.append(f"s.group_id IN ({marks(a.groups)})")
         params += list(a.groups)
@@ -229,7 +240,7 @@ def _chats(a: Audience) -> tuple[str, list[Any]]:
     return sql, params
 
 
-async def count(tx: Tx, a: Audience, every: bool = False, suppressed: list[int] = ()) -> dict[str, int]:
+async def count(tx: Tx, a: Audience, every: bool = False, suppressed: Sequence[int] = ()) -> dict[str, int]:
     """Messages per channel this audience would get now, plus "chats" for group chats."""
     sql, params = _recipients(a, every, list(suppressed))
     counts = {"sms": 0, "telegram": 0, "chats": 0}
@@ -241,7 +252,7 @@ async def count(tx: Tx, a: Audience, every: bool = False, suppressed: list[int] 
     return counts
 
 
-async def sample(tx: Tx, a: Audience, suppressed: list[int] = ()) -> Row | None:
+async def sample(tx: Tx, a: Audience, suppressed: Sequence[int] = ()) -> Row | None:
     """One recipient (supporter_id, first_name, group_name) to render a sample message for."""
     sql, params = _recipients(a, False, list(suppressed))
     return await tx.one(
@@ -286,7 +297,7 @@ def _text_sql(parts: list[tuple[str, str, str]]) -> tuple[str, list[Any]]:
 async def materialise(
     tx: Tx, broadcast_id: int, a: Audience, parts: list[tuple[str, str, str]], now: datetime, *,
     every: bool = False, choices: list[list[str]] | None = None, sms_not_before: datetime | None = None,
-    telegram_not_before: datetime | None = None, suppressed: list[int] = (),
+    telegram_not_before: datetime | None = None, suppressed: Sequence[int] = (),
 ) -> dict[str, int]:
     """Queue one outbox row per recipient (and per linked chat) in one statement; returns counts."""
     rec_sql, rec_params = _recipients(a, every, list(suppressed))
@@ -331,6 +342,7 @@ async def delivery_counts(tx: Tx, broadcast_id: int) -> dict[str, int]:
 async def sizes(tx: Tx, broadcast_id: int) -> tuple[int, int]:
     """(messages queued for it, of which to supporters rather than group chats)."""
     row = await tx.one("SELECT COUNT(*), COUNT(supporter_id) FROM outbox WHERE broadcast_id = ?", (broadcast_id,))
+    assert row is not None  # an aggregate always gives one row
     return row[0], row[1]
 
 

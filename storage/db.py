@@ -276,8 +276,8 @@ class Database:
         """Copy the write-ahead log into the database file and empty it, so that no old page it
         held (an erased supporter's rows, say) stays on disk. True when it could be emptied."""
         async with self._lock:
-            busy, _, _ = (await self.conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))[0]
-        return busy == 0
+            rows = list(await self.conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return bool(rows[0][0] == 0)
 
     async def ping(self) -> bool:
         try:

@@ -54,10 +54,11 @@ async def get(tx: Tx, channel: str, provider_id: str) -> Delivery | None:
 
 async def supporter_of(tx: Tx, channel: str, provider_id: str) -> int | None:
     """The supporter an outbox message with this provider id went to, if it is known yet."""
-    return await tx.scalar(
+    value: int | None = await tx.scalar(
         "SELECT supporter_id FROM outbox WHERE channel = ? AND provider_id = ? ORDER BY id LIMIT 1",
         (channel, provider_id),
     )
+    return value
 
 
 async def totals(tx: Tx, broadcast_id: int) -> Totals:

@@ -120,6 +120,7 @@ async def create(
         f"RETURNING {_COLUMNS}",
         [values[n] for n in names],
     )
+    assert row is not None  # RETURNING always gives the new row
     return Event.from_row(row)
 
 
@@ -186,7 +187,8 @@ async def listing(
     tx: Tx, since: datetime, group_ids: list[int] | None = None, created_by: int | None = None, limit: int = 20,
 ) -> list[Event]:
     """Events ending after `since`, soonest first; limited to some groups (and one's own) unless None."""
-    where, params = "ends_at > ?", [ts(since)]
+    where = "ends_at > ?"
+    params: list[Any] = [ts(since)]
     if group_ids is not None:
         marks = ", ".join("?" for _ in group_ids) or "NULL"
         where += f" AND (group_id IN ({marks}) OR created_by = ?)"
@@ -257,7 +259,8 @@ async def set_attended(tx: Tx, event_id: int, supporter_id: int, attended: bool 
 
 
 async def count_going(tx: Tx, event_id: int) -> int:
-    return await tx.scalar("SELECT COUNT(*) FROM rsvps WHERE event_id = ? AND status = 'going'", (event_id,))
+    value: int = await tx.scalar("SELECT COUNT(*) FROM rsvps WHERE event_id = ? AND status = 'going'", (event_id,))
+    return value
 
 
 async def first_waitlisted(tx: Tx, event_id: int) -> Rsvp | None:
@@ -368,5 +371,6 @@ async def report(tx: Tx, event_id: int) -> dict[str, int]:
         "FROM rsvps WHERE event_id = ?",
         (event_id,),
     )
+    assert row is not None  # an aggregate always gives one row
     names = ("going", "maybe", "declined", "waitlisted", "attended", "no_show", "unknown")
     return {n: int(v or 0) for n, v in zip(names, row)}

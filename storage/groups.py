@@ -73,7 +73,8 @@ async def for_areas(tx: Tx, candidates: list[str]) -> Group | None:
 
 
 async def count(tx: Tx) -> int:
-    return await tx.scalar("SELECT COUNT(*) FROM local_groups")
+    value: int = await tx.scalar("SELECT COUNT(*) FROM local_groups")
+    return value
 
 
 async def covering(tx: Tx, areas: list[str]) -> Group | None:

@@ -43,10 +43,10 @@ class DatabaseLock:
         except BaseException:
             os.close(fd)
             raise
-        holder = {"role": self.role, "pid": os.getpid(), "host": socket.gethostname(),
+        record = {"role": self.role, "pid": os.getpid(), "host": socket.gethostname(),
                   "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        os.pwrite(fd, json.dumps(record).encode(), 0)
         self._fd = fd
         return self
 

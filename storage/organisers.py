@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Tx, ts
+from storage.db import Row, Tx, ts
 
 ROLES = ("admin", "organiser")
 
@@ -25,7 +25,7 @@ _SELECT = (
 )
 
 
-def _role(r) -> Role:
+def _role(r: Row) -> Role:
     return Role(r["id"], r["phone"], r["telegram_id"], r["role"], r["group_id"], r["group_name"])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.db import Tx, ts
 
@@ -67,7 +68,7 @@ async def claim(
     """Mark up to `limit` due rows of one channel `sending`, owned by `owner` until `lease_until`,
     and return them, most urgent first."""
     where = "channel = ? AND status = 'queued' AND not_before <= ?"
-    params: list = [channel, ts(now)]
+    params: list[Any] = [channel, ts(now)]
     if address is not None:
         where += " AND address = ?"
         params.append(address)
@@ -128,7 +129,7 @@ def renew(tx: Tx, owner: str, lease_until: datetime) -> None:
     tx.write(f"UPDATE outbox SET lease_until = ? WHERE {_MINE}", (ts(lease_until), owner))
 
 
-async def _settle(tx: Tx, now: datetime, whose: str, params: tuple) -> tuple[int, int]:
+async def _settle(tx: Tx, now: datetime, whose: str, params: tuple[Any, ...]) -> tuple[int, int]:
     """Rows in `sending` chosen by `whose`: never handed over → queued again; handed → `unknown`."""
     stamp = ts(now)
     free = "claimed_by = NULL, lease_until = NULL, updated_at = ?"
@@ -147,7 +148,7 @@ async def recover(tx: Tx, now: datetime, owner: str, *, others_gone: bool) -> tu
     other instance is known to be gone (the SQLite lock proves it); otherwise only expired leases
     count. Returns (requeued, unknown)."""
     whose = "(claimed_by IS NULL OR claimed_by <> ?)"
-    params: tuple = (owner,)
+    params: tuple[Any, ...] = (owner,)
     if not others_gone:
         whose += " AND (lease_until IS NULL OR lease_until < ?)"
         params += (ts(now),)
@@ -160,9 +161,10 @@ async def release(tx: Tx, now: datetime, owner: str) -> tuple[int, int]:
 
 
 async def next_due(tx: Tx, channel: str) -> str | None:
-    return await tx.scalar(
+    value: str | None = await tx.scalar(
         "SELECT MIN(not_before) FROM outbox WHERE channel = ? AND status = 'queued'", (channel,)
     )
+    return value
 
 
 async def depth(tx: Tx) -> dict[tuple[str, str], int]:

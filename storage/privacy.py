@@ -294,7 +294,7 @@ async def _scrub_values(tx: Tx, was: dict[str, Any]) -> None:
                           f"{table}.{column}")
 
 
-async def _try(tx: Tx, sql: str, params: tuple, where: str) -> bool:
+async def _try(tx: Tx, sql: str, params: tuple[Any, ...], where: str) -> bool:
     """Run one scrub; False when a constraint refused it (the transaction stays intact)."""
     try:
         changed = await tx.execute(sql, params)

@@ -29,7 +29,8 @@ async def owner_of(tx: Tx, code: str) -> tuple[int, int | None, str] | None:
 
 
 async def count_for(tx: Tx, supporter_id: int) -> int:
-    return await tx.scalar("SELECT COUNT(*) FROM supporters WHERE referred_by = ?", (supporter_id,))
+    value: int = await tx.scalar("SELECT COUNT(*) FROM supporters WHERE referred_by = ?", (supporter_id,))
+    return value
 
 
 async def top(tx: Tx, limit: int = 20, group_id: int | None = None) -> list[Recruiter]:

@@ -88,7 +88,8 @@ async def add_supporter(
     )
     if existing is not None:
         raise ValueError(f"already a supporter (#{existing})")
-    return await tx.scalar(
+    value: int = await tx.scalar(
         "INSERT INTO supporters (phone, telegram_id, first_name, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (phone, telegram_id, first_name, ts(now)),
     )
+    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Tx, ts
+from storage.db import Row, Tx, ts
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class TelegramGroup:
 _SELECT = "SELECT chat_id, group_id, title, linked_by, linked_at, active FROM telegram_groups"
 
 
-def _group(r) -> TelegramGroup:
+def _group(r: Row) -> TelegramGroup:
     return TelegramGroup(r["chat_id"], r["group_id"], r["title"], r["linked_by"], r["linked_at"], bool(r["active"]))
 
 

@@ -12,8 +12,10 @@ from rich.table import Table
 from bot.cli.base import console, fail, in_transaction, run_async, settings, shown
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
-from flows.supporter.alerts import followup
-from flows.organiser.broadcasts import Actor, BroadcastError, compose, local, parse_audience, parse_time
+from flows.organiser.broadcasts import followup
+from flows.organiser.broadcasts import compose, local, parse_audience, parse_time
+from flows.organiser.access import Actor
+from flows.organiser.errors import BroadcastError
 from flows.core.clock import SystemClock
 from storage import broadcasts as store
 from storage import open_database

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bot.cli.base import console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows.values import dates
-from flows.console import events as event_admin
+from flows.organiser import events as event_ops
 from flows.values import phones
 from flows.supporter import events as flow_events
 from flows.core.clock import SystemClock
@@ -55,9 +55,9 @@ def _describe(event: Event) -> str:
 
 
 def _check_lengths(title: Optional[str], description: Optional[str], instructions: Optional[str]) -> None:
-    for option, value, most in (("--title", title and title.strip(), event_admin.MAX_TITLE),
-                                ("--description", description, event_admin.MAX_DETAILS),
-                                ("--instructions", instructions, event_admin.MAX_DETAILS)):
+    for option, value, most in (("--title", title and title.strip(), event_ops.MAX_TITLE),
+                                ("--description", description, event_ops.MAX_DETAILS),
+                                ("--instructions", instructions, event_ops.MAX_DETAILS)):
         if value and len(value) > most:
             fail(f"{option}: at most {most:,} characters (this one has {len(value):,})")
 
@@ -89,7 +89,7 @@ def create(
 
     async def work(tx: Tx) -> Event:
         event = await events.create(
-            tx, public_id=event_admin.new_public_id(), title=title.strip(), starts_at=starts,
+            tx, public_id=event_ops.new_public_id(), title=title.strip(), starts_at=starts,
             ends_at=starts + timedelta(hours=hours), now=now, timezone=zone, venue=venue, address=address,
             postcode=postcode, address_public=0 if private_address else 1, online_url=online,
             capacity=capacity, group_id=await _group_id(tx, group), description=description,
@@ -157,12 +157,12 @@ def publish(
     async def work(tx: Tx) -> tuple[Event, tuple[int, int] | None]:
         event = await _find(tx, ident)
         if event.status != "confirmed":
-            await event_admin.publish(tx, event, now)
+            await event_ops.publish(tx, event, now)
         if not announce:
             return event, None
         if event.announced_at:
             raise ValueError(f"event #{event.id} has already been announced")
-        return event, await event_admin.announce(tx, event, now, flow_settings)
+        return event, await event_ops.announce(tx, event, now, flow_settings)
 
     event, counts = _in_tx(work)
     console.print(f"Published {_describe(event)}")

@@ -13,8 +13,10 @@ from datetime import datetime
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.values import dates
-from flows.supporter.alerts import followup
-from flows.organiser.broadcasts import Actor, BodyError, BroadcastError, check_access, compose, local, parse_audience, parse_time
+from flows.organiser.broadcasts import followup
+from flows.organiser.broadcasts import compose, local, parse_audience, parse_time
+from flows.organiser.access import Actor, check_access
+from flows.organiser.errors import BodyError, BroadcastError
 from flows.core.context import Context
 from flows.core.types import Choice
 from storage import broadcasts as store
@@ -145,7 +147,7 @@ async def audience(ctx: Context) -> None:
 
 
 async def _show_preview(ctx: Context, broadcast_id: int, offer: bool = True) -> None:
-    b = await store.get(ctx.tx, broadcast_id)
+    b = await store.fetch(ctx.tx, broadcast_id)
     p = await broadcast_send.preview(ctx.tx, b, ctx.now, ctx.settings)
     choices = []
     if offer:
@@ -240,7 +242,7 @@ async def count(ctx: Context) -> None:
 
 async def _confirm(ctx: Context) -> None:
     data = ctx.conversation.data
-    b = await store.get(ctx.tx, data["id"])
+    b = await store.fetch(ctx.tx, data["id"])
     moment = datetime.fromisoformat(data["when"]) if data.get("when") else None
     try:
         p = await broadcast_send.preview(ctx.tx, b, ctx.now, ctx.settings)
@@ -257,7 +259,7 @@ async def _confirm(ctx: Context) -> None:
         ctx.reply(str(exc))
         return
     ctx.finish()
-    if done.status == "scheduled":
+    if done.status == "scheduled" and done.send_at is not None:
         ctx.say("broadcasts.scheduled", id=done.id, time=local(parse_ts(done.send_at), ctx.settings.timezone))
     else:
         ctx.say("broadcasts.started", id=done.id, total=done.recipients + done.chats)

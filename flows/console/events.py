@@ -1,4 +1,5 @@
-"""Events for organisers: the /newevent guided flow, /events with RSVP counts, publish and announce.
+"""Events in the chat console: the /newevent guided flow, and /events with RSVP counts and buttons
+to publish and announce (flows.organiser.events does the publishing and announcing).
 
 An organiser scoped to local groups may only create and manage those groups' events;
 admins and unscoped organisers may do anything. Roles are read from our database at
@@ -15,6 +16,10 @@ from typing import Any
 from flows.values import dates
 from flows.supporter import events as ev
 from flows.core.context import Context
+from flows.organiser.access import allowed, scope
+from flows.organiser.events import (
+    DEFAULT_LENGTH, MAX_TITLE, MAX_VENUE, announce, audience_size, new_public_id, publish,
+)
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Choice, Reply
@@ -27,73 +32,7 @@ from storage.organisers import Role
 log = logging.getLogger(__name__)
 
 FLOW = "newevent"
-DEFAULT_LENGTH = timedelta(hours=2)
-MAX_TITLE = 120
-MAX_VENUE = 200
-MAX_DETAILS = 1000  # description, instructions: event pages go out by SMS too (1,600 characters in all)
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
-_PUBLIC_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-
-
-def new_public_id() -> str:
-    """A short unguessable id for public links (no look-alike characters)."""
-    return "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(10))
-
-
-def scope(roles: list[Role]) -> list[int] | None:
-    """The local groups these roles may manage; None means every group and national events."""
-    if any(r.role == "admin" or r.group_id is None for r in roles):
-        return None
-    return sorted({r.group_id for r in roles if r.group_id is not None})
-
-
-def allowed(roles: list[Role], group_id: int | None) -> bool:
-    limit = scope(roles)
-    return bool(roles) and (limit is None or group_id in limit)
-
-
-# -- publishing and announcing (also used by the CLI) -------------------------------------
-async def publish(tx: Tx, event: Event, now: datetime) -> None:
-    if event.status == "cancelled":
-        raise ValueError("a cancelled event cannot be published again")
-    await store.set_status(tx, event, "confirmed", now)
-
-
-async def audience_size(tx: Tx, event: Event) -> tuple[int, int]:
-    """(supporters, Telegram group chats) an announcement would reach."""
-    people = [p for p in await store.audience(tx, event.group_id) if ev.reach(p)]
-    return len(people), len(await store.group_chats(tx, event.group_id))
-
-
-async def announce(tx: Tx, event: Event, now: datetime, settings: FlowSettings) -> tuple[int, int]:
-    """Queue the announcement to the group's supporters and linked chats, once each; returns the counts."""
-    if event.status != "confirmed":
-        raise ValueError("only a published event can be announced")
-    people = chats = 0
-    for person in await store.audience(tx, event.group_id):
-        target = ev.reach(person)
-        if target is None:
-            continue
-        lang = person.language
-        reply = Reply(
-            t("events.announce", lang, title=event.title, when=ev.when(event), place=ev.place(event, lang)),
-            tuple(ev.rsvp_choices(event, lang)),
-        )
-        ev.tell(tx, person.supporter_id, target, reply, now, priority=outbox.BULK,
-                dedupe_key=f"announce:{event.id}:{person.supporter_id}", settings=settings)
-        people += 1
-    for chat_id in await store.group_chats(tx, event.group_id):
-        text = t("events.announce_chat", title=event.title, when=ev.when(event), place=ev.place(event),
-                 bot=settings.telegram_bot_username)
-        outbox.enqueue(
-            tx, "telegram", str(chat_id), Reply(text).to_payload(), now, priority=outbox.BULK,
-            dedupe_key=f"announce:{event.id}:chat:{chat_id}",
-        )
-        chats += 1
-    store.mark_announced(tx, event, now)
-    return people, chats
-
-
 # -- /newevent --------------------------------------------------------------------------
 async def _roles_or_stop(ctx: Context) -> list[Role] | None:
     roles = await ctx.roles()
@@ -299,7 +238,8 @@ async def list_events(ctx: Context) -> None:
         ctx.say("events.admin_none")
         return
     tally = await store.counts(ctx.tx, [e.id for e in found])
-    lines, choices = [ctx.t("events.admin_list")], []
+    lines: list[str] = [ctx.t("events.admin_list")]
+    choices: list[Choice] = []
     for e in found:
         c = tally[e.id]
         lines.append(ctx.t(

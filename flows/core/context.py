@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flows.core.clock import Clock
 from flows.core.settings import FlowSettings
@@ -20,14 +20,24 @@ Handler = Callable[["Context"], Awaitable[None]]
 _NUMBERS = re.compile(r"^\s*\d+(?:[\s,]+\d+)*\s*$")
 
 
+class Router(Protocol):
+    """The routing table, as a step that hands a message on sees it (flows.core.routes.TABLE)."""
+
+    def keyword(self, name: str) -> Handler | None: ...
+
+    async def pass_on(self, ctx: Context) -> None:
+        """Route as if the consent keywords had not looked at this message."""
+
+
 class Context:
     """One inbound message being handled: its supporter, their conversation, and the replies."""
 
     def __init__(
         self, tx: Tx, inbound: Inbound, supporter: Supporter, conversation: Conversation,
-        clock: Clock, settings: FlowSettings,
+        clock: Clock, settings: FlowSettings, router: Router | None = None,
     ) -> None:
         self.tx = tx
+        self._router = router
         self.inbound = inbound
         self.supporter = supporter
         self.conversation = conversation
@@ -44,6 +54,12 @@ class Context:
     @property
     def channel(self) -> str:
         return self.inbound.channel
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            raise RuntimeError("this context was made without a routing table")
+        return self._router
 
     def _resolve_choice(self) -> tuple[str | None, list[str]]:
         """A pressed button, or on text channels a number naming one of the choices offered last."""

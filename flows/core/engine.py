@@ -58,7 +58,7 @@ class Engine:
         self.max_batch = max_batch
         self._queue: deque[tuple[Inbound, asyncio.Future[Handled]]] = deque()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._recent: dict[tuple[str, str], deque[float]] = {}  # sender → arrival times this minute
         self._full_at: datetime | None = None  # when a batch was last refused for a full disk
 
@@ -101,7 +101,8 @@ class Engine:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
-            batch, senders = [], set()
+            batch: list[tuple[Inbound, asyncio.Future[Handled]]] = []
+            senders: set[tuple[str, str]] = set()
             while self._queue and len(batch) < self.max_batch:
                 key = (self._queue[0][0].channel, self._queue[0][0].address)
                 if key in senders:
@@ -109,7 +110,7 @@ class Engine:
                 senders.add(key)
                 batch.append(self._queue.popleft())
             try:
-                results = await self.process([m for m, _ in batch])
+                results: list[Handled | Exception] = list(await self.process([m for m, _ in batch]))
                 self._full_at = None
             except DatabaseBusy as exc:  # another process held the write lock: nothing was written
                 log.error("engine batch of %d not handled: %s; answered as unavailable", len(batch), exc)
@@ -124,10 +125,10 @@ class Engine:
             for (_, future), result in zip(batch, results):
                 if future.done():
                     continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
+                if isinstance(result, Handled):
                     future.set_result(result)
+                else:
+                    future.set_exception(result)
 
     # -- one batch ----------------------------------------------------------------
     async def process(self, batch: list[Inbound]) -> list[Handled]:
@@ -167,7 +168,7 @@ class Engine:
         for message in todo:
             person = people[(message.channel, message.address)]
             conv = states.get((message.channel, person.id)) or Conversation(person.id, message.channel)
-            ctx = Context(tx, message, person, conv, self.clock, self.settings)
+            ctx = Context(tx, message, person, conv, self.clock, self.settings, routes.TABLE)
             self._expire(ctx)
             flood = self._flood(message, ctx.now.timestamp())
             try:

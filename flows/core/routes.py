@@ -11,6 +11,7 @@ Flows add themselves here; nothing else decides who answers.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flows.core import keywords
@@ -34,7 +35,7 @@ from flows.console import broadcasts as broadcast_console
 @dataclass(frozen=True)
 class Flow:
     name: str
-    steps: dict[str, Handler] = field(default_factory=dict)
+    steps: Mapping[str, Handler] = field(default_factory=dict)
 
 
 # Non-text inbound kinds → handler.
@@ -124,3 +125,29 @@ async def route(ctx: Context) -> None:
     if conv.flow:
         ctx.finish()  # a flow or step that no longer exists: start over rather than stick
     await menu.fallback(ctx)
+
+
+class Table:
+    """The routing table as a step that hands a message on sees it (Context.router)."""
+
+    def keyword(self, name: str) -> Handler | None:
+        return KEYWORDS.get(name)
+
+    async def pass_on(self, ctx: Context) -> None:
+        """A word that turned out not to be a consent keyword: route it as routing would have without it."""
+        handler = KEYWORDS.get(keywords.normalise(ctx.text))
+        if handler:
+            await handler(ctx)
+            return
+        conv = ctx.conversation
+        flow = FLOWS.get(conv.flow or "")
+        step = flow.steps.get(conv.step or "") if flow else None
+        if step:
+            await step(ctx)
+            return
+        if conv.flow:
+            ctx.finish()
+        await menu.fallback(ctx)
+
+
+TABLE = Table()

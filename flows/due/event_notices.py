@@ -49,6 +49,7 @@ class ReminderKind:
             return event.start - self.offset
         zone = ZoneInfo(event.timezone)
         day = event.start.astimezone(zone).date() - timedelta(days=self.days_before)
+        assert self.at is not None  # a reminder is either an offset or a day and a time
         return datetime.combine(day, self.at, tzinfo=zone)
 
     @property

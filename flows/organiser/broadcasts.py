@@ -1,9 +1,8 @@
-"""Broadcasts and action alerts: compose, preview, confirm, schedule, start, cancel.
+"""Composing broadcasts and action alerts: the draft, its audience, its text and its time.
 
-Channel-agnostic: the organiser console (flows/broadcast_console.py) and the CLI
-(`muster broadcast …`) both call these functions inside one transaction. Who may
-reach whom is decided here: a local-group organiser only their own groups, admins
-and national organisers (no group) anyone.
+What the organiser typed is read here (audience filters, times, placeholders) and saved as a
+draft; sending it is flows.organiser.sending's job. Every front (the CLI, the chat console)
+calls these inside one transaction; who may reach whom is flows.organiser.access's rule.
 """
 from __future__ import annotations
 
@@ -12,6 +11,7 @@ import logging
 import shlex
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.values import dates
@@ -24,71 +24,14 @@ from storage import groups
 from storage import suppression as suppression_list
 from storage.broadcasts import Audience, Broadcast
 from storage.db import Tx, parse_ts, ts
-from storage.organisers import Role
+from flows.organiser.access import Actor, check_access, scoped
+from flows.organiser.errors import BodyError, BroadcastError, ScopeError
 
 log = logging.getLogger(__name__)
 
 CONFIRM_BY_COUNT = 1000  # above this many messages, the organiser types the count to confirm
-PROGRESS_MIN = 100       # smaller broadcasts only get the final report
 REPEATS = ("none", "daily", "weekly")
 CHANNELS = ("sms", "telegram")
-
-
-class BroadcastError(ValueError):
-    """The request cannot be done as asked; the message tells the organiser why."""
-
-
-class BodyError(BroadcastError):
-    """The message text itself needs changing (empty, unknown placeholder, too long)."""
-
-
-class ScopeError(BroadcastError):
-    """The organiser asked to reach people outside their own groups."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is composing: their roles, and where progress and reports should reach them."""
-    roles: tuple[Role, ...] = ()
-    label: str = "cli"
-    notify_channel: str | None = None
-    notify_address: str | None = None
-    trusted: bool = False  # the command line: whoever runs it administers the deployment
-
-    @property
-    def is_admin(self) -> bool:
-        return self.trusted or any(r.role == "admin" for r in self.roles)
-
-    @property
-    def is_organiser(self) -> bool:
-        return self.trusted or bool(self.roles)
-
-    def scope(self) -> tuple[int, ...] | None:
-        """Group ids this actor may reach, or None for anyone."""
-        if self.is_admin or any(r.role == "organiser" and r.group_id is None for r in self.roles):
-            return None
-        return tuple(sorted({r.group_id for r in self.roles if r.group_id is not None}))
-
-
-def scoped(actor: Actor, audience: Audience) -> Audience:
-    """The audience limited to what the actor may reach; refuses groups outside their scope."""
-    scope = actor.scope()
-    if scope is None:
-        return audience
-    if not scope:
-        raise ScopeError("You are not an organiser of any local group, so you cannot send broadcasts.")
-    outside = set(audience.groups) - set(scope)
-    if outside:
-        raise ScopeError("You can only message your own local groups; ask an admin to reach others.")
-    return audience if audience.groups else replace(audience, groups=scope)
-
-
-def check_access(actor: Actor, b: Broadcast) -> None:
-    scope = actor.scope()
-    if scope is None:
-        return
-    if not scope or not set(b.filters.groups) or not set(b.filters.groups) <= set(scope):
-        raise ScopeError(f"Broadcast {b.id} reaches beyond your local groups.")
 
 
 # -- reading what the organiser asked for --------------------------------------------------
@@ -104,7 +47,7 @@ async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
         tokens = shlex.split(text or "all")
     except ValueError:
         raise BroadcastError(f"Couldn't read the audience. Use: {AUDIENCE_HELP}") from None
-    found: dict = {}
+    found: dict[str, Any] = {}
     every = False
     for token in tokens:
         key, _, value = token.partition(":")
@@ -247,3 +190,17 @@ async def suppressed_ids(tx: Tx, salt: str | None) -> list[int]:
             if suppression_list.digest(salt, kind, value) in hashes[kind]:
                 found.add(sid)
     return sorted(found)
+
+
+async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: str | None = None) -> Broadcast:
+    """A draft of the same alert to everyone who got it and has not answered yet."""
+    if alert.kind != "alert":
+        raise BroadcastError(f"Broadcast {alert.id} is not an action alert.")
+    check_access(actor, alert)
+    original = alert.filters
+    audience = Audience(groups=original.groups, channel=original.channel, alert_id=alert.id, response="not_yet")
+    return await compose(
+        tx, actor, now, body=body or alert.body, audience=audience, every=alert.channel_mode == "every",
+        kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
+        deadline=parse_ts(alert.deadline) if alert.deadline else None, normalise=bool(alert.normalise),
+    )

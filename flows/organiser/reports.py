@@ -1,4 +1,5 @@
-"""What became of a broadcast: the figures, as plain text for the console, and telling the organiser."""
+"""What became of a broadcast: its figures as plain text for every front, and telling the organiser
+(progress at each quarter of a large one, the report at the end)."""
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,11 @@ from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage import outbox
 from storage.broadcasts import Broadcast
-from storage.db import Tx, parse_ts
+from storage.db import Tx, parse_ts, ts
 
 log = logging.getLogger(__name__)
+
+PROGRESS_MIN = 100  # smaller broadcasts only get the final report
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,22 @@ def notify(tx: Tx, b: Broadcast, text: str, now: datetime, key: str) -> None:
         tx, b.notify_channel, b.notify_address, Reply(text).to_payload(), now,
         priority=outbox.NOTICE, dedupe_key=f"bn:{b.id}:{key}",
     )
+
+
+async def progress(tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings) -> None:
+    """Tell the organiser at each quarter of a large broadcast, and send the report at the end."""
+    counts = await store.delivery_counts(tx, b.id)
+    total = sum(counts.values())
+    pending = counts.get("queued", 0) + counts.get("sending", 0)
+    if pending == 0:
+        await store.update(tx, b.id, status="sent", finished_at=ts(now))
+        b = await store.fetch(tx, b.id)
+        report = await build(tx, b, now)
+        notify(tx, b, describe(report, settings), now, "final")
+        return
+    step = (total - pending) * 4 // total
+    if total >= PROGRESS_MIN and step > b.progress_step:
+        await store.update(tx, b.id, progress_step=step)
+        notify(
+            tx, b, t("broadcasts.progress", id=b.id, done=total - pending, total=total), now, f"progress:{step}",
+        )

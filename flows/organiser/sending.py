@@ -1,4 +1,6 @@
-"""Previewing, confirming, scheduling, starting and cancelling broadcasts; the due-work that runs them."""
+"""Sending a broadcast: the preview (who, what it costs, how long), confirming, scheduling,
+starting, cancelling, and sending again what a crash left in doubt. When a scheduled one starts is
+flows.due.broadcasts' job; what became of it, flows.organiser.reports'."""
 from __future__ import annotations
 
 import logging
@@ -9,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 from flows.organiser import reports as broadcast_report
 from flows.values import segments
+from flows.organiser.access import Actor, check_access
 from flows.organiser.broadcasts import (
-    CONFIRM_BY_COUNT, PROGRESS_MIN, REPEATS, Actor, BroadcastError, alert_choices, check_access, local,
-    message, suppressed_ids,
+    CONFIRM_BY_COUNT, REPEATS, alert_choices, local, message, suppressed_ids,
 )
+from flows.organiser.errors import BroadcastError
 from flows.values.quiet_hours import QuietHours
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
@@ -127,10 +130,10 @@ async def confirm(
         when = now
     check_count(await preview(tx, b, now, settings, salt), typed)
     await store.update(tx, b.id, urgent=int(urgent), repeat=repeat, send_at=ts(when or now), status="scheduled")
-    b = await store.get(tx, b.id)
+    b = await store.fetch(tx, b.id)
     if when is None or when <= now:
         await start(tx, b, now, settings, salt)  # a repeating one starts its first occurrence
-    return await store.get(tx, b.id)
+    return await store.fetch(tx, b.id)
 
 
 def next_time(send_at: datetime, repeat: str, tz: str) -> datetime:
@@ -149,6 +152,7 @@ async def start(
         fields = {k: v for k, v in b.__dict__.items() if k in store.EDITABLE}
         fields.update(repeat="none", parent_id=b.id, status="scheduled", recipients=0, chats=0,
                       progress_step=0, started_at=None, finished_at=None)
+        assert b.send_at is not None  # a repeating broadcast is a scheduled one
         nxt = next_time(parse_ts(b.send_at), b.repeat, settings.timezone)
         await store.update(tx, b.id, send_at=ts(nxt))
         b = await store.create(tx, now, **fields)
@@ -165,11 +169,11 @@ async def start(
     rows, people = await store.sizes(tx, b.id)
     await store.update(tx, b.id, status="sending", started_at=ts(now), recipients=people, chats=rows - people)
     log.info("broadcast %s started: %d messages", b.id, rows)
-    b = await store.get(tx, b.id)
+    b = await store.fetch(tx, b.id)
     if sms_after > now and (await store.by_channel(tx, b.id)).get("sms"):
         broadcast_report.notify(tx, b, t("broadcasts.quiet_wait", id=b.id, time=local(sms_after, settings.timezone)),
                                 now, "quiet")
-    await progress(tx, b, now, settings)
+    await broadcast_report.progress(tx, b, now, settings)
     return b
 
 
@@ -199,63 +203,3 @@ async def cancel(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> int:
     await store.update(tx, b.id, status="cancelled", finished_at=ts(now))
     log.info("broadcast %s cancelled by %s: %d queued messages dropped", b.id, actor.label, dropped)
     return dropped
-
-
-async def run_due(tx: Tx, now: datetime, settings: FlowSettings, salt: str | None = None) -> None:
-    """Start what is due, mark what is too late as missed, report progress of what is sending."""
-    grace = timedelta(seconds=settings.broadcast_misfire_grace_seconds)
-    for b in await store.due(tx, now):
-        planned = parse_ts(b.send_at)
-        if now - planned <= grace:
-            await start(tx, b, now, settings, salt)
-            continue
-        when = local(planned, settings.timezone)
-        if b.repeat == "none":
-            await store.update(tx, b.id, status="missed", finished_at=ts(now))
-        else:
-            nxt = planned
-            while nxt <= now:
-                nxt = next_time(nxt, b.repeat, settings.timezone)
-            await store.update(tx, b.id, send_at=ts(nxt))
-        log.warning("broadcast %s was due at %s and missed (service down)", b.id, b.send_at)
-        broadcast_report.notify(tx, b, t("broadcasts.missed", id=b.id, time=when), now, f"missed:{b.send_at}")
-    await hold_for_quiet_hours(tx, now, settings)
-    for b in await store.with_status(tx, "sending"):
-        await progress(tx, b, now, settings)
-
-
-async def hold_for_quiet_hours(tx: Tx, now: datetime, settings: FlowSettings) -> None:
-    """Quiet hours began while SMS was still going out: the rest waits until they end."""
-    quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
-    if not quiet.quiet(now):
-        return
-    opens = quiet.opens(now)
-    for broadcast_id in await store.hold_sms(tx, opens, now):
-        b = await store.get(tx, broadcast_id)
-        log.info("broadcast %s: quiet hours; SMS waits until %s", b.id, ts(opens))
-        broadcast_report.notify(tx, b, t("broadcasts.quiet_hold", id=b.id, time=local(opens, settings.timezone)),
-                                now, f"quiet:{ts(opens)}")
-
-
-def quiet_hours_begin(now: datetime, settings: FlowSettings) -> datetime | None:
-    """When the next quiet spell starts, so the scheduler can wake for it."""
-    return QuietHours.parse(settings.sms_quiet_hours, settings.timezone).begins_after(now)
-
-
-async def progress(tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings) -> None:
-    """Tell the organiser at each quarter of a large broadcast, and send the report at the end."""
-    counts = await store.delivery_counts(tx, b.id)
-    total = sum(counts.values())
-    pending = counts.get("queued", 0) + counts.get("sending", 0)
-    if pending == 0:
-        await store.update(tx, b.id, status="sent", finished_at=ts(now))
-        b = await store.get(tx, b.id)
-        report = await broadcast_report.build(tx, b, now)
-        broadcast_report.notify(tx, b, broadcast_report.describe(report, settings), now, "final")
-        return
-    step = (total - pending) * 4 // total
-    if total >= PROGRESS_MIN and step > b.progress_step:
-        await store.update(tx, b.id, progress_step=step)
-        broadcast_report.notify(
-            tx, b, t("broadcasts.progress", id=b.id, done=total - pending, total=total), now, f"progress:{step}",
-        )

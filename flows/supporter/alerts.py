@@ -1,13 +1,10 @@
-"""Action alerts from the supporter's side: DONE / CAN'T (typed or pressed), and the follow-up.
+"""Action alerts from the supporter's side: DONE / CAN'T, typed or pressed.
 
 One response per supporter per alert; a later answer replaces an earlier one. A bare
 DONE answers the most recent alert the supporter was sent; a button names its alert.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
-from flows.organiser.broadcasts import Actor, BroadcastError, check_access, compose
 from flows.core.context import Context
 from storage import broadcast_results as results
 from storage import broadcasts as store
@@ -41,17 +38,3 @@ async def _respond(ctx: Context, alert_id: int | None, response: str) -> None:
         return
     results.respond(tx, alert_id, person.id, response, ctx.now)
     ctx.say("alerts.thanks_done" if response == "done" else "alerts.thanks_cant")
-
-
-async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: str | None = None) -> Broadcast:
-    """A draft of the same alert to everyone who got it and has not answered yet."""
-    if alert.kind != "alert":
-        raise BroadcastError(f"Broadcast {alert.id} is not an action alert.")
-    check_access(actor, alert)
-    original = alert.filters
-    audience = Audience(groups=original.groups, channel=original.channel, alert_id=alert.id, response="not_yet")
-    return await compose(
-        tx, actor, now, body=body or alert.body, audience=audience, every=alert.channel_mode == "every",
-        kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
-        deadline=parse_ts(alert.deadline) if alert.deadline else None, normalise=bool(alert.normalise),
-    )

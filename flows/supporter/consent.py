@@ -13,7 +13,7 @@ from flows.core import keywords
 from flows.supporter import menu
 from flows.supporter import privacy
 from flows.supporter import signup
-from flows.core.context import Context
+from flows.core.context import Context, Handler
 from storage import consent as consent_log
 
 OPT_OUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "/STOP")
@@ -77,7 +77,7 @@ async def yes(ctx: Context) -> None:
         ctx.finish()
         _opt_in(ctx)
         return
-    await _pass_on(ctx)
+    await ctx.router.pass_on(ctx)
 
 
 async def help(ctx: Context) -> None:
@@ -96,32 +96,13 @@ async def cancel(ctx: Context) -> None:
     await menu.show(ctx)
 
 
-async def _pass_on(ctx: Context) -> None:
-    """Route a word that turned out not to be a consent keyword as routing would have without it."""
-    from flows.core import routes  # the routing table imports this module
-
-    handler = routes.KEYWORDS.get(keywords.normalise(ctx.text))
-    if handler:
-        await handler(ctx)
-        return
-    conv = ctx.conversation
-    flow = routes.FLOWS.get(conv.flow or "")
-    step = flow.steps.get(conv.step or "") if flow else None
-    if step:
-        await step(ctx)
-        return
-    if conv.flow:
-        ctx.finish()
-    await menu.fallback(ctx)
-
-
 def _channel(ctx: Context) -> str:
     return "telegram" if ctx.channel == "telegram" else "sms"
 
 
-def handlers() -> dict[str, object]:
+def handlers() -> dict[str, Handler]:
     """The CONSENT routing entries (whole message, normalised)."""
-    table: dict[str, object] = {word: stop for word in OPT_OUT}
+    table: dict[str, Handler] = {word: stop for word in OPT_OUT}
     table.update({word: start for word in OPT_IN})
     table.update({word: help for word in HELP})
     table["YES"] = yes

@@ -108,7 +108,7 @@ async def promote(tx: Tx, event: Event, now: datetime, settings: FlowSettings) -
         promoted.append(first.supporter_id)
         person = await supporters.get(tx, first.supporter_id)
         target = reach(person, first.channel) if person and person.status != "erased" else None
-        if target is None:
+        if person is None or target is None:
             continue
         reply = confirmation(event, target[0], settings, now, person.language, "events.promoted")
         tell(tx, person.id, target, reply, now, dedupe_key=f"promote:{event.id}:{person.id}:{ts(now)}")

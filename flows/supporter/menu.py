@@ -29,10 +29,8 @@ async def fallback(ctx: Context) -> None:
 
 async def chosen(ctx: Context) -> None:
     """A menu button: dispatch to the keyword it stands for."""
-    from flows.core import routes  # the routing table imports this module
-
     name = (ctx.choice or "").split(":", 1)[1].upper() if ":" in (ctx.choice or "") else ""
-    handler = routes.KEYWORDS.get(name)
+    handler = ctx.router.keyword(name)
     if handler is None:
         await show(ctx)
         return

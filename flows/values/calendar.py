@@ -42,7 +42,7 @@ def ics(event: Event, now: datetime, movement: str = "Muster") -> bytes:
     if event.online_url:
         item.add("url", event.online_url)
     cal.add_component(item)
-    return cal.to_ical()
+    return bytes(cal.to_ical())
 
 
 def filename(event: Event) -> str:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
-from flows.supporter.alerts import followup
-from flows.organiser.broadcasts import Actor, compose
+from flows.organiser.broadcasts import followup
+from flows.organiser.broadcasts import compose
+from flows.organiser.access import Actor
 from flows.core.settings import FlowSettings
 from storage import broadcast_results as results
 from storage import broadcasts as store

@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 
 from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import Actor, BroadcastError, ScopeError, compose, parse_audience
+from flows.organiser.broadcasts import compose, parse_audience
+from flows.organiser.access import Actor
+from flows.organiser.errors import BroadcastError, ScopeError
 from flows.core.settings import FlowSettings
 from flows.values.templates import TemplateError, compile_template, render
 from storage import broadcasts as store

@@ -132,7 +132,8 @@ async def test_report_cancel_and_list_commands(harness):
 async def test_followup_command_previews_a_new_alert(harness):
     await _setup(harness)
     async with harness.db.transaction() as tx:
-        from flows.organiser.broadcasts import Actor, compose
+        from flows.organiser.broadcasts import compose
+        from flows.organiser.access import Actor
         from storage.broadcasts import Audience
 
         admin = Actor(trusted=True)

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from bot.channels.base import SendError
 from flows.organiser import reports as broadcast_report
+from flows.due import broadcasts as due_broadcasts
 from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import Actor, compose
+from flows.organiser.broadcasts import compose
+from flows.organiser.access import Actor
 from flows.core.settings import FlowSettings
 from storage import broadcasts as store
 from storage import deliveries
@@ -68,7 +70,7 @@ async def test_report_after_sends_fail_with_each_error_class(harness):
     await harness.say("sms", sent[2]["address"], "thanks, see you there")
     await harness.say("sms", sent[3]["address"], "STOP")
     async with harness.db.transaction() as tx:
-        await broadcast_send.run_due(tx, harness.clock.now(), SETTINGS)
+        await due_broadcasts.run_due(tx, harness.clock.now(), SETTINGS)
         report = await broadcast_report.build(tx, await store.get(tx, b.id), harness.clock.now())
     assert report.recipients == 8
     assert report.count("sent") == 4 and report.count("unknown") == 1 and report.pending == 0
@@ -93,8 +95,8 @@ async def test_progress_reaches_the_organiser_for_a_large_broadcast(harness):
         b = await broadcast_send.confirm(tx, draft, me, harness.clock.now(), SETTINGS)
         await tx.execute("UPDATE outbox SET status = 'sent' WHERE id IN "
                          "(SELECT id FROM outbox WHERE broadcast_id = ? ORDER BY id LIMIT 110)", (b.id,))
-        await broadcast_send.run_due(tx, harness.clock.now() + timedelta(seconds=30), SETTINGS)
-        await broadcast_send.run_due(tx, harness.clock.now() + timedelta(seconds=60), SETTINGS)
+        await due_broadcasts.run_due(tx, harness.clock.now() + timedelta(seconds=30), SETTINGS)
+        await due_broadcasts.run_due(tx, harness.clock.now() + timedelta(seconds=60), SETTINGS)
         notes = [json.loads(r[0])["text"] for r in await tx.query(
             "SELECT payload FROM outbox WHERE address = '42' ORDER BY id")]
     assert notes == [f"Broadcast #{b.id}: 110 of 200 messages done."]

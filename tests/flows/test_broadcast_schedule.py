@@ -6,8 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from flows.due import broadcasts as due_broadcasts
 from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import Actor, BroadcastError, compose, parse_time
+from flows.organiser.broadcasts import compose, parse_time
+from flows.organiser.access import Actor
+from flows.organiser.errors import BroadcastError
 from flows.values.quiet_hours import QuietHours
 from flows.core.settings import FlowSettings
 from storage import broadcasts as store
@@ -51,12 +54,12 @@ async def test_scheduled_broadcast_waits_then_goes(db):
         b = await broadcast_send.confirm(tx, draft, ADMIN, NOW, SETTINGS, when=at)
         assert b.status == "scheduled" and parse_ts(b.send_at) == at
         assert await store.upcoming(tx, NOW) == [ts(at)]
-        await broadcast_send.run_due(tx, at - timedelta(minutes=1), SETTINGS)
+        await due_broadcasts.run_due(tx, at - timedelta(minutes=1), SETTINGS)
         assert await _outbox(tx, b.id) == []
-        await broadcast_send.run_due(tx, at + timedelta(seconds=30), SETTINGS)
+        await due_broadcasts.run_due(tx, at + timedelta(seconds=30), SETTINGS)
         assert (await store.get(tx, b.id)).status == "sending"
         assert len(await _outbox(tx, b.id)) == 1
-        await broadcast_send.run_due(tx, at + timedelta(minutes=1), SETTINGS)
+        await due_broadcasts.run_due(tx, at + timedelta(minutes=1), SETTINGS)
         assert len(await _outbox(tx, b.id)) == 1  # never twice
 
 
@@ -67,7 +70,7 @@ async def test_audience_is_evaluated_when_it_starts(db):
         draft = await compose(tx, ADMIN, NOW, body="Hi", audience=Audience())
         b = await broadcast_send.confirm(tx, draft, ADMIN, NOW, SETTINGS, when=at)
         await person(tx)  # joined after it was scheduled
-        await broadcast_send.run_due(tx, at, SETTINGS)
+        await due_broadcasts.run_due(tx, at, SETTINGS)
         assert (await store.get(tx, b.id)).recipients == 2
 
 
@@ -83,13 +86,13 @@ async def test_late_within_grace_still_goes_beyond_it_is_missed_and_the_organise
             tx, await compose(tx, me, NOW, body="B", audience=Audience()), me, NOW, SETTINGS,
             when=at + timedelta(hours=1))
         # the service was down: it comes back 50 minutes after the second one was due
-        await broadcast_send.run_due(tx, at + timedelta(hours=1, minutes=50), SETTINGS)
+        await due_broadcasts.run_due(tx, at + timedelta(hours=1, minutes=50), SETTINGS)
         assert (await store.get(tx, first.id)).status == "missed"
         assert await _outbox(tx, first.id) == []
         assert (await store.get(tx, second.id)).status == "sending"
         notes = await _notes(tx, "42")
         assert any(f"#{first.id} was due" in n and "not sent" in n for n in notes)
-        await broadcast_send.run_due(tx, at + timedelta(hours=2), SETTINGS)
+        await due_broadcasts.run_due(tx, at + timedelta(hours=2), SETTINGS)
         assert len([n for n in await _notes(tx, "42") if "was due" in n]) == 1  # told once
 
 
@@ -103,7 +106,7 @@ async def test_repeating_daily_runs_each_day_at_the_same_local_time(db):
         sent = []
         for day in range(3):
             moment = at + timedelta(days=day) - (timedelta(hours=1) if day == 2 else timedelta())
-            await broadcast_send.run_due(tx, moment, SETTINGS)
+            await due_broadcasts.run_due(tx, moment, SETTINGS)
             sent = await tx.query("SELECT id, parent_id FROM broadcasts WHERE parent_id = ? ORDER BY id",
                                   (template.id,))
             assert len(sent) == day + 1
@@ -113,7 +116,7 @@ async def test_repeating_daily_runs_each_day_at_the_same_local_time(db):
         assert parse_ts(template.send_at) == datetime(2026, 3, 30, 17, 0, tzinfo=UTC)
         assert await tx.scalar("SELECT COUNT(*) FROM outbox") == 3  # one per occurrence
         await broadcast_send.cancel(tx, template, ADMIN, now)
-        await broadcast_send.run_due(tx, datetime(2026, 4, 5, tzinfo=UTC), SETTINGS)
+        await due_broadcasts.run_due(tx, datetime(2026, 4, 5, tzinfo=UTC), SETTINGS)
         assert await tx.scalar("SELECT COUNT(*) FROM outbox") == 3
 
 
@@ -123,7 +126,7 @@ async def test_repeating_weekly_skips_missed_occurrences(db):
         await person(tx)
         draft = await compose(tx, ADMIN, NOW, body="Weekly", audience=Audience())
         template = await broadcast_send.confirm(tx, draft, ADMIN, NOW, SETTINGS, when=at, repeat="weekly")
-        await broadcast_send.run_due(tx, at + timedelta(days=15), SETTINGS)  # down for two weeks
+        await due_broadcasts.run_due(tx, at + timedelta(days=15), SETTINGS)  # down for two weeks
         assert await tx.scalar("SELECT COUNT(*) FROM outbox") == 0
         assert parse_ts((await store.get(tx, template.id)).send_at) == at + timedelta(days=21)
 
@@ -152,7 +155,7 @@ async def test_cancel_a_scheduled_broadcast_before_it_starts(db):
         b = await broadcast_send.confirm(
             tx, await compose(tx, ADMIN, NOW, body="Hi", audience=Audience()), ADMIN, NOW, SETTINGS, when=at)
         await broadcast_send.cancel(tx, b, ADMIN, NOW)
-        await broadcast_send.run_due(tx, at, SETTINGS)
+        await due_broadcasts.run_due(tx, at, SETTINGS)
         assert await _outbox(tx, b.id) == []
 
 
@@ -257,15 +260,15 @@ async def test_quiet_hours_beginning_mid_broadcast_hold_the_sms_not_yet_sent(db)
                          "WHERE broadcast_id = ? AND channel = 'sms')", (news.id,))
         outbox.enqueue(tx, "sms", "+447400000009", "{}", before, priority=outbox.BULK,  # an event announcement
                        dedupe_key="announce:1:1")
-        assert broadcast_send.quiet_hours_begin(before, QUIET) == datetime(2026, 11, 2, 21, 0, tzinfo=UTC)
-        await broadcast_send.run_due(tx, before + timedelta(minutes=2), QUIET)  # not quiet yet
+        assert due_broadcasts.quiet_hours_begin(before, QUIET) == datetime(2026, 11, 2, 21, 0, tzinfo=UTC)
+        await due_broadcasts.run_due(tx, before + timedelta(minutes=2), QUIET)  # not quiet yet
         assert {r["not_before"] for r in await _outbox(tx, news.id)} == {ts(before)}
-        await broadcast_send.run_due(tx, before + timedelta(minutes=6), QUIET)
+        await due_broadcasts.run_due(tx, before + timedelta(minutes=6), QUIET)
         held = {(r["channel"], r["status"], r["not_before"]) for r in await _outbox(tx, news.id)}
         assert held == {("sms", "sent", ts(before)), ("sms", "queued", ts(morning)), ("telegram", "queued", ts(before))}
         assert {r["not_before"] for r in await _outbox(tx, alert.id)} == {ts(before)}  # urgent goes on
         assert await tx.scalar("SELECT not_before FROM outbox WHERE dedupe_key = 'announce:1:1'") == ts(morning)
-        await broadcast_send.run_due(tx, before + timedelta(minutes=7), QUIET)
+        await due_broadcasts.run_due(tx, before + timedelta(minutes=7), QUIET)
         notes = await _notes(tx, "42")
     assert notes.count(f"Broadcast #{news.id}: quiet hours have begun; the SMS not yet sent waits until "
                        "Tue 3 Nov 2026 09:00 GMT.") == 1

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flows.console import events as event_admin
-from flows.organiser.broadcasts import Actor, compose
+from flows.organiser import events as event_ops
+from flows.organiser.broadcasts import compose
+from flows.organiser.access import Actor
 from flows.organiser.sending import confirm
 from flows.core.settings import FlowSettings
 from storage import consent, groups, organisers, supporters, telegram_groups
@@ -80,12 +81,12 @@ async def seed(db: Database, now: datetime, *, with_roles: bool = True) -> World
         for name, gid in world.groups.items():
             for status, into in (("draft", world.draft_event), ("confirmed", world.live_event)):
                 event = await event_store.create(
-                    tx, public_id=event_admin.new_public_id(), title=f"{name} {status} event", starts_at=SAT_7PM,
+                    tx, public_id=event_ops.new_public_id(), title=f"{name} {status} event", starts_at=SAT_7PM,
                     ends_at=SAT_7PM + timedelta(hours=2), now=now, status=status, group_id=gid, venue="Hall",
                 )
                 into[name] = event.id
         national = await event_store.create(
-            tx, public_id=event_admin.new_public_id(), title="National draft event", starts_at=SAT_7PM,
+            tx, public_id=event_ops.new_public_id(), title="National draft event", starts_at=SAT_7PM,
             ends_at=SAT_7PM + timedelta(hours=2), now=now, status="draft", venue="Hall",
         )
         world.national_draft = national.id

@@ -25,7 +25,7 @@ from bot.cli import app
 from bot.config import load
 from flows.values import calendar
 from flows.core.engine import Handled
-from flows.console.events import MAX_TITLE
+from flows.organiser.events import MAX_TITLE
 from flows.values.segments import MAX_BODY
 from flows.core.texts import t
 from flows.core.types import Inbound, Reply

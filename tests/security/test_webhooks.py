@@ -28,7 +28,7 @@ import uvicorn
 from bot.config import load
 from bot.web.middleware import MAX_BODY_BYTES
 from bot.service import Service
-from flows.console import events as event_admin
+from flows.organiser import events as event_ops
 from storage import events
 from tests.bot import telegram_updates as tu
 from tests.bot.sms_support import ERASURE_SALT, SENDER, SUPPORTER, inbound_fields, sign, signed_post, status_fields
@@ -415,7 +415,7 @@ async def _event(live: Live, status: str) -> str:
     now = live.service.clock.now()
     async with live.service.db.transaction() as tx:
         event = await events.create(
-            tx, public_id=event_admin.new_public_id(), title="Rally", starts_at=now + timedelta(days=3),
+            tx, public_id=event_ops.new_public_id(), title="Rally", starts_at=now + timedelta(days=3),
             ends_at=now + timedelta(days=3, hours=2), now=now, status=status,
         )
     return event.public_id
