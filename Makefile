@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test lint install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ install-dev: $(BIN)/python
 run: install
 	$(BIN)/muster run
 
-test: install-dev
+# The checks first: lint and types (flows/ and storage/ strictly), then every test, the
+# architecture's layering rules among them (tests/test_architecture.py).
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/pytest
 
 bench: install-dev

@@ -37,8 +37,15 @@ import telegram
 from email_validator import EmailNotValidError, validate_email
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
-    Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes, ConversationHandler,
-    MessageHandler, PicklePersistence, filters,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    PicklePersistence,
+    filters,
 )
 from telegram.request import BaseRequest, RequestData
 from uk_postcodes_parsing.fix import fix
@@ -229,7 +236,8 @@ async def got_consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     data["consent"] = query.data == "su:yes"
     data["signed_up"] = True
     group = f"\nYour local group is {data['group']}." if data.get("group") else ""
-    await query.message.reply_text(f"You're signed up, {data['name']}. Welcome to Muster!{group}\nReply MENU for options.")
+    await query.message.reply_text(
+        f"You're signed up, {data['name']}. Welcome to Muster!{group}\nReply MENU for options.")
     return ConversationHandler.END
 
 

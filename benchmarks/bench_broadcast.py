@@ -17,7 +17,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.channels.base import Sent  # noqa: E402
 from bot.dispatcher import Dispatcher  # noqa: E402
 from bot.pacing import Pacer  # noqa: E402
-from flows.organiser import sending as broadcast_send  # noqa: E402
-from flows.organiser.broadcasts import compose# noqa: E402
-from flows.organiser.access import Actor
 from flows.core.clock import SystemClock  # noqa: E402
 from flows.core.settings import FlowSettings  # noqa: E402
 from flows.core.types import Reply  # noqa: E402
+from flows.organiser import sending as broadcast_send  # noqa: E402
+from flows.organiser.access import Actor
+from flows.organiser.broadcasts import compose  # noqa: E402
 from storage import open_database  # noqa: E402
 from storage.db import ts  # noqa: E402
 from storage.outbox import OutboxRow  # noqa: E402
@@ -67,7 +67,7 @@ class NullChannel:
 
 async def seed(db, n: int, sms_only: bool = False) -> None:
     """n supporters: a third SMS only, a third Telegram only, a third both (last channel alternating)."""
-    stamp = ts(datetime.now(timezone.utc))
+    stamp = ts(datetime.now(UTC))
     rows = []
     for i in range(n):
         kind = 0 if sms_only else i % 3

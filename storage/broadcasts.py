@@ -10,9 +10,9 @@ is asked for. Materialising is one `INSERT … SELECT` under the unique dedupe k
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from collections.abc import Sequence
 from typing import Any
 
 from storage.db import Row, Tx, ts

@@ -7,7 +7,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +64,11 @@ def ts(moment: datetime) -> str:
     """A UTC timestamp in the one fixed-width text form stored everywhere (sorts as text)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: times must carry a timezone")
-    return moment.astimezone(timezone.utc).strftime(_TS_FORMAT)
+    return moment.astimezone(UTC).strftime(_TS_FORMAT)
 
 
 def parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
 
 
 class Tx:

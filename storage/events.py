@@ -373,4 +373,4 @@ async def report(tx: Tx, event_id: int) -> dict[str, int]:
     )
     assert row is not None  # an aggregate always gives one row
     names = ("going", "maybe", "declined", "waitlisted", "attended", "no_show", "unknown")
-    return {n: int(v or 0) for n, v in zip(names, row)}
+    return {n: int(v or 0) for n, v in zip(names, row, strict=True)}

@@ -11,7 +11,7 @@ import fcntl
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -44,7 +44,7 @@ class DatabaseLock:
             os.close(fd)
             raise
         record = {"role": self.role, "pid": os.getpid(), "host": socket.gethostname(),
-                  "since": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+                  "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode(), 0)
         self._fd = fd
@@ -67,4 +67,5 @@ def _read(fd: int) -> str:
         holder = {}
     if not holder:
         return "another process (starting up)"
-    return f"{holder.get('role', 'a process')} (pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')})"
+    role = holder.get("role", "a process")
+    return f"{role} (pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')})"

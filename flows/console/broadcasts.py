@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flows.organiser import reports as broadcast_report
-from flows.organiser import sending as broadcast_send
-from flows.values import dates
-from flows.organiser.broadcasts import followup
-from flows.organiser.broadcasts import compose, local, parse_audience, parse_time
-from flows.organiser.access import Actor, check_access
-from flows.organiser.errors import BodyError, BroadcastError
 from flows.core.context import Context
 from flows.core.types import Choice
+from flows.organiser import reports as broadcast_report
+from flows.organiser import sending as broadcast_send
+from flows.organiser.access import Actor, check_access
+from flows.organiser.broadcasts import compose, followup, local, parse_audience, parse_time
+from flows.organiser.errors import BodyError, BroadcastError
+from flows.values import dates
 from storage import broadcasts as store
 from storage.db import parse_ts
 

@@ -9,15 +9,15 @@ from typing import NamedTuple
 
 from flows.console import broadcasts as broadcast_console
 from flows.console import events as event_admin
-from flows.supporter import menu
 from flows.core.context import Context, Handler
+from flows.supporter import menu
 
 ORGANISERS = ("admin", "organiser")
 
 
 class Command(NamedTuple):
     handler: Handler
-    description: str  # a text key in flows/texts, e.g. "console.help_desc"
+    description: str  # a text key in flows/core/texts, e.g. "console.help_desc"
     roles: tuple[str, ...] = ORGANISERS
 
 

@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
-from datetime import datetime, timedelta
 from typing import Any
 
-from flows.values import dates
-from flows.supporter import events as ev
 from flows.core.context import Context
+from flows.core.types import Choice
 from flows.organiser.access import allowed, scope
 from flows.organiser.events import (
-    DEFAULT_LENGTH, MAX_TITLE, MAX_VENUE, announce, audience_size, new_public_id, publish,
+    DEFAULT_LENGTH,
+    MAX_TITLE,
+    MAX_VENUE,
+    announce,
+    audience_size,
+    new_public_id,
+    publish,
 )
-from flows.core.settings import FlowSettings
-from flows.core.texts import t
-from flows.core.types import Choice, Reply
+from flows.supporter import events as ev
+from flows.values import dates
 from storage import events as store
-from storage import groups, outbox
-from storage.db import Tx, parse_ts, ts
-from storage.events import Event
+from storage import groups
+from storage.db import parse_ts, ts
 from storage.organisers import Role
 
 log = logging.getLogger(__name__)

@@ -1,2 +1,2 @@
-"""The engine and its vocabulary: message types, routing, the context a step sees, the clock,
-settings, keywords and texts. Everything else in flows builds on these."""
+"""The engine and its vocabulary: message types, the context a step sees, the clock, settings,
+keywords and texts, and the routing table, which names every flow the engine can hand a message to."""

@@ -1,7 +1,7 @@
 """Time is injected: flows and the dispatcher read it from a Clock, tests from a FakeClock."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -11,14 +11,14 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock:
     """A clock that only moves when told to."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self._now

@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.verdicts import delivery
 from flows.core import routes
 from flows.core.clock import Clock
 from flows.core.context import Context
-from flows.values.phones import masked_address
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Inbound, Reply
+from flows.values.phones import masked_address
+from flows.verdicts import delivery
 from storage import conversations, inbound, outbox, space, supporters
 from storage.conversations import Conversation
 from storage.db import ConstraintFailed, Database, DatabaseBusy, Tx, parse_ts
@@ -122,7 +122,7 @@ class Engine:
                 else:
                     log.exception("engine batch failed")
                 results = [exc] * len(batch)
-            for (_, future), result in zip(batch, results):
+            for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue
                 if isinstance(result, Handled):
@@ -154,7 +154,7 @@ class Engine:
         now = self.clock.now()
         ids = [m.provider_id or f"local:{uuid.uuid4().hex}" for m in batch]
         fresh = await inbound.claim_new(tx, ids, now)
-        todo = [m for m, pid in zip(batch, ids) if pid in fresh]
+        todo = [m for m, pid in zip(batch, ids, strict=True) if pid in fresh]
         people: dict[tuple[str, str], supporters.Supporter] = {}
         states: dict[tuple[str, int], Conversation] = {}
         for channel in {m.channel for m in todo}:
@@ -184,7 +184,8 @@ class Engine:
                 log.exception("step failed: flow=%s step=%s", conv.flow, conv.step)
                 raise StepFailed() from exc
             self._commit_effects(ctx)
-        return [Handled(duplicate=pid not in fresh, throttled=id(m) in throttled) for m, pid in zip(batch, ids)]
+        return [Handled(duplicate=pid not in fresh, throttled=id(m) in throttled)
+                for m, pid in zip(batch, ids, strict=True)]
 
     def _flood(self, message: Inbound, now: float) -> int:
         """0 within the limit; otherwise how far over it this sender is in the last minute."""

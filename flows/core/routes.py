@@ -14,22 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flows.core import keywords
-from flows.supporter import media
-from flows.supporter import menu
-from flows.core.context import Context, Handler
-from flows.console import events as event_admin
-from flows.supporter import events
-from flows.console import commands as console
-from flows.supporter import telegram_groups
-from flows.verdicts import telegram_status
-from flows.supporter import consent
-from flows.supporter import signup
-from flows.supporter import identity
-from flows.supporter import privacy
-from flows.supporter import referrals
-from flows.supporter import alerts
 from flows.console import broadcasts as broadcast_console
+from flows.console import commands as console
+from flows.console import events as event_admin
+from flows.core import keywords
+from flows.core.context import Context, Handler
+from flows.supporter import alerts, consent, events, identity, media, menu, privacy, referrals, signup, telegram_groups
+from flows.verdicts import telegram_status
 
 
 @dataclass(frozen=True)
@@ -67,9 +58,9 @@ KEYWORDS: dict[str, Handler] = {
     "/INVITE": referrals.invite,
 }
 KEYWORDS.update({"EVENTS": events.list_upcoming, "MYEVENTS": events.mine, "/MYEVENTS": events.mine})
-# Action alert answers (flows/alerts.py); CAN'T is read as CANT.
+# Action alert answers (flows/supporter/alerts.py); CAN'T is read as CANT.
 KEYWORDS.update({"DONE": alerts.done, "CANT": alerts.cant, "CANNOT": alerts.cant})
-# Organiser commands (flows/console.py COMMANDS), each behind a role check.
+# Organiser commands (flows/console/commands.py COMMANDS), each behind a role check.
 KEYWORDS.update(console.keywords())
 # Sign-up: JOIN [referral code]; /start [deep-link payload] (bare /start is a consent keyword).
 KEYWORDS.update({"JOIN": signup.join, "/JOIN": signup.join, "/START": consent.start})

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.organiser import reports as broadcast_report
-from flows.organiser.reports import progress
 from flows.organiser.broadcasts import local
+from flows.organiser.reports import progress
 from flows.organiser.sending import next_time, start
 from flows.values.quiet_hours import QuietHours
 from storage import broadcasts as store

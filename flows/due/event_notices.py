@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flows.supporter import events as ev
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Choice, Reply
+from flows.supporter import events as ev
 from storage import events as store
 from storage.db import Tx
 from storage.events import Event, Recipient

@@ -9,23 +9,21 @@ from __future__ import annotations
 import json
 import logging
 import shlex
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows.values import dates
-from flows.values import segments
 from flows.core.settings import FlowSettings
-from flows.values.templates import Template, TemplateError, compile_template
 from flows.core.texts import t
+from flows.organiser.access import Actor, check_access, scoped
+from flows.organiser.errors import BodyError, BroadcastError, ScopeError
+from flows.values import dates, segments
+from flows.values.templates import Template, TemplateError, compile_template
 from storage import broadcasts as store
 from storage import groups
 from storage import suppression as suppression_list
 from storage.broadcasts import Audience, Broadcast
 from storage.db import Tx, parse_ts, ts
-from flows.organiser.access import Actor, check_access, scoped
-from flows.organiser.errors import BodyError, BroadcastError, ScopeError
 
 log = logging.getLogger(__name__)
 

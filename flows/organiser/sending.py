@@ -9,16 +9,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flows.organiser import reports as broadcast_report
-from flows.values import segments
-from flows.organiser.access import Actor, check_access
-from flows.organiser.broadcasts import (
-    CONFIRM_BY_COUNT, REPEATS, alert_choices, local, message, suppressed_ids,
-)
-from flows.organiser.errors import BroadcastError
-from flows.values.quiet_hours import QuietHours
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
+from flows.organiser import reports as broadcast_report
+from flows.organiser.access import Actor, check_access
+from flows.organiser.broadcasts import (
+    CONFIRM_BY_COUNT,
+    REPEATS,
+    alert_choices,
+    local,
+    message,
+    suppressed_ids,
+)
+from flows.organiser.errors import BroadcastError
+from flows.values import segments
+from flows.values.quiet_hours import QuietHours
 from storage import broadcasts as store
 from storage.broadcasts import Broadcast
 from storage.db import Tx, parse_ts, ts

@@ -8,8 +8,6 @@ from __future__ import annotations
 from flows.core.context import Context
 from storage import broadcast_results as results
 from storage import broadcasts as store
-from storage.broadcasts import Audience, Broadcast
-from storage.db import Tx, parse_ts
 
 
 async def done(ctx: Context) -> None:

@@ -10,13 +10,13 @@ With Twilio Advanced Opt-Out, Twilio answers on SMS itself: we record, and stay 
 from __future__ import annotations
 
 from flows.core import keywords
-from flows.supporter import menu
-from flows.supporter import privacy
-from flows.supporter import signup
 from flows.core.context import Context, Handler
+from flows.supporter import menu, privacy, signup
 from storage import consent as consent_log
 
-OPT_OUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "/STOP")
+OPT_OUT = (
+    "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "/STOP",
+)
 OPT_IN = ("START", "UNSTOP", "/START")
 HELP = ("HELP", "INFO")
 # The confirmation a keyword opt-in is answered with is what they were told.

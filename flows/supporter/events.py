@@ -11,15 +11,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flows.values import calendar
-from flows.values import dates
 from flows.core.context import Context
-from flows.values.quiet_hours import QuietHours
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Choice, Document, Reply
-from storage import events as store
+from flows.values import calendar, dates
+from flows.values.quiet_hours import QuietHours
 from storage import conversations, outbox, supporters
+from storage import events as store
 from storage.db import Tx, ts
 from storage.events import Event
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flows.values import phones
 from flows.core.context import Context, Handler
 from flows.core.types import Reply
+from flows.values import phones
 from storage import identities, supporters
 
 log = logging.getLogger(__name__)

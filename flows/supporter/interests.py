@@ -7,7 +7,6 @@ from flows.core.context import Context
 from flows.core.texts import CATALOGUES, DEFAULT_LANGUAGE
 
 
-
 def label(ctx: Context, key: str) -> str:
     """The catalogue's label for a topic; a topic configured without one shows its key in words."""
     text_key = f"signup.interest.{key}"

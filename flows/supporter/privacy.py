@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flows.core import keywords
 from flows.core.context import Context
 from flows.core.types import Choice, Document, Reply
-from storage import consent, privacy, suppression, supporters
+from storage import consent, privacy, supporters, suppression
 from storage.db import parse_ts
 
 log = logging.getLogger(__name__)

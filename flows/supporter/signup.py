@@ -13,15 +13,11 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from flows.supporter import events
-from flows.supporter import interests
 from flows.core import keywords
-from flows.supporter import menu
-from flows.values import postcodes
-from flows.supporter import privacy
-from flows.supporter import referrals
 from flows.core.context import Context
 from flows.core.types import Choice
+from flows.supporter import events, interests, menu, privacy, referrals
+from flows.values import postcodes
 from storage import consent as consent_log
 from storage import events as event_store
 from storage import groups, supporters

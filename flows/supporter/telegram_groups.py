@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 
 from flows.core.context import Context
-from flows.values.phones import masked_id
 from flows.core.types import Choice, Reply
+from flows.values.phones import masked_id
 from storage import groups, outbox, telegram_groups
 
 log = logging.getLogger(__name__)

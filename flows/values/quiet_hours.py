@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -88,8 +88,8 @@ def _instant(day: date, wall: time, zone: ZoneInfo, *, last: bool) -> datetime:
     """The UTC instant at which the clock in `zone` shows `wall` on `day`: of two (the clocks went
     back), the first, or with `last` the second; of none (they jumped over it), the jump."""
     naive = datetime.combine(day, wall)
-    first = naive.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
-    second = naive.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if first <= second:  # the same instant for an ordinary time; two for a repeated one
         return second if last else first
     # Skipped: fold=0 read it with the offset before the jump and fold=1 with the one after, so
@@ -98,8 +98,8 @@ def _instant(day: date, wall: time, zone: ZoneInfo, *, last: bool) -> datetime:
     lo, hi = math.floor(second.timestamp()), math.ceil(first.timestamp())
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if datetime.fromtimestamp(mid, timezone.utc).astimezone(zone).utcoffset() == after:
+        if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == after:
             hi = mid
         else:
             lo = mid
-    return datetime.fromtimestamp(hi, timezone.utc)
+    return datetime.fromtimestamp(hi, UTC)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import aiosqlite
@@ -90,7 +90,7 @@ async def _apply(db: Database, number: int, name: str, sql: str) -> bool:
             await conn.execute(statement)
         await conn.execute(
             "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
-            (number, name, ts(datetime.now(timezone.utc))),
+            (number, name, ts(datetime.now(UTC))),
         )
         await conn.execute("COMMIT")
     except BaseException:

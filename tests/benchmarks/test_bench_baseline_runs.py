@@ -32,8 +32,9 @@ def test_baseline_bench_runs_both_sides_to_the_end(capsys) -> None:
 
 def test_every_update_reaches_muster_through_the_adapter() -> None:
     bench = load("bench_baseline_ptb.py")
-    from flows.core.clock import FakeClock
     from telegram import Update
+
+    from flows.core.clock import FakeClock
 
     for k in range(5):
         for data in bench.conversation(k):

@@ -78,7 +78,8 @@ def test_resend_unknown_queues_only_those_still_reachable(dbfile):
     done = runner.invoke(app, ["broadcast", "resend-unknown", bid, "--yes"])
     assert done.exit_code == 0, done.output
     assert "1 of 2 in doubt queued again; the rest have opted out" in done.output
-    rows = query_file(dbfile, "SELECT channel, status, handed_at FROM outbox WHERE broadcast_id = ? ORDER BY channel", (bid,))
+    rows = query_file(dbfile, "SELECT channel, status, handed_at FROM outbox WHERE broadcast_id = ? ORDER BY channel",
+                      (bid,))
     assert rows == [("sms", "queued", None), ("telegram", "unknown", "2026-01-01")]
 
 

@@ -76,4 +76,5 @@ def test_every_command_refuses_an_unusable_database_in_one_line(tmp_path, monkey
     for command in (["db", "upgrade"], ["group", "list"], ["broadcast", "list"], ["event", "list"]):
         result = invoke(*command)
         assert result.exit_code == 1, (command, result.output)
-        assert result.output.strip().splitlines() == [f"Error: {tmp_path / 'noise.db'} is not a SQLite database"], command
+        expected = f"Error: {tmp_path / 'noise.db'} is not a SQLite database"
+        assert result.output.strip().splitlines() == [expected], command

@@ -40,7 +40,8 @@ async def test_rows_handed_over_before_a_crash_become_unknown_and_are_never_rese
     assert await restarted.recover() == (1, 2)
     while await restarted.drain_once("sms"):
         pass
-    assert await _statuses(harness) == [("unknown", 1, None), ("unknown", 1, None), ("sent", 1, None), ("sent", 1, None)]
+    assert await _statuses(harness) == [
+        ("unknown", 1, None), ("unknown", 1, None), ("sent", 1, None), ("sent", 1, None)]
     assert [m["text"] for m in harness.channels["sms"].pop("+447400123456")] == ["hello2", "hello3"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -41,7 +41,7 @@ def _add_supporter(path, phone: str, status: str) -> int:
         db = await open_database(str(path))
         try:
             async with db.transaction() as tx:
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 person = (await supporters.find_or_create_many(tx, "sms", [phone], now))[phone]
                 supporters.update(tx, person, first_name="Ada")
                 consent.record(tx, person, "sms", "opt_in", "flow", now)
@@ -113,7 +113,7 @@ async def test_ics_route_serves_published_events_only(tmp_path):
     settings = config.load(MUSTER_DB_PATH=str(tmp_path / "web.db"), MUSTER_DEMO=False)
     service = Service(settings, FakeClock())
     service.db = await open_database(str(settings.db_path))
-    start = datetime(2030, 5, 4, 13, 0, tzinfo=timezone.utc)
+    start = datetime(2030, 5, 4, 13, 0, tzinfo=UTC)
     async with service.db.transaction() as tx:
         await store.create(tx, public_id="pubok1234", title="Rally", starts_at=start,
                            ends_at=start + timedelta(hours=2), now=start, status="confirmed", venue="Hall")
@@ -139,7 +139,7 @@ async def test_the_real_scheduler_runs_the_events_job_a_second_away(tmp_path):
     settings = config.load(MUSTER_DB_PATH=str(tmp_path / "sched.db"), MUSTER_DEMO=False)
     service = Service(settings, clock)
     service.db = await open_database(str(settings.db_path))
-    start = datetime(2026, 11, 7, 19, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 7, 19, 0, tzinfo=UTC)
     async with service.db.transaction() as tx:
         event = await store.create(tx, public_id="sched1234", title="Rally", starts_at=start,
                                    ends_at=start + timedelta(hours=2), now=clock.now(), status="confirmed")
@@ -155,8 +155,8 @@ async def test_the_real_scheduler_runs_the_events_job_a_second_away(tmp_path):
         await asyncio.sleep(0.2)  # the start-up sweep: nothing due on Monday
         async with service.db.transaction() as tx:
             assert await tx.scalar("SELECT COUNT(*) FROM outbox") == 0
-        clock.set(datetime(2026, 11, 6, 10, 0, tzinfo=timezone.utc))
-        service.scheduler.wake_at(datetime.now(timezone.utc) + timedelta(seconds=1), "test")
+        clock.set(datetime(2026, 11, 6, 10, 0, tzinfo=UTC))
+        service.scheduler.wake_at(datetime.now(UTC) + timedelta(seconds=1), "test")
         for _ in range(60):
             await asyncio.sleep(0.1)
             async with service.db.transaction() as tx:

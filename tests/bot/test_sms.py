@@ -10,13 +10,20 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.channels.sms import EMPTY_TWIML, SmsChannel
-from flows.verdicts import sms_status
 from flows.core.engine import Engine
 from flows.core.types import Reply
+from flows.verdicts import sms_status
 from storage import consent, deliveries, outbox, supporters
 from storage.db import Database
 from tests.bot.sms_support import (
-    BASE_URL, SENDER, SERVICE_SID, SUPPORTER, inbound_fields, signed_post, sms_settings, status_fields,
+    BASE_URL,
+    SENDER,
+    SERVICE_SID,
+    SUPPORTER,
+    inbound_fields,
+    signed_post,
+    sms_settings,
+    status_fields,
 )
 
 INBOUND = "/sms/inbound"

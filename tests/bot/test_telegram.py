@@ -14,7 +14,7 @@ from bot.config import load
 from bot.service import Service
 from flows.core.clock import FakeClock
 from flows.core.types import Reply
-from storage import organisers, outbox, groups
+from storage import groups, organisers, outbox
 from tests.bot import telegram_updates as tu
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -84,7 +84,9 @@ async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
     return result
 
 
-async def post(service: Service, update: dict, secret: str | None = SECRET, body: bytes | None = None) -> httpx.Response:
+async def post(
+    service: Service, update: dict, secret: str | None = SECRET, body: bytes | None = None,
+) -> httpx.Response:
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
     transport = httpx.ASGITransport(app=service.app)
     async with httpx.AsyncClient(transport=transport, base_url="https://bot.example.org") as client:
@@ -131,7 +133,8 @@ async def test_menu_button_press_edits_the_keyboard_and_answers(hooked, tg):
     assert response.status_code == 200
     assert await seen(hooked) == 1  # committed before the 200
     menu = await until(lambda: tg.last_message(tu.USER))
-    assert {"text": "Help", "callback_data": "menu:help"} in [b for row in menu["reply_markup"]["inline_keyboard"] for b in row]
+    buttons = [b for row in menu["reply_markup"]["inline_keyboard"] for b in row]
+    assert {"text": "Help", "callback_data": "menu:help"} in buttons
 
     assert (await post(hooked, tu.callback("menu:help", menu))).status_code == 200
     assert len(tg.calls_of("answerCallbackQuery")) == 1

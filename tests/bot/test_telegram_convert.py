@@ -21,7 +21,8 @@ def _convert(data: dict):
 
 def test_private_text_and_command_with_payload():
     message = _convert(tu.message("Hello there"))
-    assert (message.channel, message.address, message.text, message.kind) == ("telegram", str(tu.USER), "Hello there", "message")
+    assert (message.channel, message.address, message.text, message.kind) == (
+        "telegram", str(tu.USER), "Hello there", "message")
     assert message.provider_id.startswith("tg:")
     assert _convert(tu.message("/start g_12")).text == "/start g_12"
 
@@ -41,7 +42,8 @@ def test_media_without_text_and_service_messages():
     assert _convert(tu.message(sticker={"file_id": "x", "file_unique_id": "y", "width": 1, "height": 1,
                                         "is_animated": False, "is_video": False, "type": "regular"})).kind == "media"
     assert _convert(tu.message(photo=[], caption="my placard")).text == "my placard"
-    assert _convert(tu.message(pinned_message={"message_id": 1, "date": 0, "chat": {"id": 0, "type": "private"}})) is None
+    pinned = {"message_id": 1, "date": 0, "chat": {"id": 0, "type": "private"}}
+    assert _convert(tu.message(pinned_message=pinned)) is None
 
 
 @pytest.mark.parametrize(("old", "new", "kind"), [

@@ -233,7 +233,7 @@ async def test_request_and_response_match_twilio_openapi(client: Client, tw: Fak
                media_url=["https://muster.example/poster.png"])
     await client.messages.create_async(to=SUPPORTER, messaging_service_sid=SERVICE_SID, body="Hi")
 
-    for fields, resource in zip(tw.messages, tw.resources):
+    for fields, resource in zip(tw.messages, tw.resources, strict=True):
         assert set(fields) <= set(request_schema["properties"])
         assert set(request_schema["required"]) <= set(fields)
         assert set(resource) == set(response_schema["properties"])

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -316,7 +316,7 @@ def _message_resource(account_sid: str, fields: dict[str, Any]) -> dict[str, Any
     """The ``api.v2010.account.message`` JSON Twilio answers a create with."""
     media = fields.get("MediaUrl", [])
     sid = ("MM" if media else "SM") + uuid.uuid4().hex
-    now = format_datetime(datetime.now(timezone.utc).replace(microsecond=0))  # RFC 2822, "+0000"
+    now = format_datetime(datetime.now(UTC).replace(microsecond=0))  # RFC 2822, "+0000"
     uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
     body = fields.get("Body", "")
     return {

@@ -1,18 +1,18 @@
 """Shared set-up for the event tests: events, opted-in supporters, organisers, running due-work."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.due import event_notices
 from flows.core.settings import FlowSettings
+from flows.due import event_notices
 from storage import consent, groups, organisers, supporters
 from storage import events as store
 from storage.events import Event
 from tests.harness import Harness
 
 # The FakeClock starts on Monday 2 November 2026, 12:00 UTC (GMT, so also 12:00 in London).
-SAT_7PM = datetime(2026, 11, 7, 19, 0, tzinfo=timezone.utc)
+SAT_7PM = datetime(2026, 11, 7, 19, 0, tzinfo=UTC)
 _n = 0
 
 

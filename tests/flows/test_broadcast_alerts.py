@@ -1,12 +1,11 @@
 """Action alerts end to end: DONE / CAN'T typed or pressed, the last answer counts, the follow-up."""
 from __future__ import annotations
 
+from flows.core.settings import FlowSettings
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import followup
-from flows.organiser.broadcasts import compose
 from flows.organiser.access import Actor
-from flows.core.settings import FlowSettings
+from flows.organiser.broadcasts import compose, followup
 from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage.broadcasts import Audience

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import compose, parse_audience
-from flows.organiser.access import Actor
-from flows.organiser.errors import BroadcastError, ScopeError
 from flows.core.settings import FlowSettings
+from flows.organiser import sending as broadcast_send
+from flows.organiser.access import Actor
+from flows.organiser.broadcasts import compose, parse_audience
+from flows.organiser.errors import BroadcastError, ScopeError
 from flows.values.templates import TemplateError, compile_template, render
 from storage import broadcasts as store
 from storage.broadcasts import Audience

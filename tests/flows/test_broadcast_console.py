@@ -1,8 +1,10 @@
 """`/broadcast` and `/alert` in the organiser console, through the engine and sandbox channels."""
 from __future__ import annotations
 
-from flows.organiser import sending as broadcast_send
+from datetime import UTC
+
 from flows.core.settings import FlowSettings
+from flows.organiser import sending as broadcast_send
 from storage import broadcasts as store
 from tests.flows.broadcast_support import group, organiser, person
 
@@ -132,8 +134,8 @@ async def test_report_cancel_and_list_commands(harness):
 async def test_followup_command_previews_a_new_alert(harness):
     await _setup(harness)
     async with harness.db.transaction() as tx:
-        from flows.organiser.broadcasts import compose
         from flows.organiser.access import Actor
+        from flows.organiser.broadcasts import compose
         from storage.broadcasts import Audience
 
         admin = Actor(trusted=True)
@@ -161,9 +163,9 @@ async def test_weekly_schedule_in_the_console(harness):
 
 
 async def test_urgent_alert_in_quiet_hours_needs_urgent_typed(harness):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    harness.clock.set(datetime(2026, 11, 2, 22, 0, tzinfo=timezone.utc))
+    harness.clock.set(datetime(2026, 11, 2, 22, 0, tzinfo=UTC))
     await _setup(harness)
     await harness.say("telegram", ORG, "/alert Polls close at 10pm")
     await harness.say("telegram", ORG, "Vote now")
@@ -181,9 +183,9 @@ async def test_urgent_alert_in_quiet_hours_needs_urgent_typed(harness):
 
 
 async def test_no_urgent_button_for_local_organisers(harness):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    harness.clock.set(datetime(2026, 11, 2, 22, 0, tzinfo=timezone.utc))
+    harness.clock.set(datetime(2026, 11, 2, 22, 0, tzinfo=UTC))
     await _setup(harness, role="organiser", group_name="Leeds")
     await harness.say("telegram", ORG, "/alert Polls close at 10pm")
     await harness.say("telegram", ORG, "Vote now")

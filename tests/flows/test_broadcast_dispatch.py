@@ -5,12 +5,12 @@ import json
 from datetime import timedelta
 
 from bot.channels.base import SendError
-from flows.organiser import reports as broadcast_report
-from flows.due import broadcasts as due_broadcasts
-from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import compose
-from flows.organiser.access import Actor
 from flows.core.settings import FlowSettings
+from flows.due import broadcasts as due_broadcasts
+from flows.organiser import reports as broadcast_report
+from flows.organiser import sending as broadcast_send
+from flows.organiser.access import Actor
+from flows.organiser.broadcasts import compose
 from storage import broadcasts as store
 from storage import deliveries
 from storage.broadcasts import Audience

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from flows.core.settings import FlowSettings
 from flows.due import broadcasts as due_broadcasts
 from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import compose, parse_time
 from flows.organiser.access import Actor
+from flows.organiser.broadcasts import compose, parse_time
 from flows.organiser.errors import BroadcastError
 from flows.values.quiet_hours import QuietHours
-from flows.core.settings import FlowSettings
 from storage import broadcasts as store
 from storage import outbox
 from storage.broadcasts import Audience
@@ -22,7 +22,7 @@ from tests.flows.broadcast_support import NOW, organiser, person
 ADMIN = Actor(trusted=True)
 SETTINGS = FlowSettings(sms_quiet_hours="")
 QUIET = FlowSettings(sms_quiet_hours="21:00-09:00")
-UTC = timezone.utc
+UTC = UTC
 
 
 async def _outbox(tx, bid):

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from flows.supporter.consent import OPT_OUT
 from flows.core.settings import FlowSettings
 from flows.core.types import Reply
+from flows.supporter.consent import OPT_OUT
 from storage import consent as consent_log
 from storage import outbox, supporters
 from tests.harness import Harness
@@ -59,14 +59,16 @@ async def test_stop_cancels_broadcasts_already_queued_for_them(harness) -> None:
         person = await supporters.find(tx, "sms", PHONE)
         for priority in (outbox.BULK, outbox.NOTICE):
             outbox.enqueue(tx, "sms", PHONE, Reply(f"Rally! ({priority})").to_payload(), harness.clock.now(),
-                           supporter_id=person.id, priority=priority, not_before=harness.clock.now() + timedelta(hours=1))
+                           supporter_id=person.id, priority=priority,
+                           not_before=harness.clock.now() + timedelta(hours=1))
     said = await harness.say("sms", PHONE, "STOP")
     assert len(said) == 1 and "START" in said[0]["text"]  # the confirmation still goes
     harness.clock.advance(hours=2)
     await harness.deliver()
     assert harness.channels["sms"].pop(PHONE) == []
     async with harness.db.transaction() as tx:
-        assert await tx.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'cancelled' AND error_code = 'opted_out'") == 2
+        cancelled = "SELECT COUNT(*) FROM outbox WHERE status = 'cancelled' AND error_code = 'opted_out'"
+        assert await tx.scalar(cancelled) == 2
 
 
 async def test_start_and_yes_opt_back_in_only_when_opted_out(harness) -> None:
@@ -78,7 +80,8 @@ async def test_start_and_yes_opt_back_in_only_when_opted_out(harness) -> None:
     assert "didn't understand" in await harness.texts("sms", PHONE, "YES")  # not opted out: no opt-in
     _, rows = await _log(harness, "sms", PHONE)
     assert [r[1:3] for r in rows] == [
-        ("opt_in", "flow"), ("opt_out", "keyword"), ("opt_in", "keyword"), ("opt_out", "keyword"), ("opt_in", "keyword"),
+        ("opt_in", "flow"), ("opt_out", "keyword"), ("opt_in", "keyword"), ("opt_out", "keyword"),
+        ("opt_in", "keyword"),
     ]
 
 

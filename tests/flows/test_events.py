@@ -1,20 +1,19 @@
 """Events through the engine: RSVP rules, waitlist, scope, announcements, dates and the calendar file."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
 
-from flows.values import calendar
-from flows.values import dates
 from flows.core.settings import FlowSettings
 from flows.core.types import Reply
+from flows.values import calendar, dates
 from storage import events as store
 from tests.flows import events_support as es
 from tests.harness import Harness
 
-NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 async def test_one_reply_is_an_rsvp_and_a_second_changes_it(harness):
@@ -159,13 +158,13 @@ def test_dates_refused(text, reason):
 
 def test_summer_dates_are_british_summer_time():
     moment = dates.parse("2027-07-01 19:00", NOW, "Europe/London")
-    assert moment.astimezone(timezone.utc).hour == 18
+    assert moment.astimezone(UTC).hour == 18
     assert dates.full(moment) == "Thursday 1 July 2027, 19:00"
 
 
 # -- the calendar file ------------------------------------------------------------------------
 async def test_ics_parses_back_with_utc_times_and_no_private_address(harness):
-    start = datetime(2027, 7, 1, 18, 0, tzinfo=timezone.utc)  # 19:00 in London
+    start = datetime(2027, 7, 1, 18, 0, tzinfo=UTC)  # 19:00 in London
     event = await es.make_event(harness, starts=start, venue="Hall", address="1 Secret Lane",
                                 postcode="LS1 1AA", address_public=0, description="Bring friends")
     parsed = Calendar.from_ical(calendar.ics(event, NOW))
@@ -194,9 +193,9 @@ async def test_sms_announcements_wait_for_the_end_of_quiet_hours(harness, clock)
     await es.organiser(harness, telegram_id=9001)
     event = await es.make_event(harness)
     await es.supporter(harness, "sms", "+447400000001")
-    clock.set(datetime(2026, 11, 2, 22, 30, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 2, 22, 30, tzinfo=UTC))
     await harness.say("telegram", "9001", choice=f"evadm:ann:{event.id}")
     assert harness.channels["sms"].pop("+447400000001") == []
-    clock.set(datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
     await harness.deliver()
     assert harness.channels["sms"].pop("+447400000001")[0]["text"].startswith("New event")

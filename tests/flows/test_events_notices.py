@@ -1,19 +1,19 @@
 """Due-work with a fake clock: reminders, change and cancellation notices, the attendance question."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows.due import event_notices
 from flows.core.settings import FlowSettings
+from flows.due import event_notices
 from storage import consent, supporters
 from storage import events as store
 from tests.flows import events_support as es
 from tests.harness import Harness
 
-FRI_10AM = datetime(2026, 11, 6, 10, 0, tzinfo=timezone.utc)
-SAT_5PM = datetime(2026, 11, 7, 17, 0, tzinfo=timezone.utc)
+FRI_10AM = datetime(2026, 11, 6, 10, 0, tzinfo=UTC)
+SAT_5PM = datetime(2026, 11, 7, 17, 0, tzinfo=UTC)
 PHONE, TG = "+447400000001", "5001"
 
 
@@ -179,7 +179,7 @@ async def test_the_attendance_question_and_its_answer(harness, clock):
     assert [c["key"] for c in asked[0]["choices"]] == [f"attend:{event.id}:y", f"attend:{event.id}:n"]
     assert "Thanks for coming" in (await harness.texts("telegram", TG, choice=f"attend:{event.id}:y"))
     assert _texts(harness) == []  # 22:00: SMS waits for the end of quiet hours
-    clock.set(datetime(2026, 11, 8, 9, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 11, 8, 9, 0, tzinfo=UTC))
     await harness.deliver()
     assert "1 Yes" in _texts(harness)[0]
     await harness.say("sms", PHONE, "2")

@@ -9,7 +9,8 @@ from storage import supporters
 # Steps reached by these answers, in order; fuzz is sent after each prefix.
 PATH = ["JOIN", "Sam", "M1 1AE", "1 3", "sam@example.org", "yes"]
 _texts = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(
-    ["", " ", "STOP", "yes", "no", "skip", "1 9", "0", "/start r_", "/start g_99999999999999", "JOIN ???", "\x00", "🙂" * 40]
+    ["", " ", "STOP", "yes", "no", "skip", "1 9", "0", "/start r_", "/start g_99999999999999", "JOIN ???", "\x00",
+     "🙂" * 40]
 )
 
 
@@ -17,7 +18,8 @@ _texts = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(
 @given(depth=st.integers(min_value=0, max_value=len(PATH)), channel=st.sampled_from(["sms", "telegram"]),
        junk=st.lists(_texts, min_size=1, max_size=3), press=st.none() | st.text(min_size=1, max_size=20))
 async def test_any_text_at_any_step_is_answered(harness, depth, channel, junk, press) -> None:
-    address = {"sms": f"+4474{abs(hash((depth, tuple(junk)))) % 10**8:08d}", "telegram": str(10**9 + abs(hash(tuple(junk))) % 10**8)}[channel]
+    address = {"sms": f"+4474{abs(hash((depth, tuple(junk)))) % 10**8:08d}",
+               "telegram": str(10**9 + abs(hash(tuple(junk))) % 10**8)}[channel]
     for text in PATH[:depth]:
         harness.clock.advance(seconds=10)  # stay under the per-minute flood limit
         await harness.say(channel, address, text)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from flows.supporter import identity
 from flows.core.context import Context
+from flows.supporter import identity
 from storage import consent, supporters
 from tests.harness import Harness
 

@@ -7,7 +7,7 @@ into an hour before its start), never less quiet.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from flows.values.quiet_hours import QuietHours
 
-UTC = timezone.utc
+UTC = UTC
 SECOND = timedelta(seconds=1)
 # London, plus zones that change at other hours, by other amounts or the other way round.
 ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Europe/Dublin", "America/Santiago"]

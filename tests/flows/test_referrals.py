@@ -1,11 +1,11 @@
 """Referral codes, links and crediting."""
 from __future__ import annotations
 
-from flows.supporter import referrals
 from flows.core.clock import FakeClock
 from flows.core.context import Context
 from flows.core.settings import FlowSettings
 from flows.core.types import Inbound
+from flows.supporter import referrals
 from storage import supporters
 from storage.conversations import Conversation
 from storage.db import Database

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -50,7 +50,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def providers(seed: int = 0, delay: tuple[float, float] = (0.0, 0.004)) -> Iterator[tuple[FakeTelegramAPI, FakeTwilioAPI]]:
+def providers(
+    seed: int = 0, delay: tuple[float, float] = (0.0, 0.004),
+) -> Iterator[tuple[FakeTelegramAPI, FakeTwilioAPI]]:
     """Both fake providers, each adding a small random delay to every request."""
     with FakeTelegramAPI(delay=delay, seed=seed) as telegram, \
             FakeTwilioAPI(auth=(ACCOUNT_SID, AUTH_TOKEN), delay=delay, seed=seed) as twilio:
@@ -172,7 +174,7 @@ class Muster:
 
     def seed_supporters(self, n: int) -> tuple[list[str], list[str]]:
         """n opted-in supporters, alternately on Telegram and SMS; returns (chat ids, phones)."""
-        stamp = ts(datetime.now(timezone.utc))
+        stamp = ts(datetime.now(UTC))
         rows, chats, phones = [], [], []
         for i in range(n):
             if i % 2:

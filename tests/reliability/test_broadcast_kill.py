@@ -17,7 +17,6 @@ import random
 from collections import Counter
 from pathlib import Path
 
-
 from tests.reliability.live import BATCH, Muster, providers, wait_until
 
 KILLS = int(os.environ.get("MUSTER_RELIABILITY_KILLS", "20"))
@@ -28,7 +27,8 @@ WINDOW = BATCH * 2  # one worker per channel, each with at most BATCH sends in f
 
 def test_sigkill_mid_broadcast_never_sends_twice(tmp_path: Path) -> None:
     rng = random.Random(8)
-    figures = {"broadcasts": 0, "kills": 0, "in_flight_at_kill": 0, "restarts": 0, "messages": 0, "duplicates": 0, "unknown": 0, "lost": 0,
+    figures = {"broadcasts": 0, "kills": 0, "in_flight_at_kill": 0, "restarts": 0, "messages": 0, "duplicates": 0,
+               "unknown": 0, "lost": 0,
                "max_unknown_per_kill": 0}
     with providers(seed=8) as (telegram, twilio):
         muster = Muster(tmp_path, telegram, twilio)
@@ -50,8 +50,9 @@ def test_sigkill_mid_broadcast_never_sends_twice(tmp_path: Path) -> None:
             before = telegram.call_count + twilio.message_count
             broadcast_id = muster.start_broadcast(body, SUPPORTERS)
             for point in points:
-                wait_until(lambda: telegram.call_count + twilio.message_count - before >= point, 120,
-                           f"{point} messages of round {round_no}")
+                def sent_since_start(before: int = before, point: int = point) -> bool:
+                    return telegram.call_count + twilio.message_count - before >= point
+                wait_until(sent_since_start, 120, f"{point} messages of round {round_no}")
                 muster.kill()
                 figures["kills"] += 1
                 in_flight, handed = muster.sql(

@@ -96,7 +96,8 @@ def test_twilio_500s_and_timeouts_are_never_recreated_and_the_broadcast_complete
     assert re.search(r"outbox row \d+ on sms: 20429; retry 1", log)
     states = Counter(state for state, _, _ in sms.values())
     report("twilio_outage", {
-        "sms_rows": len(sms), "sent": states["sent"], "failed_500": states["failed"], "unknown_timeout": states["unknown"],
+        "sms_rows": len(sms), "sent": states["sent"], "failed_500": states["failed"],
+        "unknown_timeout": states["unknown"],
         "retried_429": sum(1 for s in sms.values() if s[2] > 1), "slow_answered_in_time": len(slow),
         "creates_accepted": twilio.message_count, "duplicates": duplicates, "send_timeout_s": SEND_TIMEOUT_SECONDS,
         "seconds": round(time.monotonic() - started, 1),
@@ -114,7 +115,7 @@ def test_telegram_429_storms_pause_the_channel_and_every_supporter_gets_one_mess
         muster.start()
         broadcast_id = muster.start_broadcast(body, SUPPORTERS)
         for after, retry_after, times in bursts:
-            wait_until(lambda: len(telegram.sent_messages()) >= after, 30, f"{after} Telegram messages")
+            wait_until(lambda after=after: len(telegram.sent_messages()) >= after, 30, f"{after} Telegram messages")
             telegram.fail_next("sendMessage", 429, retry_after=retry_after, times=times)
         muster.wait_finished(broadcast_id, 30)
         muster.stop()
@@ -127,7 +128,7 @@ def test_telegram_429_storms_pause_the_channel_and_every_supporter_gets_one_mess
     storms.sort(key=lambda s: s[0])
     accepted = sorted(event[0] for event in timeline if event[3] == 200)
     violations, gaps = [], []
-    for (answered, _), retry_after in zip(storms, afters):
+    for (answered, _), retry_after in zip(storms, afters, strict=True):
         inside = [t for t in accepted if answered + GRACE < t < answered + retry_after]
         violations += inside
         later = [t for t in accepted if t > answered + GRACE]

@@ -33,7 +33,7 @@ def test_sigkill_while_polling_handles_each_update_once(tmp_path: Path) -> None:
             return muster.sql("SELECT COUNT(*) FROM inbound_seen")[0][0]
 
         for point in sorted(rng.sample(range(len(updates) // 10, len(updates) * 9 // 10), KILLS)):
-            wait_until(lambda: handled() >= point, 60, f"{point} updates handled")
+            wait_until(lambda point=point: handled() >= point, 60, f"{point} updates handled")
             muster.kill()
             muster.start()
         wait_until(lambda: handled() == len(updates), 60, "every update handled")

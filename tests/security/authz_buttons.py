@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from tests.harness import Harness
 from tests.security.authz_console import (
-    BEYOND, REFUSED, Cell, Scenario, audience_of, compose, reached_only_target, scoped, status_of, texts,
+    BEYOND,
+    REFUSED,
+    Cell,
+    Scenario,
+    audience_of,
+    compose,
+    reached_only_target,
+    scoped,
+    status_of,
+    texts,
 )
 from tests.security.authz_world import CHAT, World, revoke, value
 
@@ -150,7 +159,7 @@ MATRIX: list[Cell] = [
     *_revoked("revoked-newevent"), *_revoked("revoked-broadcast"), *_revoked("revoked-bc-now"),
 ]
 
-# Where each button prefix, event kind and flow of flows/routes.py is covered; the test fails
+# Where each button prefix, event kind and flow of flows/core/routes.py is covered; the test fails
 # when the routing table grows one that is not listed here.
 ORGANISER_CHOICES = {"evadm": [f"evadm-{a}" for a in EVADM], "bc": ["bc-now", "bc-later", "bc-urgent", "bc-drop"]}
 # Supporters' own buttons; "menu" re-dispatches to KEYWORDS (so to the guarded commands): see the guard test.

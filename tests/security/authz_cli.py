@@ -20,7 +20,17 @@ from bot.cli import app, console
 from storage import supporters
 from tests.harness import Harness
 from tests.security.authz_world import (
-    ADMIN, CHATS, LEEDS, MEMBERS, ORGANISER, YORK, World, fingerprint, outbox_to, seed, value,
+    ADMIN,
+    CHATS,
+    LEEDS,
+    MEMBERS,
+    ORGANISER,
+    YORK,
+    World,
+    fingerprint,
+    outbox_to,
+    seed,
+    value,
 )
 
 runner = CliRunner()

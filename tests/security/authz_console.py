@@ -12,7 +12,15 @@ from typing import Any
 
 from tests.harness import Harness
 from tests.security.authz_world import (
-    CHATS, LEEDS, MEMBERS, PEOPLE, YORK, Person, World, outbox_to, value,
+    CHATS,
+    LEEDS,
+    MEMBERS,
+    PEOPLE,
+    YORK,
+    Person,
+    World,
+    outbox_to,
+    value,
 )
 
 REFUSED = "is for organisers only"
@@ -224,7 +232,7 @@ MATRIX: list[Cell] = [
     *[cell for sub in ("list", "preview", "report", "cancel", "followup") for cell in scoped(f"broadcast-{sub}")],
 ]
 
-# Where each console command is covered: the test fails when flows/console.py COMMANDS grows a
+# Where each console command is covered: the test fails when flows/console/commands.py COMMANDS grows a
 # command that is not listed here.
 COMMAND_ROWS = {
     "/help": ["help"], "/newevent": ["newevent"], "/events": ["events"], "/alert": ["alert"],

@@ -6,14 +6,14 @@ organiser could act on exists once per group, so each cell of the matrix names i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flows.organiser import events as event_ops
-from flows.organiser.broadcasts import compose
-from flows.organiser.access import Actor
-from flows.organiser.sending import confirm
 from flows.core.settings import FlowSettings
+from flows.organiser import events as event_ops
+from flows.organiser.access import Actor
+from flows.organiser.broadcasts import compose
+from flows.organiser.sending import confirm
 from storage import consent, groups, organisers, supporters, telegram_groups
 from storage import events as event_store
 from storage.broadcasts import Audience
@@ -23,7 +23,7 @@ from tests.harness import Harness
 LEEDS, YORK = "Leeds", "York"
 CHAT = -1009  # a Telegram group chat, linked to no local group yet
 CHATS = {"Leeds": -1001, "York": -1002}  # each group's own linked chat
-SAT_7PM = datetime(2026, 11, 7, 19, 0, tzinfo=timezone.utc)  # after the FakeClock's Monday noon
+SAT_7PM = datetime(2026, 11, 7, 19, 0, tzinfo=UTC)  # after the FakeClock's Monday noon
 
 
 @dataclass(frozen=True)

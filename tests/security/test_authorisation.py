@@ -13,7 +13,12 @@ from flows.console import commands as console
 from flows.core import routes
 from tests.security import authz_buttons, authz_cli, authz_console
 from tests.security.authz_buttons import (
-    ORGANISER_CHOICES, ORGANISER_EVENTS, ORGANISER_FLOWS, PLATFORM_EVENTS, SUPPORTER_CHOICES, SUPPORTER_FLOWS,
+    ORGANISER_CHOICES,
+    ORGANISER_EVENTS,
+    ORGANISER_FLOWS,
+    PLATFORM_EVENTS,
+    SUPPORTER_CHOICES,
+    SUPPORTER_FLOWS,
 )
 from tests.security.authz_console import COMMAND_ROWS, OPEN_COMMANDS, REFUSED, Cell
 from tests.security.authz_world import CHAT, PEOPLE, fingerprint, seed

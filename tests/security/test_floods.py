@@ -46,7 +46,8 @@ async def test_an_auto_responder_loop_is_throttled_capped_and_counted(tmp_path: 
 
             async def text(body: str) -> None:
                 fields = inbound_fields(sid=next(sids), body=body, sender=ROBOT)
-                assert (await http.post("/sms/inbound", **signed_post(base + "/sms/inbound", fields))).status_code == 200
+                answer = await http.post("/sms/inbound", **signed_post(base + "/sms/inbound", fields))
+                assert answer.status_code == 200
 
             # A person texts a burst (a stuck phone), then their auto-reply answers each of ours.
             for n in range(INBOUND_PER_MINUTE + 6):

@@ -23,12 +23,12 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.text import TELEGRAM_LIMIT, units
 from bot.cli import app
 from bot.config import load
-from flows.values import calendar
 from flows.core.engine import Handled
-from flows.organiser.events import MAX_TITLE
-from flows.values.segments import MAX_BODY
 from flows.core.texts import t
 from flows.core.types import Inbound, Reply
+from flows.organiser.events import MAX_TITLE
+from flows.values import calendar
+from flows.values.segments import MAX_BODY
 from storage import events, organisers
 from storage.outbox import OutboxRow
 from tests.bot.sms_support import ERASURE_SALT, SENDER

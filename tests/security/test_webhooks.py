@@ -26,8 +26,8 @@ import pytest_asyncio
 import uvicorn
 
 from bot.config import load
-from bot.web.middleware import MAX_BODY_BYTES
 from bot.service import Service
+from bot.web.middleware import MAX_BODY_BYTES
 from flows.organiser import events as event_ops
 from storage import events
 from tests.bot import telegram_updates as tu
@@ -236,7 +236,8 @@ class Hook:
             ("empty body", signed_raw("", "application/x-www-form-urlencoded")),
         ]
         if self.path == INBOUND:
-            cases += [("From not a phone number", signed_post(url, self.fields(live, From="'; DROP TABLE supporters;--"))),
+            injected = self.fields(live, From="'; DROP TABLE supporters;--")
+            cases += [("From not a phone number", signed_post(url, injected)),
                       ("NumMedia not a number", signed_post(url, self.fields(live, NumMedia="-1 OR 1=1")))]
         else:
             cases += [("no MessageStatus", signed_post(url, {k: v for k, v in self.fields(live).items()

@@ -1,15 +1,16 @@
 """The events repository: versions on moves, RSVP upserts, pending recipients, the report."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from storage import events as store
 from storage import outbox, supporters
 
-NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
-START = datetime(2026, 11, 7, 19, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+START = datetime(2026, 11, 7, 19, 0, tzinfo=UTC)
 
 
 async def _event(tx, **details):
@@ -44,7 +45,7 @@ async def test_schema_keeps_the_names_others_rely_on(db):
         columns = {r[1] for r in await tx.query("PRAGMA table_info(rsvps)")}
         assert {"event_id", "supporter_id", "status", "attended", "created_at", "updated_at"} <= columns
         await _event(tx, public_id="abc123xyz")
-        with pytest.raises(Exception):
+        with pytest.raises(sqlite3.IntegrityError):
             await _event(tx, public_id="abc123xyz")  # public ids are unique
         with pytest.raises(ValueError):
             await _event(tx, public_id="other", colour="red")
@@ -67,7 +68,7 @@ async def test_pending_skips_the_erased_and_those_already_sent(db):
     async with db.transaction() as tx:
         event = await _event(tx)
         people = await _people(tx, 4)
-        for person, status in zip(people, ("going", "maybe", "declined", "going")):
+        for person, status in zip(people, ("going", "maybe", "declined", "going"), strict=True):
             await store.set_rsvp(tx, event.id, person.id, status, "sms", NOW)
         await tx.execute("UPDATE supporters SET status = 'erased' WHERE id = ?", (people[3].id,))
         outbox.enqueue(tx, "sms", "+x", "{}", NOW, dedupe_key=f"remind:{event.id}:{people[1].id}:2h:2026-11-07")

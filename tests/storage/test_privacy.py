@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from flows.core.clock import FakeClock
-from storage import organisers, outbox, privacy, suppression, supporters
+from storage import organisers, outbox, privacy, supporters, suppression
 from storage.db import Database
 
 SALT = "a-test-salt-of-some-length"

@@ -1,4 +1,4 @@
-"""English texts. Keys are dotted by flow; {names} are filled in by flows.texts.t()."""
+"""English texts. Keys are dotted by flow; {names} are filled in by flows.core.texts.t()."""
 from __future__ import annotations
 
 TEXTS: dict[str, str] = {
