@@ -16,19 +16,19 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.channels.base import Channel, SendError
 from bot.commit_group import CommitGroup
-from flows.verdicts import delivery
 from flows.core.clock import Clock
 from flows.core.types import Reply
+from flows.verdicts import delivery
 from storage import outbox
 from storage.db import Database, DatabaseBusy, parse_ts
-from storage.outbox import Outcome, OutboxRow
+from storage.outbox import OutboxRow, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ class Dispatcher:
         self.per_address_per_minute = per_address_per_minute
         self._recent: dict[str, deque[float]] = {}
         self._wake = {name: asyncio.Event() for name in channels}
-        self._workers: list[asyncio.Task] = []
-        self._sends: dict[str, set[asyncio.Task]] = {name: set() for name in channels}
-        self._pacing: dict[str, set[asyncio.Task]] = {name: set() for name in channels}  # not yet handed over
+        self._workers: list[asyncio.Task[None]] = []
+        self._sends: dict[str, set[asyncio.Task[None]]] = {name: set() for name in channels}
+        self._pacing: dict[str, set[asyncio.Task[None]]] = {name: set() for name in channels}  # not yet handed over
         self._stopping = False
         self._handed = CommitGroup(self._write_handed)
         self._finished = CommitGroup(self._write_finished)
@@ -180,7 +180,7 @@ class Dispatcher:
                                       lease_until=now + timedelta(seconds=LEASE_SECONDS))
         sends, pacing, wake = self._sends[name], self._pacing[name], self._wake[name]
 
-        def done(task: asyncio.Task) -> None:
+        def done(task: asyncio.Task[None]) -> None:
             sends.discard(task)
             pacing.discard(task)
             wake.set()
@@ -262,7 +262,7 @@ class Dispatcher:
         if free_at is not None:
             log.warning("outbox row %s waits: recipient cap of %d a minute reached on %s",
                         row.id, self.per_address_per_minute, channel.name)
-            retry_at = datetime.fromtimestamp(free_at, timezone.utc)
+            retry_at = datetime.fromtimestamp(free_at, UTC)
             return Outcome(row.id, "capped", error_code="capped", retry_at=retry_at), None
         wait = channel.pacer.reserve(self._seconds(), row.address, channel.cost(reply))
         if wait > 0:
@@ -307,7 +307,8 @@ class Dispatcher:
             log.warning("%s asked us to pause %.1fs", channel.name, error.retry_after)
         if error.retryable and row.attempts < self.attempts:
             delay = error.retry_after or min(2 ** row.attempts, 300)
-            log.info("outbox row %s on %s: %s; retry %d in %.0fs", row.id, channel.name, error.code, row.attempts, delay)
+            log.info("outbox row %s on %s: %s; retry %d in %.0fs",
+                     row.id, channel.name, error.code, row.attempts, delay)
             return Outcome(row.id, "queued", error_code=error.code, error=str(error)[:200],
                            retry_at=now + timedelta(seconds=delay))
         if error.maybe_sent and not error.retryable:  # like a crash mid-send: shown, never resent

@@ -20,7 +20,8 @@ class Pacer:
         self._next_for_key: dict[str, float] = {}
         self._paused_until = 0.0
         # Actual send times of the last `rate` sends: sleeps overshoot by varying amounts.
-        self._sent: deque[float] = deque(maxlen=max(1, int(rate or 1)))
+        self._window = max(1, int(rate or 1))
+        self._sent: deque[float] = deque(maxlen=self._window)
 
     def reserve(self, now: float, key: str = "", cost: float = 1.0) -> float:
         """Book a slot for one send; returns how many seconds to wait before sending."""
@@ -41,7 +42,7 @@ class Pacer:
         Booked slots are exact, but each sleep overshoots a little; a late send followed by an
         on-time one could otherwise put rate + 1 sends inside one second.
         """
-        if not self.rate or len(self._sent) < self._sent.maxlen:
+        if not self.rate or len(self._sent) < self._window:
             return 0.0
         return max(0.0, self._sent[0] + 1.0 - now)
 

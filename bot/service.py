@@ -23,8 +23,8 @@ from bot.web import monitoring, simulator
 from flows.core.clock import Clock, SystemClock
 from flows.core.engine import Engine, Handled
 from flows.core.types import Inbound
-from flows.due import event_notices
 from flows.due import broadcasts as due_broadcasts
+from flows.due import event_notices
 from storage import broadcasts as broadcast_store
 from storage import inbound, open_database, privacy, space
 from storage.db import Database, parse_ts
@@ -52,7 +52,8 @@ class Service:
 
     def _build_channels(self) -> dict[str, Channel]:
         """A live channel where its credentials are set, the sandbox otherwise."""
-        settings, channels = self.settings, {}
+        settings = self.settings
+        channels: dict[str, Channel] = {}
         if settings.telegram_live:
             channels["telegram"] = TelegramChannel(settings, self.submit, self.clock)
         else:
@@ -94,6 +95,8 @@ class Service:
     def _register_jobs(self) -> None:
         """Due-work functions the scheduler's sweep calls (each reads the database)."""
         db = self.db
+        if db is None:
+            raise RuntimeError("the database is not open: open it before registering the jobs")
 
         async def forget_old_inbound_ids(now: datetime) -> None:
             async with db.transaction() as tx:

@@ -26,12 +26,12 @@ from bot.channels.base import SendError, Sent
 from bot.channels.render import as_text
 from bot.config import Settings
 from bot.pacing import Pacer
-from flows.values import phones
-from flows.verdicts import sms_status
 from flows.core.clock import Clock
 from flows.core.engine import Handled
-from flows.values.segments import MAX_BODY, count_segments
 from flows.core.types import Inbound, Reply
+from flows.values import phones
+from flows.values.segments import MAX_BODY, count_segments
+from flows.verdicts import sms_status
 from storage import space
 from storage.db import Database, DatabaseBusy
 from storage.outbox import OutboxRow
@@ -110,7 +110,7 @@ class SmsChannel:
         url = f"{scheme}://{host}{base.path.rstrip('/')}{request.url.path}"
         return f"{url}?{request.url.query}" if request.url.query else url
 
-    async def _verified_form(self, request: Request) -> ImmutableMultiDict | Response:
+    async def _verified_form(self, request: Request) -> ImmutableMultiDict[str, str] | Response:
         """The form fields if the signature is right over all of them; else the 4xx to answer."""
         signature = request.headers.get("x-twilio-signature")
         if not signature:
@@ -169,7 +169,7 @@ class SmsChannel:
         # Replies go through the outbox, never in the TwiML: pacing and opt-outs apply to all.
         return Response(EMPTY_TWIML, media_type="text/xml")
 
-    def _not_ours(self, form: ImmutableMultiDict) -> str | None:
+    def _not_ours(self, form: ImmutableMultiDict[str, str]) -> str | None:
         """Why this inbound SMS was not sent to one of our senders (None: it was)."""
         to = form.get("To", "")
         settings = self.settings
@@ -217,7 +217,7 @@ class SmsChannel:
         if len(body) > MAX_BODY:
             raise SendError(f"body of {len(body)} characters is over {MAX_BODY}", retryable=False, code="21617")
         settings = self.settings
-        options: dict = {
+        options: dict[str, str | int | None] = {
             "to": row.address, "body": body,
             "status_callback": self._base + STATUS_PATH,
             "validity_period": settings.sms_validity_period,
@@ -252,7 +252,7 @@ def _ignored(sid: str, reason: str) -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-def _not_sms(form: ImmutableMultiDict) -> str | None:
+def _not_sms(form: ImmutableMultiDict[str, str]) -> str | None:
     """Why this message did not come over SMS (None: it did, as far as its addresses show)."""
     for field in ("From", "To"):
         scheme = _channel_of(form.get(field, ""))

@@ -24,8 +24,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from telegram import (
-    CallbackQuery, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, KeyboardButton,
-    Message, ReplyKeyboardMarkup, Update,
+    CallbackQuery,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -80,7 +87,7 @@ class TelegramChannel:
             )
         self.app = builder.build()
         self.bot = self.app.bot
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     # -- running ------------------------------------------------------------------------
     @property
@@ -322,8 +329,8 @@ def convert(update: Update, username: str, clock: Clock) -> Inbound | None:
             return Inbound(address=str(change.from_user.id), kind=kind, extra=extra, **base) if kind else None
         return None
     if (change := update.chat_member) is not None:
-        old, new, user = change.old_chat_member, change.new_chat_member, change.new_chat_member.user
-        joined = old.status in _OUT and new.status in _IN and not user.is_bot
+        before, after, user = change.old_chat_member, change.new_chat_member, change.new_chat_member.user
+        joined = before.status in _OUT and after.status in _IN and not user.is_bot
         if not joined or change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
             return None
         extra = {"chat_id": change.chat.id, "title": change.chat.title or "", "first_name": user.first_name}
@@ -343,9 +350,10 @@ def convert(update: Update, username: str, clock: Clock) -> Inbound | None:
     if msg.migrate_to_chat_id and msg.chat.type == ChatType.GROUP:  # upgraded to a supergroup: new id
         extra = {"chat_id": msg.chat.id, "new_chat_id": msg.migrate_to_chat_id, "title": msg.chat.title or ""}
         return Inbound(address=str(msg.from_user.id), kind="group_migrated", extra=extra, **base)
-    if msg.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or not (msg.text or "").startswith("/"):
+    text = msg.text or ""
+    if msg.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or not text.startswith("/"):
         return None
-    head, _, rest = msg.text.partition(" ")
+    head, _, rest = text.partition(" ")
     command, _, target = head[1:].partition("@")
     if (target and target.lower() != username.lower()) or (not target and command.lower() not in GROUP_COMMANDS):
         return None  # someone else's bot, or chatter that only looks like a command

@@ -46,7 +46,9 @@ def _pack(pieces: list[str], sep: str, limit: int) -> list[str]:
 
 def _hard(text: str, limit: int) -> list[str]:
     """Cut by code points, so a surrogate pair is never split."""
-    parts, current, size = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
     for char in text:
         width = units(char)
         if size + width > limit:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import Optional
 
 import typer
 
@@ -44,8 +43,8 @@ def run() -> None:
 
 @app.command()
 def chat(
-    as_phone: Optional[str] = typer.Option(None, "--as", help="Chat as this phone number (an SMS supporter)."),
-    telegram_id: Optional[int] = typer.Option(None, "--telegram-id", help="Chat as this Telegram user id."),
+    as_phone: str | None = typer.Option(None, "--as", help="Chat as this phone number (an SMS supporter)."),
+    telegram_id: int | None = typer.Option(None, "--telegram-id", help="Chat as this Telegram user id."),
 ) -> None:
     """Chat with the bot in the terminal, as an SMS supporter or a Telegram user (sandbox only)."""
     from bot import serve  # here, not at the top: start-up time of the other commands, as in run()

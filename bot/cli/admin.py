@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from bot.cli.base import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
-from flows.values import phones
 from flows.core.clock import SystemClock
+from flows.values import phones
 from storage import Database, groups, migrations, organisers
 from storage.db import Tx, unusable
 
@@ -35,7 +34,7 @@ def db_upgrade() -> None:
     console.print(f"Applied: {', '.join(applied)}" if applied else "Database is up to date.")
 
 
-def _identity(phone: Optional[str], telegram_id: Optional[int]) -> tuple[Optional[str], Optional[int]]:
+def _identity(phone: str | None, telegram_id: int | None) -> tuple[str | None, int | None]:
     if phone is None and telegram_id is None:
         fail("give --phone or --telegram-id")
     return phone_option(phone), telegram_id
@@ -44,9 +43,9 @@ def _identity(phone: Optional[str], telegram_id: Optional[int]) -> tuple[Optiona
 @organiser_app.command("add")
 def organiser_add(
     role: str = typer.Option(..., "--role", help="admin or organiser"),
-    phone: Optional[str] = typer.Option(None, "--phone"),
-    telegram_id: Optional[int] = typer.Option(None, "--telegram-id"),
-    group: Optional[str] = typer.Option(None, "--group", help="Limit an organiser to this local group."),
+    phone: str | None = typer.Option(None, "--phone"),
+    telegram_id: int | None = typer.Option(None, "--telegram-id"),
+    group: str | None = typer.Option(None, "--group", help="Limit an organiser to this local group."),
 ) -> None:
     """Give someone an organiser role."""
     phone, telegram_id = _identity(phone, telegram_id)
@@ -62,8 +61,8 @@ def organiser_add(
 
 @organiser_app.command("remove")
 def organiser_remove(
-    phone: Optional[str] = typer.Option(None, "--phone"),
-    telegram_id: Optional[int] = typer.Option(None, "--telegram-id"),
+    phone: str | None = typer.Option(None, "--phone"),
+    telegram_id: int | None = typer.Option(None, "--telegram-id"),
 ) -> None:
     """Remove every organiser role held by a phone number or Telegram id."""
     phone, telegram_id = _identity(phone, telegram_id)
@@ -98,7 +97,8 @@ def group_add(
         fail("NAME: give the group a name")
 
     group = in_transaction(lambda tx: groups.add(tx, name.strip(), area_list, SystemClock().now()))
-    console.print(f"Created group #{group.id} {shown(repr(group.name))} covering {' '.join(group.areas) or 'no areas yet'}.")
+    covering = " ".join(group.areas) or "no areas yet"
+    console.print(f"Created group #{group.id} {shown(repr(group.name))} covering {covering}.")
 
 
 @group_app.command("list")

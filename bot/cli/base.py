@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import unicodedata
-from collections.abc import Awaitable, Callable
-from typing import Any, Optional, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -35,7 +35,7 @@ def shown(text: str) -> str:
     return escape("".join(c if c in "\n\t" or unicodedata.category(c) != "Cc" else "\ufffd" for c in text))
 
 
-def run_async(make: Callable[[], Awaitable[T]]) -> T:
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make())
 
 
@@ -66,7 +66,7 @@ def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Excep
     raise AssertionError("unreachable: fail() exits")
 
 
-async def group_id(tx: Any, name: Optional[str]) -> Optional[int]:
+async def group_id(tx: Any, name: str | None) -> int | None:
     """The local group a --group option names (None when not given); an unknown name is a ValueError."""
     if not name:
         return None
@@ -76,7 +76,7 @@ async def group_id(tx: Any, name: Optional[str]) -> Optional[int]:
     return found.id
 
 
-def phone_option(phone: Optional[str]) -> Optional[str]:
+def phone_option(phone: str | None) -> str | None:
     """A --phone value in E.164 (None when not given); anything else ends the command."""
     if phone is None:
         return None
@@ -86,6 +86,6 @@ def phone_option(phone: Optional[str]) -> Optional[str]:
     return number
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     err.print(f"[red]Error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(1)

@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Optional, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bot.cli.base import console, fail, in_transaction, run_async, settings, shown
+from flows.core.clock import SystemClock
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
-from flows.organiser.broadcasts import followup
-from flows.organiser.broadcasts import compose, local, parse_audience, parse_time
 from flows.organiser.access import Actor
+from flows.organiser.broadcasts import compose, followup, local, parse_audience, parse_time
 from flows.organiser.errors import BroadcastError
-from flows.core.clock import SystemClock
 from storage import broadcasts as store
 from storage import open_database
 from storage.db import Tx, parse_ts
@@ -64,9 +63,9 @@ def create(
     body: str = typer.Option(..., "--body", help="The message; placeholders {first_name} and {group}."),
     audience: str = typer.Option("all", "--audience", help="e.g. 'group:Leeds interest:housing channel:sms chats'."),
     kind: str = typer.Option("broadcast", "--kind", help="broadcast or alert"),
-    cta: Optional[str] = typer.Option(None, "--cta", help="Alerts: what people should do."),
-    link: Optional[str] = typer.Option(None, "--link", help="Alerts: a link for the call to action."),
-    deadline: Optional[str] = typer.Option(None, "--deadline", help="Alerts: local time, e.g. '2026-11-20 23:59'."),
+    cta: str | None = typer.Option(None, "--cta", help="Alerts: what people should do."),
+    link: str | None = typer.Option(None, "--link", help="Alerts: a link for the call to action."),
+    deadline: str | None = typer.Option(None, "--deadline", help="Alerts: local time, e.g. '2026-11-20 23:59'."),
     every_channel: bool = typer.Option(False, "--every-channel", help="Send on each channel a supporter has."),
     no_normalise: bool = typer.Option(False, "--no-normalise", help="Keep curly quotes, dashes and the like."),
 ) -> None:
@@ -97,7 +96,7 @@ def preview(broadcast_id: int = typer.Argument(...)) -> None:
     _show_preview(_in_tx(work))
 
 
-def _confirmation(broadcast_id: int, yes: bool, count: Optional[str]) -> Optional[str]:
+def _confirmation(broadcast_id: int, yes: bool, count: str | None) -> str | None:
     """Ask before sending: above 1,000 recipients, the count must be typed."""
     async def work(tx: Tx) -> broadcast_send.Preview:
         return await broadcast_send.preview(tx, await _get(tx, broadcast_id), clock.now(), settings().flow_settings())
@@ -106,13 +105,14 @@ def _confirmation(broadcast_id: int, yes: bool, count: Optional[str]) -> Optiona
     if p.needs_count:
         if count is not None:
             return count
-        return typer.prompt(f"This goes to {p.total:,} people. Type {p.total} to confirm")
+        typed: str = typer.prompt(f"This goes to {p.total:,} people. Type {p.total} to confirm")
+        return typed
     if not yes and not typer.confirm(f"Send #{broadcast_id} to {p.total:,} people?"):
         fail("not confirmed; nothing was sent")
     return count
 
 
-def _confirm(broadcast_id: int, **options) -> store.Broadcast:
+def _confirm(broadcast_id: int, **options: Any) -> store.Broadcast:
     async def work(tx: Tx) -> store.Broadcast:
         b = await _get(tx, broadcast_id)
         return await broadcast_send.confirm(tx, b, CLI, clock.now(), settings().flow_settings(), **options)
@@ -124,7 +124,7 @@ def _confirm(broadcast_id: int, **options) -> store.Broadcast:
 def send(
     broadcast_id: int = typer.Argument(...),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (up to 1,000 recipients)."),
-    confirm_count: Optional[str] = typer.Option(None, "--confirm-count", help="The recipient count, above 1,000."),
+    confirm_count: str | None = typer.Option(None, "--confirm-count", help="The recipient count, above 1,000."),
     urgent: bool = typer.Option(False, "--urgent", help="Alerts: send SMS during quiet hours too."),
     follow: bool = typer.Option(False, "--follow", help="Show a progress bar until every message has gone."),
 ) -> None:
@@ -144,7 +144,7 @@ def schedule(
     at: str = typer.Option(..., "--at", help="Local time, e.g. '2026-11-05 18:00' or 'tomorrow 18:00'."),
     repeat: str = typer.Option("none", "--repeat", help="none, daily or weekly"),
     yes: bool = typer.Option(False, "--yes", "-y"),
-    confirm_count: Optional[str] = typer.Option(None, "--confirm-count"),
+    confirm_count: str | None = typer.Option(None, "--confirm-count"),
 ) -> None:
     """Send a draft at a local time, once or repeating."""
     flow = settings().flow_settings()
@@ -158,6 +158,7 @@ def schedule(
     console.print(f"Scheduled time: {local(when, flow.timezone)}{repeating}")
     typed = _confirmation(broadcast_id, yes, confirm_count)
     b = _confirm(broadcast_id, when=when, repeat=repeat, typed=typed)
+    assert b.send_at is not None  # confirm() always sets it
     console.print(f"Broadcast #{b.id} is {b.status} for {local(parse_ts(b.send_at), flow.timezone)}.")
 
 
@@ -212,7 +213,7 @@ def list_broadcasts(limit: int = typer.Option(20, "--limit")) -> None:
 @broadcast_app.command("followup")
 def follow_up(
     broadcast_id: int = typer.Argument(...),
-    body: Optional[str] = typer.Option(None, "--body", help="New text (default: the alert's own)."),
+    body: str | None = typer.Option(None, "--body", help="New text (default: the alert's own)."),
 ) -> None:
     """Draft the same alert to everyone who has not answered it yet, and preview it."""
     async def work(tx: Tx) -> broadcast_send.Preview:

@@ -4,20 +4,19 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
-from typing import Optional, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import typer
 from rich.table import Table
 
 from bot.cli.base import console, fail, group_id, in_transaction, phone_option, settings, shown
-from flows.values import dates
-from flows.organiser import events as event_ops
-from flows.values import phones
-from flows.supporter import events as flow_events
 from flows.core.clock import SystemClock
+from flows.organiser import events as event_ops
+from flows.supporter import events as flow_events
+from flows.values import dates, phones
 from storage import events, supporters
-from storage.db import Tx
+from storage.db import Row, Tx
 from storage.events import Event
 
 T = TypeVar("T")
@@ -41,7 +40,7 @@ def _when(text: str, now: datetime, tz: str) -> datetime:
     try:
         return dates.parse(text, now, tz)
     except dates.DateError as exc:
-        if exc.reason == "past":
+        if exc.reason == "past" and exc.when is not None:
             raise ValueError(f"--when: {dates.full(exc.when, tz)} is in the past") from None
         raise ValueError(f"--when: can't read {text!r} (e.g. 'Sat 14:00', '3 Oct 7pm', '2026-12-05 19:00')") from None
 
@@ -54,7 +53,7 @@ def _describe(event: Event) -> str:
     return shown(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
 
 
-def _check_lengths(title: Optional[str], description: Optional[str], instructions: Optional[str]) -> None:
+def _check_lengths(title: str | None, description: str | None, instructions: str | None) -> None:
     for option, value, most in (("--title", title and title.strip(), event_ops.MAX_TITLE),
                                 ("--description", description, event_ops.MAX_DETAILS),
                                 ("--instructions", instructions, event_ops.MAX_DETAILS)):
@@ -67,16 +66,16 @@ def create(
     title: str = typer.Option(..., "--title"),
     when: str = typer.Option(..., "--when", help="Start, e.g. 'Sat 14:00', '3 Oct 7pm', '2026-12-05 19:00'."),
     hours: float = typer.Option(2.0, "--hours", min=0.25, help="How long it lasts."),
-    venue: Optional[str] = typer.Option(None, "--venue"),
-    address: Optional[str] = typer.Option(None, "--address"),
-    postcode: Optional[str] = typer.Option(None, "--postcode"),
+    venue: str | None = typer.Option(None, "--venue"),
+    address: str | None = typer.Option(None, "--address"),
+    postcode: str | None = typer.Option(None, "--postcode"),
     private_address: bool = typer.Option(False, "--private-address", help="Keep the address out of public files."),
-    online: Optional[str] = typer.Option(None, "--online", help="Link for joining online."),
-    capacity: Optional[int] = typer.Option(None, "--capacity", min=1),
-    group: Optional[str] = typer.Option(None, "--group", help="Local group name; national when left out."),
-    description: Optional[str] = typer.Option(None, "--description"),
-    instructions: Optional[str] = typer.Option(None, "--instructions", help="Shown to people after they RSVP."),
-    tz: Optional[str] = typer.Option(None, "--timezone", help="Default: MUSTER_TIMEZONE."),
+    online: str | None = typer.Option(None, "--online", help="Link for joining online."),
+    capacity: int | None = typer.Option(None, "--capacity", min=1),
+    group: str | None = typer.Option(None, "--group", help="Local group name; national when left out."),
+    description: str | None = typer.Option(None, "--description"),
+    instructions: str | None = typer.Option(None, "--instructions", help="Shown to people after they RSVP."),
+    tz: str | None = typer.Option(None, "--timezone", help="Default: MUSTER_TIMEZONE."),
     publish: bool = typer.Option(False, "--publish", help="Publish at once instead of saving a draft."),
 ) -> None:
     """Create an event (a draft unless --publish)."""
@@ -106,16 +105,16 @@ def create(
 @event_app.command("edit")
 def edit(
     ident: str = typer.Argument(..., metavar="ID"),
-    title: Optional[str] = typer.Option(None, "--title"),
-    when: Optional[str] = typer.Option(None, "--when"),
-    hours: Optional[float] = typer.Option(None, "--hours", min=0.25),
-    venue: Optional[str] = typer.Option(None, "--venue"),
-    address: Optional[str] = typer.Option(None, "--address"),
-    postcode: Optional[str] = typer.Option(None, "--postcode"),
-    online: Optional[str] = typer.Option(None, "--online"),
-    capacity: Optional[int] = typer.Option(None, "--capacity", min=0, help="0 for no limit."),
-    description: Optional[str] = typer.Option(None, "--description"),
-    instructions: Optional[str] = typer.Option(None, "--instructions"),
+    title: str | None = typer.Option(None, "--title"),
+    when: str | None = typer.Option(None, "--when"),
+    hours: float | None = typer.Option(None, "--hours", min=0.25),
+    venue: str | None = typer.Option(None, "--venue"),
+    address: str | None = typer.Option(None, "--address"),
+    postcode: str | None = typer.Option(None, "--postcode"),
+    online: str | None = typer.Option(None, "--online"),
+    capacity: int | None = typer.Option(None, "--capacity", min=0, help="0 for no limit."),
+    description: str | None = typer.Option(None, "--description"),
+    instructions: str | None = typer.Option(None, "--instructions"),
 ) -> None:
     """Change an event; a new time or place is sent to everyone who RSVPed (once per change)."""
     _check_lengths(title, description, instructions)
@@ -124,7 +123,7 @@ def edit(
 
     async def work(tx: Tx) -> tuple[Event, bool, list[int]]:
         event = await _find(tx, ident)
-        changes: dict = {k: v for k, v in {
+        changes: dict[str, Any] = {k: v for k, v in {
             "title": title, "venue": venue, "address": address, "postcode": postcode, "online_url": online,
             "description": description, "instructions": instructions,
         }.items() if v is not None}
@@ -191,7 +190,7 @@ def list_events(everything: bool = typer.Option(False, "--all", help="Include pa
     now = SystemClock().now()
 
     async def work(tx: Tx) -> tuple[list[Event], dict[int, dict[str, int]]]:
-        found = await events.listing(tx, datetime(1970, 1, 1, tzinfo=timezone.utc) if everything else now, limit=1000)
+        found = await events.listing(tx, datetime(1970, 1, 1, tzinfo=UTC) if everything else now, limit=1000)
         return found, await events.counts(tx, [e.id for e in found])
 
     found, tally = _in_tx(work)
@@ -212,7 +211,7 @@ def attendees(
     as_csv: bool = typer.Option(False, "--csv", help="CSV on standard output (full phone numbers)."),
 ) -> None:
     """Everyone who RSVPed, with their answer and attendance."""
-    async def work(tx: Tx) -> list:
+    async def work(tx: Tx) -> list[Row]:
         event = await _find(tx, ident)
         return await events.attendees(tx, event.id)
 
@@ -229,7 +228,8 @@ def attendees(
         return
     table = Table("supporter", "name", "phone", "telegram", "rsvp", "attended")
     for r in rows:
-        table.add_row(str(r["supporter_id"]), shown(r["first_name"] or ""), phones.masked(r["phone"]) if r["phone"] else "",
+        phone = phones.masked(r["phone"]) if r["phone"] else ""
+        table.add_row(str(r["supporter_id"]), shown(r["first_name"] or ""), phone,
                       str(r["telegram_id"] or ""), r["status"], attended[r["attended"]])
     console.print(table)
 
@@ -237,9 +237,9 @@ def attendees(
 @event_app.command("attend")
 def attend(
     ident: str = typer.Argument(..., metavar="ID"),
-    supporter: Optional[int] = typer.Option(None, "--supporter", help="Supporter id (see attendees)."),
-    phone: Optional[str] = typer.Option(None, "--phone"),
-    telegram_id: Optional[int] = typer.Option(None, "--telegram-id"),
+    supporter: int | None = typer.Option(None, "--supporter", help="Supporter id (see attendees)."),
+    phone: str | None = typer.Option(None, "--phone"),
+    telegram_id: int | None = typer.Option(None, "--telegram-id"),
     absent: bool = typer.Option(False, "--no", help="Mark as not attended."),
 ) -> None:
     """Mark someone as attended (or not, with --no)."""

@@ -1,8 +1,6 @@
 """`muster referrals`: who has recruited the most supporters."""
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.table import Table
 
@@ -13,7 +11,7 @@ from storage.db import Tx
 
 
 def referrals(
-    group: Optional[str] = typer.Option(None, "--group", help="Only recruiters in this local group."),
+    group: str | None = typer.Option(None, "--group", help="Only recruiters in this local group."),
     limit: int = typer.Option(20, "--limit", min=1, help="How many recruiters to list."),
 ) -> None:
     """List the top recruiters: supporters who joined with their referral code."""
@@ -34,7 +32,7 @@ def referrals(
     console.print(table)
 
 
-def _masked_id(telegram_id: Optional[int]) -> str:
+def _masked_id(telegram_id: int | None) -> str:
     if telegram_id is None:
         return ""
     text = str(telegram_id)

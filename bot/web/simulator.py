@@ -17,9 +17,9 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels.base import Channel
 from bot.channels.sandbox import SandboxChannel
-from flows.values import phones
 from flows.core.engine import Handled
 from flows.core.types import Inbound
+from flows.values import phones
 
 MAX_TEXT = 4096
 
