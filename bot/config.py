@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     broadcast_misfire_grace: int = Field(3600, alias="BROADCAST_MISFIRE_GRACE", ge=0)
     # Secret key for the salted hashes of erased supporters (required in live mode).
     erasure_salt: str | None = Field(None, alias="MUSTER_ERASURE_SALT")
+    # Signs the console's CSRF cookies; a random one per process when unset (forms open across a
+    # restart then ask to be sent again). Set it when several processes serve the console.
+    secret_key: str | None = Field(None, alias="MUSTER_SECRET_KEY", min_length=16)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -63,7 +63,12 @@ async def serve(settings: Settings, on_listening: Callable[[str], object] | None
         except DatabaseUnusable as exc:
             sock.close()
             raise CannotStart(str(exc)) from None
-        service = Service(settings, lock=lock, db=db)
+        try:
+            service = Service(settings, lock=lock, db=db)
+        except BaseException:
+            sock.close()
+            await db.close()  # its thread would keep the process alive
+            raise
         host, port = sock.getsockname()[:2]
         log.info("listening on http://%s:%d", host, port)
         if on_listening:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -19,7 +20,8 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.web import app as web_app
 from bot.web import calendar as calendar_routes
-from bot.web import monitoring, simulator
+from bot.web import console, monitoring, simulator
+from bot.web.console.base import Console
 from flows.core.clock import Clock, SystemClock
 from flows.core.engine import Engine, Handled
 from flows.core.types import Inbound
@@ -76,7 +78,13 @@ class Service:
         for channel in self.channels.values():
             routes += channel.routes()
         routes += calendar_routes.routes(database, self.clock.now, self.settings.movement)
+        routes += console.routes(Console(database, self.clock.now, self.settings, self._wake_dispatcher),
+                                 self.settings.secret_key or secrets.token_urlsafe(32))
         return web_app.build(routes, self.running)
+
+    def _wake_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
 
     def _unwritable(self) -> str | None:
         """Why the database cannot take writes, though it still answers reads (None: it can)."""

@@ -42,6 +42,8 @@ TEXTS: dict[str, str] = {
     "tg_groups.linked": "This chat is now linked to {group}. Announcements for {group} will be posted here.",
     # console (organiser commands)
     "console.help_title": "Organiser commands:",
+    "console.signin_link": "Your sign-in link for the organisers' console: {link}\nOr type the code {code}. "
+                           "It works once, for {minutes} minutes. If you did not ask to sign in, ignore this.",
     "console.help_desc": "this list",
     "console.help_footer": "Supporters' keywords (MENU, STOP, MYDATA, …) work for you too.",
     "console.refused": "Sorry, {command} is for organisers only. Reply MENU to see what you can do.",

@@ -1,0 +1,136 @@
+"""What every console page shares: the database, the clock, templates, the signed-in organiser,
+flash messages, rate limits and the security headers."""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.config import Settings
+from flows.organiser import signin
+from flows.organiser.signin import SignedIn
+from storage.db import Database, Tx
+
+COOKIE = "muster_session"
+# No inline script or style anywhere in the console: everything it needs is served from 'self'.
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                 b"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the console's security headers to every response it sends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(k, v) for k, v in SECURITY_HEADERS if k not in names]]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+@dataclass
+class Limiter:
+    """At most `limit` events per key in any `window` seconds (sign-in requests per address and per client)."""
+    limit: int
+    window: float
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        if len(self._seen) > 10_000:
+            self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.window}
+        return True
+
+
+@dataclass
+class Console:
+    """What the console's routes need from the running service, and nothing more."""
+    database: Callable[[], Database | None]
+    now: Callable[[], datetime]
+    settings: Settings
+    wake: Callable[[], None]  # the dispatcher: something was queued
+    templates: Jinja2Templates = field(init=False)
+
+    def __post_init__(self) -> None:
+        env = jinja2.Environment(loader=jinja2.PackageLoader("bot.web", "templates"),
+                                 autoescape=True, undefined=jinja2.StrictUndefined)
+        env.filters["urlquote"] = lambda v: quote(str(v), safe="")
+        self.templates = Jinja2Templates(env=env)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return (self.settings.public_url or "").startswith("https://")
+
+    def base_url(self, request: Request) -> str:
+        return (self.settings.public_url or str(request.base_url)).rstrip("/")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        db = self.database()
+        if db is None:
+            raise RuntimeError("the service is not running")
+        async with db.transaction() as tx:
+            yield tx
+
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        csrf = request.scope.get("csrftoken")
+        context.setdefault("who", None)
+        context.setdefault("flash", request.query_params.get("done"))
+        context.setdefault("error", None)
+        response = self.templates.TemplateResponse(
+            request, f"console/{template}", {"csrftoken": csrf() if csrf else "", "movement": self.settings.movement,
+                                             **context}, status_code=status)
+        assert isinstance(response, HTMLResponse)
+        return response
+
+
+Page = Callable[[Request, SignedIn], Awaitable[Response]]
+
+
+def signed_in(console: Console, page: Page) -> Callable[[Request], Awaitable[Response]]:
+    """The page, for a live session only; anyone else goes to the sign-in page (and back after)."""
+    async def handler(request: Request) -> Response:
+        async with console.transaction() as tx:
+            who = await signin.resolve(tx, request.cookies.get(COOKIE), console.now())
+        if who is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            response = RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
+            response.delete_cookie(COOKIE, path="/console")
+            return response
+        return await page(request, who)
+
+    return handler
+
+
+def back(url: str, done: str | None = None) -> RedirectResponse:
+    """After a form: see the page again (303), with a word saying what was done."""
+    return RedirectResponse(url + (f"?done={quote(done, safe='')}" if done else ""), status_code=303)
