@@ -6,7 +6,8 @@ past events, messages sent (RSVPs to events still to come are removed: no remind
 The consent log keeps its rows with supporter_id set to NULL: how many opted in and
 out, when and how, survives; who did not. Message bodies in the outbox are blanked, both
 the supporter's own and those about them sent to others (a group welcome, a preview that
-showed them: see storage/subjects.py); addresses too, once each message is final. Rows in
+showed them: see storage/subjects.py); addresses too, once each message is final. Their
+messages in the organisers' inbox (and the answers to them) are deleted. Rows in
 other tables that refer to the supporter keep pointing at the anonymous row. Then every
 column of every table, whatever its declared type, is read for the erased phone number,
 email and Telegram id, and any value holding one loses it (a number column holding one
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage import subjects
+from storage import inbox, subjects
 from storage.db import Database, Tx, ts
 from storage.identities import references
 
@@ -136,6 +137,7 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
     await tx.execute("UPDATE consent_log SET supporter_id = NULL WHERE supporter_id = ?", (supporter_id,))
     await tx.execute("DELETE FROM supporter_interests WHERE supporter_id = ?", (supporter_id,))
     await tx.execute("DELETE FROM conversations WHERE supporter_id = ?", (supporter_id,))
+    await inbox.delete_for(tx, supporter_id)  # the row stays, so ON DELETE CASCADE never fires
     # Messages not yet sent never will be; bodies go now, addresses once a row is final.
     await tx.execute(
         "UPDATE outbox SET supporter_id = ? WHERE supporter_id IS NULL AND "

@@ -47,6 +47,8 @@ class Context:
         self.replies: list[Reply] = []
         # Replies still sent when the supporter is opted out here (the one opt-out confirmation).
         self.send_when_opted_out = False
+        # The sender is over the flood limit: only their consent keywords are being answered.
+        self.throttled = False
         self.text = inbound.text.strip()
         self.args = ""  # what followed a keyword, as typed
         self.choice, self.picked = self._resolve_choice()

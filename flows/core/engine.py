@@ -171,6 +171,7 @@ class Engine:
             ctx = Context(tx, message, person, conv, self.clock, self.settings, routes.TABLE)
             self._expire(ctx)
             flood = self._flood(message, ctx.now.timestamp())
+            ctx.throttled = bool(flood)
             try:
                 if flood and not routes.is_consent(ctx):
                     throttled.add(id(message))

@@ -12,3 +12,8 @@ class BodyError(BroadcastError):
 
 class ScopeError(BroadcastError):
     """The organiser asked to reach people outside their own groups."""
+
+
+class InboxError(ValueError):
+    """An inbox item cannot be answered or closed as asked: the message says why (gone, already
+    handled, the supporter cannot be reached on that channel, an empty answer)."""

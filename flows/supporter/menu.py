@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flows.core.context import Context
 from flows.core.types import Choice
+from flows.supporter import inbox
 
 # Filled by the flows that provide menu entries: key → (text key, handler name in CHOICES).
 ENTRIES: list[tuple[str, str]] = [("menu:help", "menu.help")]
@@ -24,6 +25,8 @@ async def help(ctx: Context) -> None:
 
 
 async def fallback(ctx: Context) -> None:
+    """Nothing else understood the message: show the menu, and keep it for the organisers' inbox."""
+    await inbox.keep(ctx)
     ctx.reply(f"{ctx.t('menu.unknown')} {ctx.t('menu.title')}", _choices(ctx))
 
 

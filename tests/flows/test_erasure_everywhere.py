@@ -2,7 +2,8 @@
 
 Zephyrine signs up by SMS and links Telegram, organises a local group, links its Telegram
 chat and is welcomed there, sends a broadcast of her own, is the sample in another
-organiser's previews, RSVPs, answers an alert DONE and recruits someone. Then DELETE.
+organiser's previews, RSVPs, answers an alert DONE, recruits someone and asks the organisers'
+inbox a question that is answered. Then DELETE.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from flows.organiser import inbox
+from flows.organiser.access import Actor
 from storage import privacy, supporters
 from tests.flows.events_support import group, make_event, organiser
 from tests.harness import Harness
@@ -76,6 +79,15 @@ async def _everything(h: Harness) -> None:
         await h.say("sms", PHONE, text)
     h.clock.advance(minutes=1)
 
+    # A question the bot does not understand goes to the organisers' inbox, and is answered.
+    await h.say("sms", PHONE, f"{NAME} here ({EMAIL}, {PHONE}): can I bring a banner to {POSTCODE}?")
+    async with h.db.transaction() as tx:
+        [item] = await inbox.items(tx, Actor(trusted=True))
+        await inbox.answer(tx, Actor(trusted=True), item.id, f"Of course, {NAME}!", h.clock.now(), h.engine.settings)
+    await h.deliver()
+    assert [m["text"] for m in h.channels["sms"].pop(PHONE)] == [f"Of course, {NAME}!"]
+    h.clock.advance(minutes=1)
+
     # As organiser she links her group's chat, then joins it and is welcomed there by name: all
     # before Telegram knows her number, so on a second record that the merge below folds in.
     await _group_chat(h, TG, "group_command", text="/linkgroup Leeds North", command="linkgroup", chat_admin=True)
@@ -132,6 +144,8 @@ async def _everything(h: Harness) -> None:
         assert await tx.scalar("SELECT COUNT(*) FROM rsvps WHERE supporter_id = ?", (her.id,)) == 1
         assert await tx.scalar("SELECT response FROM alert_responses WHERE supporter_id = ?", (her.id,)) == "done"
         assert await tx.scalar("SELECT COUNT(*) FROM supporters WHERE referred_by = ?", (her.id,)) == 1
+        assert await tx.scalar("SELECT COUNT(*) FROM inbox_items WHERE supporter_id = ? AND text LIKE ?",
+                               (her.id, f"{NAME} here%")) == 1
 
 
 async def test_an_erased_supporter_and_organiser_leaves_nothing_anywhere(
@@ -159,5 +173,6 @@ async def test_an_erased_supporter_and_organiser_leaves_nothing_anywhere(
         assert await tx.scalar("SELECT COUNT(*) FROM supporters WHERE referred_by IS NOT NULL") == 1
         assert await tx.scalar("SELECT COUNT(*) FROM alert_responses") == 1
         assert await tx.scalar("SELECT COUNT(*) FROM telegram_groups") == 1
+        assert await tx.scalar("SELECT COUNT(*) FROM inbox_items") == 0  # her question and its answer
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert TG not in logged and PHONE not in logged and PHONE[1:] not in logged
