@@ -10,6 +10,7 @@ import typer
 
 from bot.cli import admin, referrals
 from bot.cli import broadcasts as broadcast_cli
+from bot.cli import console as console_cli
 from bot.cli import events as event_cli
 from bot.cli.base import console, err, fail, run_async, settings, shown
 
@@ -84,6 +85,7 @@ def chat(
 
 
 app.add_typer(admin.db_app, name="db")
+admin.organiser_app.command("login-link")(console_cli.login_link)
 app.add_typer(admin.organiser_app, name="organiser")
 app.add_typer(admin.group_app, name="group")
 app.add_typer(event_cli.event_app, name="event")

@@ -139,3 +139,13 @@ def test_the_log_never_holds_a_sign_in_secret(service: Sandbox) -> None:
     log = service.log.read_text()
     assert "/console/login/…" in log
     assert not re.search(r"/console/login/[A-Za-z0-9_-]{8,}", log)
+
+
+def test_the_operator_prints_a_link_with_the_cli(service: Sandbox) -> None:
+    phone = service.organiser()
+    printed = service.cli("organiser", "login-link", "--phone", phone).stdout
+    link = re.search(r"(/console/login/[A-Za-z0-9_-]+)", printed).group(1)
+    client = httpx.Client(base_url=service.base, timeout=10)
+    token = csrf(client.get(link))
+    assert client.post(link, data={"csrftoken": token}).status_code == 303
+    assert client.get("/console/").status_code == 200

@@ -1,0 +1,48 @@
+"""The console in a real browser, as an organiser uses it, on a laptop and on a phone."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.web.browser import LAPTOP, PHONE, browser, shot  # noqa: F401 (browser is a fixture)
+from tests.web.console_support import Sandbox, sandbox
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with sandbox(tmp_path_factory.mktemp("browser")) as running:
+        yield running
+
+
+def sign_in(service: Sandbox, page: Any, phone: str) -> None:
+    """Through the sign-in page and the link the bot sends, as a person would."""
+    after = service.last_message_id("sms", phone)
+    page.goto(f"{service.base}/console/")
+    page.get_by_label("Phone number or Telegram user id").fill(phone)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    page.get_by_role("heading", name="Check your texts").wait_for()
+    link = service.wait_for_message("sms", phone, r"(http://\S+/console/login/[A-Za-z0-9_-]+)", after).group(1)
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").wait_for()
+
+
+@pytest.mark.parametrize("size", ["laptop", "phone"])
+def test_sign_in_from_the_sandbox_see_the_overview_and_sign_out(service: Sandbox, browser: Any, size: str) -> None:
+    context = browser.new_context(viewport=LAPTOP if size == "laptop" else PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{service.base}/console/login")
+    shot(page, f"console-login-{size}")
+    sign_in(service, page, service.organiser())
+    assert page.get_by_text("supporters", exact=False).first.is_visible()
+    shot(page, f"console-overview-{size}")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert re.search(r"/console/login$", page.url)
+    assert not errors, errors  # no CSP violation, no script error
+    context.close()
