@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import LAPTOP, PHONE, browser, shot  # noqa: F401 (browser is a fixture)
+from tests.web.browser import LAPTOP, PHONE, shot
 from tests.web.console_support import Sandbox, sandbox
 
 
