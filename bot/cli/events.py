@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.cli.base import console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows.core.clock import SystemClock
 from flows.organiser import events as event_ops
+from flows.organiser.access import Actor
 from flows.supporter import events as flow_events
 from flows.values import dates, phones
 from storage import events, supporters
@@ -21,6 +22,7 @@ from storage.events import Event
 
 T = TypeVar("T")
 
+CLI = Actor(trusted=True, label="cli")  # whoever runs the command line administers the deployment
 event_app = typer.Typer(help="Events: create, publish, cancel, attendance.", no_args_is_help=True)
 
 
@@ -156,12 +158,12 @@ def publish(
     async def work(tx: Tx) -> tuple[Event, tuple[int, int] | None]:
         event = await _find(tx, ident)
         if event.status != "confirmed":
-            await event_ops.publish(tx, event, now)
+            await event_ops.publish(tx, CLI, event, now)
         if not announce:
             return event, None
         if event.announced_at:
             raise ValueError(f"event #{event.id} has already been announced")
-        return event, await event_ops.announce(tx, event, now, flow_settings)
+        return event, await event_ops.announce(tx, CLI, event, now, flow_settings)
 
     event, counts = _in_tx(work)
     console.print(f"Published {_describe(event)}")

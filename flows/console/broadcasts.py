@@ -28,7 +28,8 @@ _LINK = re.compile(r"(https?://\S+)\s*$")
 async def actor(ctx: Context) -> Actor:
     roles = tuple(await ctx.roles())
     # The label is stored as the broadcast's author and logged: our record, never their address.
-    return Actor(roles, f"{ctx.channel}:supporter:{ctx.supporter.id}", ctx.channel, ctx.inbound.address)
+    return Actor(roles, f"{ctx.channel}:supporter:{ctx.supporter.id}", ctx.channel, ctx.inbound.address,
+                 origin=ctx.channel)
 
 
 async def broadcast(ctx: Context) -> None:
@@ -188,7 +189,7 @@ async def chosen(ctx: Context) -> None:
         ctx.say("broadcasts.use_buttons")
         return
     if action == "drop":
-        await store.update(ctx.tx, b.id, status="cancelled")
+        await broadcast_send.discard(ctx.tx, b, await actor(ctx), ctx.now)
         ctx.finish()
         ctx.say("broadcasts.discarded", id=b.id)
     elif action == "later":

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+from flows.console.broadcasts import actor
 from flows.core.context import Context
 from flows.core.types import Choice
 from flows.organiser.access import allowed, scope
@@ -271,7 +272,7 @@ async def chosen(ctx: Context) -> None:
             ctx.say("events.admin_cancelled", id=event.id)
             return
         if event.status == "draft":
-            await publish(ctx.tx, event, ctx.now)
+            await publish(ctx.tx, await actor(ctx), event, ctx.now)
         people, chats = await audience_size(ctx.tx, event)
         ctx.reply(ctx.t("events.published", id=event.id, title=event.title, people=people, chats=chats), [
             Choice(f"evadm:ann:{event.id}", ctx.t("events.announce_button")),
@@ -284,7 +285,7 @@ async def chosen(ctx: Context) -> None:
         if event.announced_at:
             ctx.say("events.already_announced", id=event.id)
             return
-        people, chats = await announce(ctx.tx, event, ctx.now, ctx.settings)
+        people, chats = await announce(ctx.tx, await actor(ctx), event, ctx.now, ctx.settings)
         ctx.say("events.announced", people=people, chats=chats)
     elif action == "cancel" and event.status != "cancelled":
         ctx.reply(ctx.t("events.cancel_confirm", id=event.id, title=event.title), [

@@ -34,6 +34,7 @@ class Actor:
     notify_channel: str | None = None
     notify_address: str | None = None
     trusted: bool = False  # the command line: whoever runs it administers the deployment
+    origin: str | None = None  # where the action came from, for the audit log: a web client's address
 
     @property
     def is_admin(self) -> bool:

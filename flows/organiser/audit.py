@@ -17,5 +17,12 @@ def front_of(actor: Actor) -> str:
 
 def note(tx: Tx, actor: Actor, now: datetime, action: str, *, target: str | None = None,
          detail: str | None = None, origin: str | None = None) -> None:
-    """Record one organiser action. `detail` says what changed, never a name, number or message text."""
-    store.record(tx, now, actor.label, front_of(actor), action, target=target, detail=detail, origin=origin)
+    """Record one organiser action. `detail` says what changed, never a name, number or message text.
+
+    `origin` is where it came from: by default the actor's (a web client's address), and for the
+    chat console the channel it was typed on; the command line has none.
+    """
+    front = front_of(actor)
+    if origin is None:
+        origin = actor.origin or (actor.notify_channel if front == "chat" else None)
+    store.record(tx, now, actor.label, front, action, target=target, detail=detail, origin=origin)

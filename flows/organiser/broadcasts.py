@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
+from flows.organiser import audit
 from flows.organiser.access import Actor, check_access, scoped
 from flows.organiser.errors import BodyError, BroadcastError, ScopeError
 from flows.values import dates, segments
@@ -144,13 +145,17 @@ async def compose(
         segments.check_body(message(trial, "sms", FlowSettings()).render())
     except ValueError as exc:
         raise BodyError(str(exc)) from None
-    return await store.create(
+    draft = await store.create(
         tx, now, kind=kind, body=body, audience=audience.to_json(), channel_mode="every" if every else "last",
         cta_text=(cta_text or "").strip() or None, cta_link=cta_link or None,
         deadline=ts(deadline) if deadline else None, normalise=int(normalise), created_by=actor.label,
         notify_channel=actor.notify_channel, notify_address=actor.notify_address,
         scope_groups=json.dumps(list(audience.groups)),
     )
+    reach = f"groups {','.join(map(str, audience.groups))}" if audience.groups else "everyone"
+    audit.note(tx, actor, now, "broadcast.compose", target=f"broadcast:{draft.id}",
+               detail=f"{kind} draft to {reach}")
+    return draft
 
 
 def message(b: Broadcast, channel: str, settings: FlowSettings) -> Template:

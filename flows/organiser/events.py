@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Reply
+from flows.organiser import audit
+from flows.organiser.access import Actor, allowed
+from flows.organiser.errors import ScopeError
 from flows.supporter import events as ev
 from storage import events as store
 from storage import outbox
@@ -26,10 +29,18 @@ def new_public_id() -> str:
     return "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(10))
 
 
-async def publish(tx: Tx, event: Event, now: datetime) -> None:
+def check_access(actor: Actor, event: Event) -> None:
+    """May this actor manage this event (its group's, or a national one)? ScopeError if not."""
+    if not actor.trusted and not allowed(list(actor.roles), event.group_id):
+        raise ScopeError(f"Event {event.id} belongs to another local group.")
+
+
+async def publish(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
+    check_access(actor, event)
     if event.status == "cancelled":
         raise ValueError("a cancelled event cannot be published again")
     await store.set_status(tx, event, "confirmed", now)
+    audit.note(tx, actor, now, "event.publish", target=f"event:{event.id}", detail=f"was {event.status}")
 
 
 async def audience_size(tx: Tx, event: Event) -> tuple[int, int]:
@@ -38,8 +49,9 @@ async def audience_size(tx: Tx, event: Event) -> tuple[int, int]:
     return len(people), len(await store.group_chats(tx, event.group_id))
 
 
-async def announce(tx: Tx, event: Event, now: datetime, settings: FlowSettings) -> tuple[int, int]:
+async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: FlowSettings) -> tuple[int, int]:
     """Queue the announcement to the group's supporters and linked chats, once each; returns the counts."""
+    check_access(actor, event)
     if event.status != "confirmed":
         raise ValueError("only a published event can be announced")
     people = chats = 0
@@ -64,4 +76,6 @@ async def announce(tx: Tx, event: Event, now: datetime, settings: FlowSettings) 
         )
         chats += 1
     store.mark_announced(tx, event, now)
+    audit.note(tx, actor, now, "event.announce", target=f"event:{event.id}",
+               detail=f"{people} supporters and {chats} group chats")
     return people, chats

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from flows.core.settings import FlowSettings
 from flows.core.types import Reply
+from flows.organiser import audit
 from flows.organiser.access import Actor
 from flows.organiser.errors import InboxError, ScopeError
 from flows.supporter import events as ev
@@ -113,6 +114,7 @@ async def answer(tx: Tx, actor: Actor, item_id: int, text: str, now: datetime, s
     # A reply to the supporter's own message: it goes before notices and broadcasts.
     ev.tell(tx, person.id, (channel, address), Reply(body), now, priority=outbox.INTERACTIVE,
             dedupe_key=f"inbox:{item.id}", settings=settings)
+    audit.note(tx, actor, now, "inbox.answer", target=f"inbox:{item.id}", detail=f"answer queued on {channel}")
     return await _item(tx, actor, item.id)
 
 
@@ -123,4 +125,5 @@ async def mark_done(tx: Tx, actor: Actor, item_id: int, now: datetime) -> Item:
         raise _handled(item)
     if not await store.mark_done(tx, item.id, actor.label, now):
         raise _handled(await _item(tx, actor, item.id))
+    audit.note(tx, actor, now, "inbox.done", target=f"inbox:{item.id}", detail="closed without an answer")
     return await _item(tx, actor, item.id)

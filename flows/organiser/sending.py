@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
+from flows.organiser import audit
 from flows.organiser import reports as broadcast_report
 from flows.organiser.access import Actor, check_access
 from flows.organiser.broadcasts import (
@@ -136,8 +137,15 @@ async def confirm(
     check_count(await preview(tx, b, now, settings, salt), typed)
     await store.update(tx, b.id, urgent=int(urgent), repeat=repeat, send_at=ts(when or now), status="scheduled")
     b = await store.fetch(tx, b.id)
+    target = f"broadcast:{b.id}"
+    extras = (", urgent" if urgent else "") + (f", repeats {repeat}" if repeat != "none" else "")
     if when is None or when <= now:
-        await start(tx, b, now, settings, salt)  # a repeating one starts its first occurrence
+        started = await start(tx, b, now, settings, salt)  # a repeating one starts its first occurrence
+        audit.note(tx, actor, now, "broadcast.confirm", target=target,
+                   detail=f"sent now to {started.recipients} people and {started.chats} chats{extras}"
+                   + (f" (occurrence broadcast:{started.id})" if started.id != b.id else ""))
+    else:
+        audit.note(tx, actor, now, "broadcast.schedule", target=target, detail=f"for {ts(when)}{extras}")
     return await store.fetch(tx, b.id)
 
 
@@ -193,6 +201,8 @@ async def resend_unknown(tx: Tx, b: Broadcast, actor: Actor, now: datetime, sett
     if count:
         await store.update(tx, b.id, status="sending")
         log.warning("broadcast %s: %d messages in doubt sent again by %s", b.id, count, actor.label)
+    audit.note(tx, actor, now, "broadcast.resend_unknown", target=f"broadcast:{b.id}",
+               detail=f"{count} messages in doubt queued again")
     return count
 
 
@@ -207,4 +217,15 @@ async def cancel(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> int:
         raise BroadcastError(f"Broadcast {b.id} has already gone to everyone.")
     await store.update(tx, b.id, status="cancelled", finished_at=ts(now))
     log.info("broadcast %s cancelled by %s: %d queued messages dropped", b.id, actor.label, dropped)
+    audit.note(tx, actor, now, "broadcast.cancel", target=f"broadcast:{b.id}",
+               detail=f"was {b.status}; {dropped} queued messages dropped")
     return dropped
+
+
+async def discard(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> None:
+    """Throw a draft away before it is confirmed (nothing was queued)."""
+    check_access(actor, b)
+    if b.status != "draft":
+        raise BroadcastError(f"Broadcast {b.id} is {b.status}, not a draft.")
+    await store.update(tx, b.id, status="cancelled")
+    audit.note(tx, actor, now, "broadcast.discard", target=f"broadcast:{b.id}", detail="draft discarded")

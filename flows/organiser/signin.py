@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flows.core.texts import t
 from flows.core.types import Reply
+from flows.organiser import audit
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError
 from flows.values import phones
@@ -58,9 +59,11 @@ def parse_identity(raw: str, region: str = "GB") -> Identity | None:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A live session and the roles its organiser holds right now."""
+    """A live session and the roles its organiser holds right now (and, for the audit log, the
+    address the request came from)."""
     session: Session
     roles: tuple[Role, ...]
+    origin: str | None = None
 
     @property
     def identity(self) -> Identity:
@@ -68,8 +71,14 @@ class SignedIn:
 
     @property
     def actor(self) -> Actor:
-        return Actor(roles=self.roles, label=f"web:organiser:{min(r.id for r in self.roles)}",
-                     notify_channel=self.session.channel, notify_address=self.session.address)
+        return web_actor(self.roles, self.identity, self.origin)
+
+
+def web_actor(roles: tuple[Role, ...], identity: Identity, origin: str | None = None) -> Actor:
+    """The organiser acting through the web console: labelled by their first role's id, never their address."""
+    label = f"web:organiser:{min(r.id for r in roles)}" if roles else "web:organiser:none"
+    return Actor(roles=roles, label=label, notify_channel=identity.channel, notify_address=identity.address,
+                 origin=origin)
 
 
 async def roles_of(tx: Tx, identity: Identity) -> list[Role]:
@@ -121,10 +130,16 @@ async def redeem_code(tx: Tx, identity: Identity, code: str, now: datetime) -> b
     return await store.use_token(tx, found.id, now)
 
 
-async def start_session(tx: Tx, identity: Identity, user_agent: str | None, now: datetime) -> str:
-    """A new session for a signed-in organiser; returns the secret for their cookie."""
+async def start_session(tx: Tx, identity: Identity, user_agent: str | None, now: datetime, *,
+                        origin: str | None = None, how: str = "link") -> str:
+    """A new session for a signed-in organiser (recorded in the audit log: signed in by `how`, from
+    `origin`); returns the secret for their cookie."""
     secret = secrets.token_urlsafe(32)
     store.add_session(tx, identity.channel, identity.address, secret, user_agent, now, now + SESSION_LIFETIME)
+    session = await store.session_by_secret(tx, secret)
+    actor = web_actor(tuple(await roles_of(tx, identity)), identity, origin)
+    audit.note(tx, actor, now, "signin.start", target=f"session:{session.id}" if session else None,
+               detail=f"by {how}")
     return secret
 
 
@@ -150,6 +165,7 @@ async def resolve(tx: Tx, secret: str | None, now: datetime) -> SignedIn | None:
 
 def sign_out(tx: Tx, signed_in: SignedIn, now: datetime) -> None:
     store.end(tx, signed_in.session.id, "signed out", now)
+    audit.note(tx, signed_in.actor, now, "signin.end", target=f"session:{signed_in.session.id}")
 
 
 async def sessions_of(tx: Tx, identity: Identity) -> list[Session]:
@@ -164,4 +180,6 @@ async def revoke(tx: Tx, actor: Actor, session_id: int, now: datetime) -> Sessio
     if found is None:
         raise LookupError(f"no session #{session_id}")
     store.end(tx, session_id, "revoked", now)
+    audit.note(tx, actor, now, "session.revoke", target=f"session:{session_id}",
+               detail="already ended" if found.ended_at else None)
     return found

@@ -6,7 +6,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -116,6 +116,11 @@ class Console:
 Page = Callable[[Request, SignedIn], Awaitable[Response]]
 
 
+def client_address(request: Request) -> str | None:
+    """Where a request came from, as the audit log records it."""
+    return request.client.host if request.client else None
+
+
 def signed_in(console: Console, page: Page) -> Callable[[Request], Awaitable[Response]]:
     """The page, for a live session only; anyone else goes to the sign-in page (and back after)."""
     async def handler(request: Request) -> Response:
@@ -126,7 +131,7 @@ def signed_in(console: Console, page: Page) -> Callable[[Request], Awaitable[Res
             response = RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
             response.delete_cookie(COOKIE, path="/console")
             return response
-        return await page(request, who)
+        return await page(request, replace(who, origin=client_address(request)))
 
     return handler
 

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import COOKIE, Console, Limiter, signed_in
+from bot.web.console.base import COOKIE, Console, Limiter, client_address, signed_in
 from flows.organiser import signin
 from flows.organiser.signin import SESSION_LIFETIME, SignedIn
 
@@ -63,8 +63,8 @@ def routes(console: Console) -> list[BaseRoute]:
             return console.render(request, "login.html", 400, next=next_url, value=raw, error=ASK_HINT)
         async with console.transaction() as tx:
             ok = await signin.redeem_code(tx, identity, typed, console.now())
-            secret = await signin.start_session(tx, identity, request.headers.get("user-agent"), console.now()) \
-                if ok else None
+            secret = await signin.start_session(tx, identity, request.headers.get("user-agent"), console.now(),
+                                                origin=client_address(request), how="code") if ok else None
         if secret is None:
             return console.render(request, "login_sent.html", 400, channel=identity.channel, identity=raw,
                                   next=next_url, error="That code is wrong or has expired. Ask for a new link.")
@@ -79,8 +79,8 @@ def routes(console: Console) -> list[BaseRoute]:
     async def redeem(request: Request) -> Response:
         async with console.transaction() as tx:
             identity = await signin.redeem_link(tx, request.path_params["token"], console.now())
-            secret = await signin.start_session(tx, identity, request.headers.get("user-agent"), console.now()) \
-                if identity else None
+            secret = await signin.start_session(tx, identity, request.headers.get("user-agent"), console.now(),
+                                                origin=client_address(request), how="link") if identity else None
         if identity is None or secret is None:
             return console.render(request, "login.html", 400, next="/console/", value="",
                                   error="That sign-in link has expired or was already used. Ask for a new one.")
