@@ -74,3 +74,43 @@ async def roles_for(tx: Tx, phone: str | None, telegram_id: int | None) -> list[
         (phone, telegram_id),
     )
     return [_role(r) for r in rows]
+
+
+async def get(tx: Tx, role_id: int) -> Role | None:
+    row = await tx.one(f"{_SELECT} WHERE o.id = ?", (role_id,))
+    return _role(row) if row else None
+
+
+async def holds(tx: Tx, role: Role, new_role: str, group_id: int | None) -> bool:
+    """Does the same person already hold this role and scope in another row?"""
+    return bool(await tx.scalar(
+        "SELECT 1 FROM organisers WHERE id <> ? AND COALESCE(phone, '') = COALESCE(?, '') "
+        "AND COALESCE(telegram_id, 0) = COALESCE(?, 0) AND role = ? AND COALESCE(group_id, 0) = COALESCE(?, 0)",
+        (role.id, role.phone, role.telegram_id, new_role, group_id),
+    ))
+
+
+def change(tx: Tx, role_id: int, role: str, group_id: int | None) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    tx.write("UPDATE organisers SET role = ?, group_id = ? WHERE id = ?", (role, group_id, role_id))
+
+
+def remove_one(tx: Tx, role_id: int) -> None:
+    tx.write("DELETE FROM organisers WHERE id = ?", (role_id,))
+
+
+async def admin_count(tx: Tx) -> int:
+    value: int = await tx.scalar("SELECT COUNT(*) FROM organisers WHERE role = 'admin'")
+    return value
+
+
+async def known_as(tx: Tx) -> dict[int, str]:
+    """Role id → the first name of the supporter with the same phone number or Telegram id, where known."""
+    rows = await tx.query(
+        "SELECT o.id, s.first_name FROM organisers o JOIN supporters s "
+        "ON (o.phone IS NOT NULL AND s.phone = o.phone) "
+        "OR (o.telegram_id IS NOT NULL AND s.telegram_id = o.telegram_id) "
+        "WHERE s.first_name IS NOT NULL AND s.status <> 'erased'"
+    )
+    return {r[0]: r[1] for r in rows}

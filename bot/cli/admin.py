@@ -8,9 +8,15 @@ from rich.table import Table
 
 from bot.cli.base import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
 from flows.core.clock import SystemClock
+from flows.organiser import groups as group_ops
+from flows.organiser import team
+from flows.organiser.access import Actor
+from flows.organiser.errors import GroupError
 from flows.values import phones
 from storage import Database, groups, migrations, organisers
 from storage.db import Tx, unusable
+
+CLI = Actor(trusted=True, label="cli")  # whoever runs the command line administers the deployment
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 organiser_app = typer.Typer(help="Organiser roles.", no_args_is_help=True)
@@ -53,7 +59,9 @@ def organiser_add(
         fail(f"--role: expected one of {', '.join(organisers.ROLES)}, not {role!r}")
 
     async def add(tx: Tx) -> organisers.Role:
-        return await organisers.add(tx, role, SystemClock().now(), phone, telegram_id, await group_id(tx, group))
+        added, _ = await team.add(tx, CLI, SystemClock().now(), role, await group_id(tx, group),
+                                  phone=phone, telegram_id=telegram_id)
+        return added
 
     added = in_transaction(add)
     console.print(f"Added {added.role} #{added.id}" + (f" for {shown(added.group_name)}" if added.group_name else ""))
@@ -67,7 +75,7 @@ def organiser_remove(
     """Remove every organiser role held by a phone number or Telegram id."""
     phone, telegram_id = _identity(phone, telegram_id)
 
-    removed = in_transaction(lambda tx: organisers.remove(tx, phone, telegram_id))
+    removed = in_transaction(lambda tx: team.remove_identity(tx, CLI, SystemClock().now(), phone, telegram_id))
     if not removed:
         fail("no organiser roles found for that identity")
     console.print(f"Removed {removed} role(s).")
@@ -83,22 +91,86 @@ def organiser_list() -> None:
     console.print(table)
 
 
+def _areas(areas: str) -> str:
+    try:
+        return " ".join(group_ops.parse_areas(areas))
+    except GroupError as exc:
+        fail(f"--areas: {shown(str(exc))}")
+
+
+async def _named(tx: Tx, name: str) -> groups.Group:
+    found = await groups.by_name(tx, name)
+    if found is None:
+        raise LookupError(f"no local group called {name!r} (see `muster group list`)")
+    return found
+
+
+def _placed(placed: int, told: int) -> str:
+    if not placed:
+        return ""
+    return (f" {placed} supporter(s) with no group were placed in it; "
+            f"{told} of them will be told on a channel they are opted in on.")
+
+
 @group_app.command("add")
 def group_add(
     name: str = typer.Argument(..., help="The group's name, e.g. 'Leeds North'."),
     areas: str = typer.Option("", "--areas", help='Postcode areas or outward codes, e.g. "M1 M2 SW1A".'),
 ) -> None:
-    """Create a local group covering some postcode areas."""
-    area_list = areas.replace(",", " ").split()
-    bad = [a for a in area_list if not a.isalnum() or len(a) > 4]
-    if bad:
-        fail(f"--areas: {', '.join(bad)} not postcode areas or outward codes (like M, M1, SW1A)")
+    """Create a local group covering some postcode areas (supporters there with no group join it)."""
+    area_list = _areas(areas)
     if not name.strip():
         fail("NAME: give the group a name")
+    flow = settings().flow_settings()
+    done = in_transaction(lambda tx: group_ops.create(tx, CLI, SystemClock().now(), name, area_list, flow))
+    covering = " ".join(done.group.areas) or "no areas yet"
+    console.print(f"Created group #{done.group.id} {shown(repr(done.group.name))} covering {covering}."
+                  + _placed(done.placed, done.told))
 
-    group = in_transaction(lambda tx: groups.add(tx, name.strip(), area_list, SystemClock().now()))
-    covering = " ".join(group.areas) or "no areas yet"
-    console.print(f"Created group #{group.id} {shown(repr(group.name))} covering {covering}.")
+
+@group_app.command("edit")
+def group_edit(
+    name: str = typer.Argument(..., help="The group's current name."),
+    rename: str | None = typer.Option(None, "--rename", help="A new name for it."),
+    areas: str | None = typer.Option(None, "--areas", help='The areas it covers from now on, e.g. "M1 M2".'),
+) -> None:
+    """Rename a local group or change the postcode areas it covers (supporters with no group in a
+    new area join it)."""
+    if rename is None and areas is None:
+        fail("give --rename NEW or --areas \"M1 M2\" (or both)")
+    area_list = None if areas is None else _areas(areas)
+    flow = settings().flow_settings()
+
+    async def edit(tx: Tx) -> group_ops.Change:
+        found = await _named(tx, name)
+        return await group_ops.edit(tx, CLI, SystemClock().now(), found.id, flow, name=rename, areas=area_list)
+
+    done = in_transaction(edit, errors=(ValueError, LookupError))
+    if not done.changed:
+        console.print(f"Nothing to change: {shown(repr(done.group.name))} already looks like that.")
+        return
+    covering = " ".join(done.group.areas) or "no areas"
+    console.print(f"Updated group #{done.group.id} {shown(repr(done.group.name))}, covering {covering}."
+                  + _placed(done.placed, done.told))
+
+
+@group_app.command("remove")
+def group_remove(
+    name: str = typer.Argument(..., help="The group's name."),
+    force: bool = typer.Option(False, "--force", help="Remove it even though organisers or events belong to it."),
+) -> None:
+    """Remove a local group; its supporters are left with no group. Refused while organisers or
+    events belong to it, unless --force (their roles go; its events become national)."""
+    async def remove(tx: Tx) -> group_ops.Removed:
+        found = await _named(tx, name)
+        try:
+            return await group_ops.remove(tx, CLI, SystemClock().now(), found.id, force=force)
+        except GroupError as exc:
+            raise GroupError(f"{exc} Or remove it anyway with --force.") from None
+
+    done = in_transaction(remove, errors=(ValueError, LookupError))
+    console.print(f"Removed group #{done.group.id} {shown(repr(done.group.name))}: {done.supporters} supporter(s) "
+                  f"now in no group, {done.roles} organiser role(s) removed, {done.events} event(s) now national.")
 
 
 @group_app.command("list")

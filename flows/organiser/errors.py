@@ -17,3 +17,12 @@ class ScopeError(BroadcastError):
 class InboxError(ValueError):
     """An inbox item cannot be answered or closed as asked: the message says why (gone, already
     handled, the supporter cannot be reached on that channel, an empty answer)."""
+
+
+class GroupError(ValueError):
+    """A local group cannot be created, changed or removed as asked: the message says why (a name
+    or an area already taken, an area that is no postcode area, organisers or events still in it)."""
+
+
+class TeamError(ValueError):
+    """An organiser role cannot be added, changed or removed as asked: the message says why."""

@@ -112,6 +112,24 @@ async def group_list(h: Harness, w: World) -> None:
     ok(await cli("group", "list"), LEEDS, YORK)
 
 
+async def group_edit(h: Harness, w: World) -> None:
+    ok(await cli("group", "edit", YORK, "--rename", "York and Selby", "--areas", "YO1 YO8"), "Updated group")
+    assert await value(h, "SELECT name FROM local_groups WHERE id = ?", (w.groups[YORK],)) == "York and Selby"
+    # Renamed, it is still not Leeds: its events stay out of the Leeds organiser's reach.
+    assert "is for organisers only" in await h.texts("telegram", ORGANISER.telegram,
+                                                     choice=f"evadm:pub:{w.draft_event[YORK]}")
+
+
+async def group_remove(h: Harness, w: World) -> None:
+    refused(await cli("group", "remove", YORK), "still has 2 events")
+    ok(await cli("group", "remove", YORK, "--force"), "Removed group")
+    assert await value(h, "SELECT COUNT(*) FROM local_groups WHERE id = ?", (w.groups[YORK],)) == 0
+    # York's events are national now: still out of the Leeds organiser's reach.
+    assert await value(h, "SELECT group_id FROM events WHERE id = ?", (w.draft_event[YORK],)) is None
+    assert "is for organisers only" in await h.texts("telegram", ORGANISER.telegram,
+                                                     choice=f"evadm:pub:{w.draft_event[YORK]}")
+
+
 # -- events ------------------------------------------------------------------------------------------
 def _event_create(group: str | None) -> Callable[[Harness, World], Awaitable[None]]:
     async def case(h: Harness, w: World) -> None:
@@ -247,6 +265,8 @@ CLI_ROWS: dict[str, dict[str, Case]] = {
     "organiser list": {"": organiser_list},
     "group add": {"": group_add},
     "group list": {"": group_list},
+    "group edit": {"": group_edit},
+    "group remove": {"": group_remove},
     "event create": {"own-group": _event_create(LEEDS), "other-group": _event_create(YORK),
                      "national": _event_create(None), "unknown-group": event_create_unknown_group},
     "event edit": {"": event_edit},

@@ -211,6 +211,7 @@ TEXTS: dict[str, str] = {
     "signup.bad_postcode": "Sorry, that doesn't look like a UK postcode. Please send it like this: M1 1AE (or reply SKIP).",
     "signup.group_found": "Your local group is {group}.",
     "signup.no_group": "No local group covers {area} yet. We've noted your area and will tell you when one starts.",
+    "groups.started_near_you": "A local group has started near you: {group}. You'll hear about its events and news here. Reply STOP to stop messages.",
     "signup.ask_interests.sms": "Which of these do you care about? Reply with the numbers, e.g. 1 3, or SKIP.",
     "signup.ask_interests.telegram": "Which of these do you care about? Tap as many as you like, then Done.",
     "signup.bad_interests.sms": "Sorry, I need the numbers of the topics from the list, e.g. 1 3 (or reply SKIP).",
