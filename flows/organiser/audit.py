@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows.organiser.access import Actor
+from flows.organiser.errors import ScopeError
 from storage import audit as store
 from storage.db import Tx
 
@@ -26,3 +27,10 @@ def note(tx: Tx, actor: Actor, now: datetime, action: str, *, target: str | None
     if origin is None:
         origin = actor.origin or (actor.notify_channel if front == "chat" else None)
     store.record(tx, now, actor.label, front, action, target=target, detail=detail, origin=origin)
+
+
+async def entries(tx: Tx, actor: Actor, *, before_id: int | None = None, limit: int = 50) -> list[store.Entry]:
+    """The log, newest first, `limit` at a time before `before_id` (keyset): for admins only."""
+    if not actor.is_admin:
+        raise ScopeError("Only an admin can read the audit log.")
+    return await store.recent(tx, before_id, limit)

@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flows.organiser import inbox
 from flows.organiser.access import Actor
+from flows.organiser.errors import ScopeError
 from storage import broadcasts as broadcast_store
 from storage import events as event_store
 from storage import overview as store
@@ -33,6 +35,7 @@ class Overview:
     signups: list[tuple[str, int]]  # (day, count) for each of the last DAYS days, oldest first
     events: list[Event]
     broadcasts: list[Sent]
+    inbox_open: int = 0  # supporters' messages in the organiser's inbox waiting for an answer
 
 
 async def build(tx: Tx, actor: Actor, now: datetime) -> Overview:
@@ -47,4 +50,12 @@ async def build(tx: Tx, actor: Actor, now: datetime) -> Overview:
         signups=[(day, by_day.get(day, 0)) for day in days],
         events=[e for e in events if e.status == "confirmed"],
         broadcasts=[Sent(b, await broadcast_store.delivery_counts(tx, b.id)) for b in recent],
+        inbox_open=await _inbox_open(tx, actor),
     )
+
+
+async def _inbox_open(tx: Tx, actor: Actor) -> int:
+    try:
+        return await inbox.open_count(tx, actor)
+    except ScopeError:  # no inbox for this actor: nothing waits for them
+        return 0

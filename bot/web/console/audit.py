@@ -1,10 +1,32 @@
-"""The console's audit pages (to be built)."""
+"""The audit log (admins only): every organiser action from any front, newest first, paged by id."""
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import Console
+from bot.web.console.base import Console, signed_in
+from flows.organiser import audit
+from flows.organiser.errors import ScopeError
+from flows.organiser.signin import SignedIn
+
+PAGE = 50
+FRONTS = {"cli": "Command line", "chat": "Chat", "web": "Web"}
 
 
 def routes(console: Console) -> list[BaseRoute]:
-    return []
+    async def page(request: Request, who: SignedIn) -> Response:
+        raw = request.query_params.get("before", "")
+        before = int(raw) if raw.isdigit() and len(raw) < 16 else None
+        if raw and before is None:
+            return console.render(request, "audit/refused.html", 400, who=who,
+                                  message="The page asked for does not exist: 'before' must be an entry number.")
+        try:
+            async with console.transaction() as tx:
+                found = await audit.entries(tx, who.actor, before_id=before, limit=PAGE + 1)
+        except ScopeError as exc:
+            return console.render(request, "audit/refused.html", 403, who=who, message=str(exc))
+        return console.render(request, "audit/list.html", who=who, entries=found[:PAGE], more=len(found) > PAGE,
+                              before=before, fronts=FRONTS)
+
+    return [Route("/audit", signed_in(console, page), methods=["GET"])]
