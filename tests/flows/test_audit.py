@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.cli.broadcasts import CLI
-from flows.organiser import audit, sending
+from flows.organiser import audit, sending, signin
 from flows.organiser import events as event_ops
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose
@@ -146,3 +146,22 @@ def test_the_real_cli_records_cli(tmp_path, monkeypatch):
                             "WHERE action LIKE 'event.%' OR action LIKE 'broadcast.%' ORDER BY id").fetchall()
     assert rows == [("cli", "cli", "event.publish", "event:1", None), ("cli", "cli", "event.announce", "event:1", None),
                     ("cli", "cli", "broadcast.compose", "broadcast:1", None)]
+
+
+async def test_a_sign_in_and_a_revoke_are_recorded(harness):
+    async with harness.db.transaction() as tx:
+        admin = await organiser(tx, "admin", phone_number="+447700900001")
+        local = await organiser(tx, "organiser", phone_number="+447700900002")
+        now = harness.clock.now()
+        theirs = signin.Identity("sms", "+447700900002")
+        await signin.start_session(tx, theirs, "test", now, origin="198.51.100.7")
+        (session,) = await signin.sessions_of(tx, theirs)
+        with pytest.raises(ScopeError):
+            await signin.revoke(tx, signin.web_actor((local,), theirs), session.id, now)
+        await signin.revoke(tx, signin.web_actor((admin,), signin.Identity("sms", "+447700900001"), "192.0.2.1"),
+                            session.id, now)
+    entries = await _entries(harness)
+    assert [(e.action, e.actor, e.front, e.target, e.detail, e.origin) for e in entries] == [
+        ("session.revoke", f"web:organiser:{admin.id}", "web", f"session:{session.id}", None, "192.0.2.1"),
+        ("signin.start", f"web:organiser:{local.id}", "web", f"session:{session.id}", "by link", "198.51.100.7"),
+    ]
