@@ -99,6 +99,16 @@ async def organiser_remove(h: Harness, w: World) -> None:
     assert "/newevent is for organisers only" in await h.texts("telegram", ORGANISER.telegram, "/newevent")
 
 
+async def organiser_login_link(h: Harness, w: World) -> None:
+    ok(await cli("organiser", "login-link", "--telegram-id", ORGANISER.telegram), "/console/login/", "works once")
+    assert await value(h, "SELECT COUNT(*) FROM login_tokens") == 1
+
+
+async def organiser_login_link_stranger(h: Harness, w: World) -> None:
+    refused(await cli("organiser", "login-link", "--telegram-id", NEWCOMER), "no organiser has that")
+    assert await count(h, "login_tokens") == 0
+
+
 async def organiser_list(h: Harness, w: World) -> None:
     ok(await cli("organiser", "list"), "organiser", "admin", LEEDS, "(all)")
 
@@ -263,6 +273,7 @@ CLI_ROWS: dict[str, dict[str, Case]] = {
                       "unknown-group": organiser_add_unknown_group},
     "organiser remove": {"": organiser_remove},
     "organiser list": {"": organiser_list},
+    "organiser login-link": {"organiser": organiser_login_link, "stranger": organiser_login_link_stranger},
     "group add": {"": group_add},
     "group list": {"": group_list},
     "group edit": {"": group_edit},
