@@ -18,8 +18,12 @@ def record(
     source: str,
     at: datetime,
     wording_version: str | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Append one consent event and update the supporter's current status on that channel."""
+    """Append one consent event and update the supporter's current status on that channel.
+
+    `reason` is why, when someone other than the supporter recorded it (an organiser opting them
+    out on their behalf, as they asked by email or in person)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if action not in ("opt_in", "opt_out"):
@@ -29,9 +33,9 @@ def record(
     status = "opted_in" if action == "opt_in" else "opted_out"
     setattr(supporter, f"{channel}_consent", status)
     tx.write(
-        "INSERT INTO consent_log (supporter_id, channel, action, source, wording_version, at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (supporter.id, channel, action, source, wording_version, ts(at)),
+        "INSERT INTO consent_log (supporter_id, channel, action, source, wording_version, reason, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (supporter.id, channel, action, source, wording_version, reason, ts(at)),
     )
     tx.write(f"UPDATE supporters SET {channel}_consent = ? WHERE id = ?", (status, supporter.id))
     if action == "opt_out":  # opt-out wins over anything already queued

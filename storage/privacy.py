@@ -4,9 +4,10 @@ Erasure keeps the supporter row (status 'erased', no identity, no profile) so th
 aggregate counts stay right: supporters per group, recruits per recruiter, RSVPs to
 past events, messages sent (RSVPs to events still to come are removed: no reminders).
 The consent log keeps its rows with supporter_id set to NULL: how many opted in and
-out, when and how, survives; who did not. Message bodies in the outbox are blanked, both
-the supporter's own and those about them sent to others (a group welcome, a preview that
-showed them: see storage/subjects.py); addresses too, once each message is final. Their
+out, when and how, survives; who did not (nor an organiser's reason for an opt-out).
+Message bodies in the outbox are blanked, both the supporter's own and those about them
+sent to others (a group welcome, a preview that showed them: see storage/subjects.py);
+addresses too, once each message is final. Their
 messages in the organisers' inbox (and the answers to them) are deleted. Rows in
 other tables that refer to the supporter keep pointing at the anonymous row. Then every
 column of every table, whatever its declared type, is read for the erased phone number,
@@ -69,7 +70,8 @@ async def export(tx: Tx, supporter_id: int) -> dict[str, Any] | None:
     )]
     data["recruited"] = await tx.scalar("SELECT COUNT(*) FROM supporters WHERE referred_by = ?", (supporter_id,))
     history = [dict(r) for r in await tx.query(
-        "SELECT channel, action, source, wording_version, at FROM consent_log WHERE supporter_id = ? ORDER BY id",
+        "SELECT channel, action, source, wording_version, reason, at FROM consent_log WHERE supporter_id = ? "
+        "ORDER BY id",
         (supporter_id,),
     )]
     data["consent"] = {
@@ -134,7 +136,9 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
         "WHERE id = ?",
         (supporter_id,),
     )
-    await tx.execute("UPDATE consent_log SET supporter_id = NULL WHERE supporter_id = ?", (supporter_id,))
+    # An organiser's words about why they opted out may name them: the reason goes with the link.
+    await tx.execute("UPDATE consent_log SET supporter_id = NULL, reason = NULL WHERE supporter_id = ?",
+                     (supporter_id,))
     await tx.execute("DELETE FROM supporter_interests WHERE supporter_id = ?", (supporter_id,))
     await tx.execute("DELETE FROM conversations WHERE supporter_id = ?", (supporter_id,))
     await inbox.delete_for(tx, supporter_id)  # the row stays, so ON DELETE CASCADE never fires

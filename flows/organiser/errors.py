@@ -26,3 +26,13 @@ class GroupError(ValueError):
 
 class TeamError(ValueError):
     """An organiser role cannot be added, changed or removed as asked: the message says why."""
+
+
+class SupporterError(ValueError):
+    """A supporter cannot be listed, shown or changed as asked (a filter that makes no sense, an
+    interest that is not offered, an opt-out without a reason): the message says why."""
+
+
+class UnknownSupporter(SupporterError, LookupError):
+    """No such supporter within the organiser's reach: unknown, erased, or outside their local
+    groups. To them these are the same: a page never confirms that someone exists elsewhere."""

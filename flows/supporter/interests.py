@@ -9,8 +9,13 @@ from flows.core.texts import CATALOGUES, DEFAULT_LANGUAGE
 
 def label(ctx: Context, key: str) -> str:
     """The catalogue's label for a topic; a topic configured without one shows its key in words."""
+    return label_in(ctx.supporter.language, key)
+
+
+def label_in(language: str, key: str) -> str:
+    """A topic's label in a language (English when that catalogue has none)."""
     text_key = f"signup.interest.{key}"
-    known = CATALOGUES.get(ctx.supporter.language, {}).get(text_key) or CATALOGUES[DEFAULT_LANGUAGE].get(text_key)
+    known = CATALOGUES.get(language, {}).get(text_key) or CATALOGUES[DEFAULT_LANGUAGE].get(text_key)
     return known or key.replace("_", " ").capitalize()
 
 

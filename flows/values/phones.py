@@ -23,6 +23,11 @@ def normalise(text: str, region: str = "GB") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def country_prefix(region: str = "GB") -> str:
+    """'+44' for GB: what a national number's leading 0 stands for in E.164."""
+    return f"+{phonenumbers.country_code_for_region(region)}"
+
+
 def masked(e164: str | None) -> str:
     """For logs: never a full number. '+447400123456' → '+44…456'."""
     if not e164:
