@@ -46,3 +46,25 @@ def test_sign_in_from_the_sandbox_see_the_overview_and_sign_out(service: Sandbox
     assert re.search(r"/console/login$", page.url)
     assert not errors, errors  # no CSP violation, no script error
     context.close()
+
+
+PAGES = [("/console/", "overview"), ("/console/supporters", "supporters"), ("/console/inbox", "inbox"),
+         ("/console/groups", "groups"), ("/console/organisers", "organisers"), ("/console/audit", "audit")]
+
+
+@pytest.mark.parametrize("size", ["laptop", "phone"])
+def test_every_page_fits_the_screen_and_runs_no_failing_script(service: Sandbox, browser: Any, size: str) -> None:
+    viewport = LAPTOP if size == "laptop" else PHONE
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    sign_in(service, page, service.organiser("admin"))
+    for path, name in PAGES:
+        page.goto(f"{service.base}{path}")
+        assert page.locator("h1").first.is_visible(), path
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{path} scrolls sideways on a {size}: {width}px"
+        shot(page, f"console-{name}-{size}")
+    assert not errors, errors
+    context.close()

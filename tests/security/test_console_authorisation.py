@@ -1,0 +1,204 @@
+"""The console's authorisation matrix: every route and action × who is asking, over real HTTP.
+
+Who: someone signed out (a supporter has no console account), an organiser of group A acting on
+group B's people and items, the same organiser on their own group A, a national organiser (no
+group) and an admin. A refused cell answers 403 or 404 and changes nothing; an allowed cell is
+let through (its answer may still be a 400 for a form that makes no sense twice, never a refusal).
+Every console route must have a row: a new route without one fails `test_every_route_has_a_row`.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from bot.config import Settings
+from bot.web.console import AREAS
+from bot.web.console.base import Console
+from tests.web.console_support import Sandbox, csrf, sandbox, sign_in
+
+WHO = ("signed_out", "organiser_a_on_b", "organiser_a_on_a", "national", "admin")
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/login/code"), ("GET", "/login/{token}"),
+          ("POST", "/login/{token}"), ("POST", "/logout")}
+
+
+@dataclass(frozen=True)
+class World:
+    group: dict[str, int]       # side ("a" or "b") → group id
+    supporter: dict[str, int]   # side → a supporter of that group
+    item: dict[str, int]        # side → an open inbox item of that supporter
+    role: dict[str, int]        # side → an organiser role of that group (not the one signed in)
+    session: dict[str, int]     # side → a session of that role
+
+
+@dataclass(frozen=True)
+class Row:
+    """A route: how to call it on a side's objects, and who may. `rule` is one of
+    'everyone' (every organiser; lists are checked for scope separately), 'scoped' (the object's
+    group decides), 'admin' (admins only)."""
+    method: str
+    path: Callable[[World, str], str]
+    rule: str
+    form: Callable[[World, str], dict[str, str]] = lambda w, side: {}
+
+
+def _side(who: str) -> str:
+    return "a" if who == "organiser_a_on_a" else "b"
+
+
+ROWS: dict[tuple[str, str], Row] = {
+    ("GET", "/"): Row("GET", lambda w, s: "/console/", "everyone"),
+    ("GET", "/supporters"): Row("GET", lambda w, s: "/console/supporters", "everyone"),
+    ("GET", "/supporters/{supporter_id:int}"): Row("GET", lambda w, s: f"/console/supporters/{w.supporter[s]}",
+                                                   "scoped"),
+    ("POST", "/supporters/{supporter_id:int}/group"): Row(
+        "POST", lambda w, s: f"/console/supporters/{w.supporter[s]}/group", "scoped",
+        lambda w, s: {"group": str(w.group[s])}),
+    ("POST", "/supporters/{supporter_id:int}/interests"): Row(
+        "POST", lambda w, s: f"/console/supporters/{w.supporter[s]}/interests", "scoped",
+        lambda w, s: {"interest": "housing", "action": "add"}),
+    ("POST", "/supporters/{supporter_id:int}/opt-out"): Row(
+        "POST", lambda w, s: f"/console/supporters/{w.supporter[s]}/opt-out", "scoped",
+        lambda w, s: {"channel": "sms", "reason": "asked us on the phone"}),
+    ("GET", "/inbox"): Row("GET", lambda w, s: "/console/inbox", "everyone"),
+    ("GET", "/inbox/{item_id}"): Row("GET", lambda w, s: f"/console/inbox/{w.item[s]}", "scoped"),
+    ("POST", "/inbox/{item_id}/answer"): Row("POST", lambda w, s: f"/console/inbox/{w.item[s]}/answer", "scoped",
+                                             lambda w, s: {"answer": "Thanks, we will call you."}),
+    ("POST", "/inbox/{item_id}/done"): Row("POST", lambda w, s: f"/console/inbox/{w.item[s]}/done", "scoped"),
+    ("GET", "/groups"): Row("GET", lambda w, s: "/console/groups", "everyone"),
+    ("POST", "/groups"): Row("POST", lambda w, s: "/console/groups", "admin",
+                             lambda w, s: {"name": f"New {s} {datetime.now(UTC).timestamp()}", "areas": ""}),
+    ("GET", "/groups/{group_id:int}"): Row("GET", lambda w, s: f"/console/groups/{w.group[s]}", "scoped"),
+    ("POST", "/groups/{group_id:int}"): Row("POST", lambda w, s: f"/console/groups/{w.group[s]}", "admin",
+                                            lambda w, s: {"name": f"Group {s}", "areas": ""}),
+    ("GET", "/organisers"): Row("GET", lambda w, s: "/console/organisers", "admin"),
+    ("POST", "/organisers"): Row("POST", lambda w, s: "/console/organisers", "admin",
+                                 lambda w, s: {"identity": "07700 900950", "role": "organiser",
+                                               "scope": str(w.group[s])}),
+    ("GET", "/organisers/{role_id:int}"): Row("GET", lambda w, s: f"/console/organisers/{w.role[s]}", "admin"),
+    ("POST", "/organisers/{role_id:int}"): Row("POST", lambda w, s: f"/console/organisers/{w.role[s]}", "admin",
+                                               lambda w, s: {"role": "organiser", "scope": str(w.group[s])}),
+    ("POST", "/organisers/{role_id:int}/sessions/{session_id:int}/end"): Row(
+        "POST", lambda w, s: f"/console/organisers/{w.role[s]}/sessions/{w.session[s]}/end", "admin"),
+    ("POST", "/organisers/{role_id:int}/remove"): Row(
+        "POST", lambda w, s: f"/console/organisers/{w.role[s]}/remove", "admin"),
+    ("GET", "/audit"): Row("GET", lambda w, s: "/console/audit", "admin"),
+}
+
+
+def allowed(rule: str, who: str) -> bool:
+    if who == "signed_out":
+        return False
+    if rule == "everyone":
+        return True
+    if rule == "admin":
+        return who == "admin"
+    return who != "organiser_a_on_b"
+
+
+def console_routes() -> set[tuple[str, str]]:
+    console = Console(lambda: None, lambda: datetime.now(UTC), Settings(), lambda: None)
+    return {(method, route.path) for area in AREAS for route in area.routes(console)
+            for method in (getattr(route, "methods", None) or set()) - {"HEAD"}}
+
+
+def test_every_route_has_a_row() -> None:
+    assert console_routes() == set(ROWS) | PUBLIC, "add a row to ROWS for each new console route"
+
+
+# -- the world: two groups, their people, items and organisers ----------------------------------------
+def _sql(service: Sandbox, sql: str, params: tuple = ()) -> list[tuple]:
+    with sqlite3.connect(service.workdir / "muster.db", timeout=10) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _seed(service: Sandbox) -> World:
+    group, supporter, item, role, session = {}, {}, {}, {}, {}
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for side, name, area in (("a", "Alpha Town", "LS6"), ("b", "Beta City", "YO1")):
+        service.cli("group", "add", name, "--areas", area)
+        group[side] = _sql(service, "SELECT id FROM local_groups WHERE name = ?", (name,))[0][0]
+        phone = f"+44740011{ord(side):04d}"
+        _sql(service, "INSERT INTO supporters (phone, first_name, group_id, status, sms_consent, last_channel, "
+                      "created_at) VALUES (?, ?, ?, 'active', 'opted_in', 'sms', ?)",
+             (phone, f"Member{side.upper()}", group[side], stamp))
+        supporter[side] = _sql(service, "SELECT id FROM supporters WHERE phone = ?", (phone,))[0][0]
+        _sql(service, "INSERT INTO inbox_items (supporter_id, channel, text, received_at, status) "
+                      "VALUES (?, 'sms', ?, ?, 'open')", (supporter[side], f"question from {side}", stamp))
+        item[side] = _sql(service, "SELECT MAX(id) FROM inbox_items")[0][0]
+        other = service.organiser("organiser", name)
+        role[side] = _sql(service, "SELECT id FROM organisers WHERE phone = ?", (other,))[0][0]
+        sign_in(service, other)
+        session[side] = _sql(service, "SELECT MAX(id) FROM console_sessions WHERE address = ?", (other,))[0][0]
+    return World(group, supporter, item, role, session)
+
+
+def fingerprint(service: Sandbox) -> str:
+    """What any action could change, except the asker's own session's last_seen_at."""
+    parts = [
+        _sql(service, "SELECT id, group_id, sms_consent, telegram_consent FROM supporters ORDER BY id"),
+        _sql(service, "SELECT supporter_id, interest FROM supporter_interests ORDER BY 1, 2"),
+        _sql(service, "SELECT id, status FROM inbox_items ORDER BY id"),
+        _sql(service, "SELECT id, role, group_id FROM organisers ORDER BY id"),
+        _sql(service, "SELECT id, name FROM local_groups ORDER BY id"),
+        _sql(service, "SELECT area, group_id FROM group_areas ORDER BY area"),
+        _sql(service, "SELECT COUNT(*) FROM consent_log"),
+        _sql(service, "SELECT COUNT(*) FROM outbox"),
+        _sql(service, "SELECT id, ended_at FROM console_sessions ORDER BY id"),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, World, dict[str, httpx.Client]]]:
+    with sandbox(tmp_path_factory.mktemp("authz")) as service:
+        w = _seed(service)
+        a_organiser = service.organiser("organiser", "Alpha Town")
+        clients = {"organiser": sign_in(service, a_organiser),
+                   "national": sign_in(service, service.organiser("organiser")),
+                   "admin": sign_in(service, service.organiser("admin"))}
+        yield service, w, clients
+
+
+def _client(clients: dict[str, httpx.Client], service: Sandbox, who: str) -> httpx.Client:
+    if who == "signed_out":
+        return httpx.Client(base_url=service.base, timeout=10)
+    return clients["organiser" if who.startswith("organiser") else who]
+
+
+@pytest.mark.parametrize("path, marker", [("/console/supporters", "MemberB"), ("/console/inbox", "question from b"),
+                                          ("/console/groups", "Beta City")])
+def test_lists_show_a_local_organiser_only_their_own_groups(world, path: str, marker: str) -> None:
+    service, w, clients = world
+    assert marker not in clients["organiser"].get(path).text
+    assert "MemberB" in clients["admin"].get("/console/supporters").text
+
+
+CELLS = [(key, who) for key in ROWS for who in WHO]
+
+
+@pytest.mark.parametrize("key, who", CELLS, ids=[f"{m} {p} {w}" for (m, p), w in CELLS])
+def test_console_matrix(world, key: tuple[str, str], who: str) -> None:
+    service, w, clients = world
+    row, side = ROWS[key], _side(who)
+    client = _client(clients, service, who)
+    before = fingerprint(service)
+    if row.method == "GET":
+        answer = client.get(row.path(w, side))
+    else:
+        token = csrf(client.get("/console/login"))
+        answer = client.post(row.path(w, side), data={"csrftoken": token, **row.form(w, side)})
+    if who == "signed_out":
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login"), answer.text
+        assert fingerprint(service) == before
+    elif allowed(row.rule, who):
+        assert answer.status_code not in (403, 404) and answer.status_code < 500, (answer.status_code, answer.text)
+        assert not answer.headers.get("location", "").startswith("/console/login")
+    else:
+        assert answer.status_code in (403, 404), (answer.status_code, answer.text[:300])
+        assert fingerprint(service) == before, "a refused request changed something"
