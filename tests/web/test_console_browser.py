@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.web.browser import LAPTOP, PHONE, shot
@@ -73,10 +75,6 @@ def test_every_page_fits_the_screen_and_runs_no_failing_script(service: Sandbox,
 def test_an_organisers_day_search_move_answer_and_scope(service: Sandbox, browser: Any) -> None:
     """Sign in from the sandbox, find a supporter, move her to another group, answer her message
     in the inbox and see the answer reach her; a local organiser cannot open her page by URL."""
-    import sqlite3
-
-    import httpx
-
     phone = "+447400555111"
     service.cli("group", "add", "Leeds North", "--areas", "LS6")
     with sqlite3.connect(service.workdir / "muster.db") as conn:
