@@ -86,6 +86,8 @@ def towns(service: Sandbox) -> dict[str, int]:
     _supporter(service, "LS6", group="Leeds")
     _supporter(service, "LS6", group="Leeds")
     _supporter(service, "YO1", group="York")
+    _db(service, "INSERT INTO supporters (group_id, status, created_at) VALUES (?, 'erased', "  # not counted
+                 "'2026-01-01T00:00:00.000000Z')", (ids["Leeds"],))
     _db(service, "INSERT INTO telegram_groups (chat_id, group_id, title, linked_at) VALUES "
                  "(-100500, ?, 'Leeds chat', '2026-01-01T00:00:00.000000Z')", (ids["Leeds"],))
     return ids

@@ -64,11 +64,11 @@ def test_the_list_shows_every_role_and_its_scope(service: Sandbox, admin: httpx.
     leeds = service.organiser("organiser", "Leeds")
     page = admin.get("/console/organisers")
     assert page.status_code == 200
-    assert "Everything (admin)" in page.text and "National (every group)" in page.text
-    assert "Organiser · Leeds" in page.text
-    assert leeds not in page.text and f"+44…{leeds[-3:]}" in page.text  # masked in the list
+    assert "Admin · Everything" in page.text and "National (every group)" in page.text
+    assert f"{leeds}</a>" in page.text and "Organiser · Leeds" in page.text
+    assert "+447700900001 · Telegram 1001" in page.text  # the demo admin holds the role under both
     role_id = _role_of(service, leeds)[0]
-    assert leeds in admin.get(f"/console/organisers/{role_id}").text  # in full on their own page
+    assert leeds in admin.get(f"/console/organisers/{role_id}").text
 
 
 def test_an_admin_adds_an_organiser_by_phone_or_telegram_id(service: Sandbox, admin: httpx.Client) -> None:
@@ -146,6 +146,8 @@ def test_an_admin_ends_a_session(service: Sandbox, admin: httpx.Client) -> None:
     assert client.get("/console/").status_code == 303
     assert _db(service, "SELECT ended_why FROM console_sessions WHERE id = ?", (int(ends[0]),)) == [("revoked",)]
     assert "Ended: revoked" in admin.get(f"/console/organisers/{role_id}").text
+    assert _db(service, "SELECT front FROM audit_log WHERE action = 'session.revoke' AND target = ?",
+               (f"session:{ends[0]}",)) == [("web",)]
     # Someone else's session cannot be ended through this role's page.
     other = _db(service, "SELECT id FROM console_sessions WHERE address <> ? ORDER BY id LIMIT 1", (phone,))[0][0]
     assert _post(admin, f"/console/organisers/{role_id}/sessions/{other}/end").status_code == 404

@@ -12,7 +12,6 @@ from bot.web.console.base import Console, back, signed_in
 from flows.organiser import signin, team
 from flows.organiser.errors import ScopeError, TeamError
 from flows.organiser.signin import SignedIn
-from flows.values import phones
 from storage import groups as group_store
 from storage.organisers import ROLES, Role
 
@@ -20,18 +19,16 @@ SHOWN_ROLES = sorted(ROLES, key=lambda r: r == "admin")  # organiser first: the 
 SCOPE_HINT = "Choose National (every group) or one local group."
 
 
-def held_by(role: Role, known_as: str | None, full: bool = False) -> str:
-    """Who holds a role: their first name where known, and their number or Telegram id."""
-    if role.phone:
-        address = role.phone if full else phones.masked(role.phone)
-    else:
-        address = f"Telegram {role.telegram_id if full else phones.masked_id(role.telegram_id)}"
+def held_by(role: Role, known_as: str | None) -> str:
+    """Who holds a role, for the admins who manage roles: a first name where known, and the number
+    and Telegram id the role is held under."""
+    address = " · ".join(a for a in (role.phone, f"Telegram {role.telegram_id}" if role.telegram_id else None) if a)
     return f"{known_as} ({address})" if known_as else address
 
 
 def scope_of(role: Role) -> str:
     if role.role == "admin":
-        return "Everything (admin)"
+        return "Everything"
     if role.group_id is None:
         return "National (every group)"
     return role.group_name or f"Group #{role.group_id}"
