@@ -9,6 +9,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from flows.organiser import team
+from flows.organiser.access import Actor
+from flows.organiser.errors import TeamError
+from flows.organiser.signin import Identity, web_actor
+from storage import organisers
 from tests.web.console_support import Sandbox, csrf, sandbox, sign_in
 
 
@@ -160,3 +165,21 @@ def test_the_cli_writes_the_audit_log_too(service: Sandbox) -> None:
     audit = _db(service, "SELECT action, front, actor FROM audit_log WHERE target = ? ORDER BY id",
                 (f"organiser:{role_id}",))
     assert audit == [("organiser.add", "cli", "cli"), ("organiser.remove", "cli", "cli")]
+
+
+async def test_the_console_never_leaves_the_movement_without_an_admin(harness) -> None:
+    """Through the operation every front calls: the only admin role cannot be removed or demoted
+    from the console; the command line (its operator can always add one back) may."""
+    now = harness.clock.now()
+    async with harness.db.transaction() as tx:
+        only = await organisers.add(tx, "admin", now, phone="+447700900990")
+        web = web_actor((only,), Identity("sms", "+447700900990"))
+        with pytest.raises(TeamError, match="only admin role"):
+            await team.change(tx, web, now, only.id, "organiser", None)
+        with pytest.raises(TeamError, match="only admin role"):
+            await team.remove(tx, web, now, only.id)
+        second = await organisers.add(tx, "admin", now, phone="+447700900991")
+        await team.remove(tx, web, now, only.id)  # another admin remains
+        cli = Actor(trusted=True, label="cli")
+        assert await team.remove_identity(tx, cli, now, second.phone, None) == 1
+        assert await organisers.admin_count(tx) == 0
