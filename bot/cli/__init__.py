@@ -25,17 +25,19 @@ def setup_logging(level: str) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every sweep at INFO
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request URLs carry the bot token
     logging.getLogger("twilio").setLevel(logging.WARNING)  # about eight lines per message sent
-    logging.getLogger("uvicorn.access").addFilter(_hide_sign_in_links)
+    logging.getLogger("uvicorn.access").addFilter(_hide_console_secrets)
 
 
 _SIGN_IN_LINK = re.compile(r"/console/login/[A-Za-z0-9_-]{8,}")
+_CONSOLE_QUERY = re.compile(r"(/console/[^?\s\"]*)\?\S*")
 
 
-def _hide_sign_in_links(record: logging.LogRecord) -> bool:
-    """Access log lines keep the path of a sign-in link, not its secret."""
-    if isinstance(record.args, tuple) and any(isinstance(a, str) and "/console/login/" in a for a in record.args):
-        record.args = tuple(_SIGN_IN_LINK.sub("/console/login/…", a) if isinstance(a, str) else a
-                            for a in record.args)
+def _hide_console_secrets(record: logging.LogRecord) -> bool:
+    """Access log lines keep a console path, never a sign-in link's secret or a query string (a
+    supporter search carries the phone number, email or name typed into it)."""
+    if isinstance(record.args, tuple) and any(isinstance(a, str) and "/console/" in a for a in record.args):
+        record.args = tuple(_CONSOLE_QUERY.sub(r"\1?…", _SIGN_IN_LINK.sub("/console/login/…", a))
+                            if isinstance(a, str) else a for a in record.args)
     return True
 
 

@@ -149,3 +149,11 @@ def test_the_operator_prints_a_link_with_the_cli(service: Sandbox) -> None:
     token = csrf(client.get(link))
     assert client.post(link, data={"csrftoken": token}).status_code == 303
     assert client.get("/console/").status_code == 200
+
+
+def test_the_log_never_holds_what_was_searched(service: Sandbox) -> None:
+    client = sign_in(service)
+    assert client.get("/console/supporters", params={"q": "07400 123987"}).status_code == 200
+    log = service.log.read_text()
+    assert "/console/supporters?…" in log
+    assert "123987" not in log and "07400" not in log
