@@ -47,6 +47,7 @@ CONSENT.update(consent.handlers())
 # Global keywords and commands, matched on the whole message, then on its first word.
 KEYWORDS: dict[str, Handler] = {
     "MENU": menu.show,
+    "/MENU": menu.show,
     "HELP": menu.help,
     "INFO": menu.help,
     "/HELP": menu.help,
@@ -58,6 +59,8 @@ KEYWORDS: dict[str, Handler] = {
     "/INVITE": referrals.invite,
 }
 KEYWORDS.update({"EVENTS": events.list_upcoming, "MYEVENTS": events.mine, "/MYEVENTS": events.mine})
+# RSVP on its own: the events there are to RSVP to, as EVENTS gives.
+KEYWORDS.update({"RSVP": events.list_upcoming, "/RSVP": events.list_upcoming})
 # Action alert answers (flows/supporter/alerts.py); CAN'T is read as CANT.
 KEYWORDS.update({"DONE": alerts.done, "CANT": alerts.cant, "CANNOT": alerts.cant})
 # Organiser commands (flows/console/commands.py COMMANDS), each behind a role check.
@@ -107,6 +110,11 @@ async def route(ctx: Context) -> None:
         if prefix in CHOICES:
             await CHOICES[prefix](ctx)
             return
+    await _step_or_menu(ctx)
+
+
+async def _step_or_menu(ctx: Context) -> None:
+    """The step the supporter's active flow waits on, or else the menu's fallback."""
     conv = ctx.conversation
     flow = FLOWS.get(conv.flow or "")
     step = flow.steps.get(conv.step or "") if flow else None
@@ -130,15 +138,7 @@ class Table:
         if handler:
             await handler(ctx)
             return
-        conv = ctx.conversation
-        flow = FLOWS.get(conv.flow or "")
-        step = flow.steps.get(conv.step or "") if flow else None
-        if step:
-            await step(ctx)
-            return
-        if conv.flow:
-            ctx.finish()
-        await menu.fallback(ctx)
+        await _step_or_menu(ctx)
 
 
 TABLE = Table()
