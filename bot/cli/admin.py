@@ -4,15 +4,13 @@ from __future__ import annotations
 import sqlite3
 
 import typer
-from rich.table import Table
 
-from bot.cli.base import console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
+from bot.cli.base import Table, console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
 from flows.core.clock import SystemClock
 from flows.organiser import groups as group_ops
 from flows.organiser import team
 from flows.organiser.access import Actor
 from flows.organiser.errors import GroupError
-from flows.values import phones
 from storage import Database, groups, migrations, organisers
 from storage.db import Tx, unusable
 
@@ -52,11 +50,20 @@ def organiser_add(
     phone: str | None = typer.Option(None, "--phone"),
     telegram_id: int | None = typer.Option(None, "--telegram-id"),
     group: str | None = typer.Option(None, "--group", help="Limit an organiser to this local group."),
+    national: bool = typer.Option(False, "--national",
+                                  help="An organiser with reach over every group (instead of --group)."),
 ) -> None:
-    """Give someone an organiser role."""
+    """Give someone an organiser role. An organiser needs --group NAME (one local group) or
+    --national (every group); an admin reaches everything and takes neither."""
     phone, telegram_id = _identity(phone, telegram_id)
     if role not in organisers.ROLES:
         fail(f"--role: expected one of {', '.join(organisers.ROLES)}, not {role!r}")
+    if role == "organiser" and not group and not national:
+        fail("an organiser needs --group NAME (one local group) or --national (every group)")
+    if group and national:
+        fail("give --group NAME or --national, not both")
+    if role == "admin" and national:
+        fail("--national is for organisers: an admin reaches everything already")
 
     async def add(tx: Tx) -> organisers.Role:
         added, _ = await team.add(tx, CLI, SystemClock().now(), role, await group_id(tx, group),
@@ -81,13 +88,20 @@ def organiser_remove(
     console.print(f"Removed {removed} role(s).")
 
 
+def _scope(role: organisers.Role) -> str:
+    if role.role == "admin":
+        return "everything"
+    return shown(role.group_name) if role.group_name else "national"
+
+
 @organiser_app.command("list")
 def organiser_list() -> None:
-    """List organisers and their roles."""
-    table = Table("id", "role", "phone", "telegram id", "local group")
-    for r in in_transaction(organisers.list_all):
-        table.add_row(str(r.id), r.role, phones.masked(r.phone) if r.phone else "", str(r.telegram_id or ""),
-                      shown(r.group_name or "(all)"))
+    """List organisers: their role and its scope (everything, national or one local group), the
+    first name they have as a supporter, and their phone number and Telegram id in full."""
+    table = Table("id", "role", "scope", "name", "phone", "telegram id")
+    for m in in_transaction(lambda tx: team.everyone(tx, CLI)):
+        r = m.role
+        table.add_row(str(r.id), r.role, _scope(r), shown(m.known_as or ""), r.phone or "", str(r.telegram_id or ""))
     console.print(table)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from rich import table as rich_table
 from rich.console import Console
 from rich.markup import escape
 
@@ -19,6 +20,15 @@ T = TypeVar("T")
 
 console = Console()
 err = Console(stderr=True)
+
+
+class Table(rich_table.Table):
+    """A rich table whose columns wrap a long cell (folding a word longer than its column) rather
+    than cutting it short with an ellipsis, so every value is there in full at any terminal width."""
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
 
 
 def settings() -> config.Settings:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.harness import query_file
 
 runner = CliRunner()
 
@@ -25,8 +26,7 @@ def test_groups_and_organisers_round_trip(tmp_path, monkeypatch):
     added = invoke("organiser", "add", "--role", "organiser", "--phone", "07400 123456", "--group", "Leeds North")
     assert added.exit_code == 0, added.output
     listed = invoke("organiser", "list")
-    assert "Leeds North" in listed.output and "+44…456" in listed.output
-    assert "+447400123456" not in listed.output
+    assert "Leeds North" in listed.output and "+447400123456" in listed.output  # the operator's tool: in full
 
     assert invoke("organiser", "remove", "--phone", "+447400123456").exit_code == 0
     assert "Leeds North" not in invoke("organiser", "list").output
@@ -78,3 +78,32 @@ def test_every_command_refuses_an_unusable_database_in_one_line(tmp_path, monkey
         assert result.exit_code == 1, (command, result.output)
         expected = f"Error: {tmp_path / 'noise.db'} is not a SQLite database"
         assert result.output.strip().splitlines() == [expected], command
+
+
+def test_an_organiser_is_given_a_group_or_national_reach_explicitly(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("COLUMNS", "80")
+    assert invoke("group", "add", "Manchester Central (demo)", "--areas", "M1").exit_code == 0
+    bare = invoke("organiser", "add", "--role", "organiser", "--phone", "+447400123456")
+    assert bare.exit_code == 1
+    assert bare.output.strip().splitlines() == [
+        "Error: an organiser needs --group NAME (one local group) or --national (every group)"]
+    both = invoke("organiser", "add", "--role", "organiser", "--phone", "+447400123456", "--group",
+                  "Manchester Central (demo)", "--national")
+    assert both.exit_code == 1 and "not both" in both.output
+    assert invoke("organiser", "add", "--role", "admin", "--phone", "+447400123456", "--national").exit_code == 1
+    assert query_file(tmp_path / "cli.db", "SELECT COUNT(*) FROM organisers") == [(0,)]
+
+    assert invoke("organiser", "add", "--role", "organiser", "--phone", "+447400123456", "--national").exit_code == 0
+    assert invoke("organiser", "add", "--role", "organiser", "--telegram-id", "987654321012",
+                  "--group", "Manchester Central (demo)").exit_code == 0
+    assert invoke("organiser", "add", "--role", "admin", "--phone", "+447400999888").exit_code == 0
+    query_file(tmp_path / "cli.db", "INSERT INTO supporters (phone, first_name, status, created_at) "
+               "VALUES ('+447400123456', 'Rosalind', 'active', '2026-01-01T00:00:00Z')")
+    listed = invoke("organiser", "list").output
+    rows = [line for line in listed.splitlines() if "│" in line]
+    assert any("national" in line and "Rosalind" in line and "+447400123456" in line for line in rows), listed
+    assert "everything" in listed and "987654321012" in listed
+    assert all(word in listed for word in ("Manchester", "Central", "(demo)"))  # wrapped at 80 columns, not cut
+    assert "…" not in listed
+    assert "--national" in invoke("organiser", "add", "--help").output

@@ -110,7 +110,7 @@ async def organiser_login_link_stranger(h: Harness, w: World) -> None:
 
 
 async def organiser_list(h: Harness, w: World) -> None:
-    ok(await cli("organiser", "list"), "organiser", "admin", LEEDS, "(all)")
+    ok(await cli("organiser", "list"), "organiser", "admin", LEEDS, "everything")
 
 
 async def group_add(h: Harness, w: World) -> None:

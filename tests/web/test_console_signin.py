@@ -96,7 +96,7 @@ def test_signing_out_ends_the_session(service: Sandbox) -> None:
 
 
 def test_removing_the_role_ends_the_session_at_once(service: Sandbox) -> None:
-    service.cli("organiser", "add", "--role", "organiser", "--phone", "+447700900444")
+    service.cli("organiser", "add", "--role", "organiser", "--phone", "+447700900444", "--national")
     client = sign_in(service, "+447700900444")
     assert client.get("/console/").status_code == 200
     service.cli("organiser", "remove", "--phone", "+447700900444")
