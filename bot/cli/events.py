@@ -14,6 +14,7 @@ from bot.cli.base import console, fail, group_id, in_transaction, phone_option, 
 from flows.core.clock import SystemClock
 from flows.organiser import events as event_ops
 from flows.organiser.access import Actor
+from flows.organiser.errors import EventError
 from flows.supporter import events as flow_events
 from flows.values import dates, phones
 from storage import events, supporters
@@ -26,9 +27,23 @@ CLI = Actor(trusted=True, label="cli")  # whoever runs the command line administ
 event_app = typer.Typer(help="Events: create, publish, cancel, attendance.", no_args_is_help=True)
 
 
+# The option that sets each event field, to name it when the value is refused.
+_OPTIONS = {"title": "--title", "starts_at": "--when", "ends_at": "--hours", "venue": "--venue",
+            "address": "--address", "postcode": "--postcode", "online_url": "--online", "capacity": "--capacity",
+            "group_id": "--group", "description": "--description", "instructions": "--instructions",
+            "timezone": "--timezone"}
+
+
 def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
-    """Run `work` in one transaction; a ValueError becomes a CLI error."""
-    return in_transaction(work)
+    """Run `work` in one transaction; a ValueError becomes a CLI error, naming the option at fault."""
+    async def named(tx: Tx) -> T:
+        try:
+            return await work(tx)
+        except EventError as exc:
+            option = _OPTIONS.get(exc.field or "")
+            raise ValueError(f"{option}: {exc}" if option else str(exc)) from None
+
+    return in_transaction(named)
 
 
 async def _find(tx: Tx, ident: str) -> Event:
@@ -53,14 +68,6 @@ async def _group_id(tx: Tx, name: str | None) -> int | None:
 
 def _describe(event: Event) -> str:
     return shown(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
-
-
-def _check_lengths(title: str | None, description: str | None, instructions: str | None) -> None:
-    for option, value, most in (("--title", title and title.strip(), event_ops.MAX_TITLE),
-                                ("--description", description, event_ops.MAX_DETAILS),
-                                ("--instructions", instructions, event_ops.MAX_DETAILS)):
-        if value and len(value) > most:
-            fail(f"{option}: at most {most:,} characters (this one has {len(value):,})")
 
 
 @event_app.command("create")
@@ -89,18 +96,13 @@ def create(
         fail(str(exc))
 
     async def work(tx: Tx) -> Event:
-        event = await events.create(
-            tx, public_id=event_ops.new_public_id(), title=title.strip(), starts_at=starts,
-            ends_at=starts + timedelta(hours=hours), now=now, timezone=zone, venue=venue, address=address,
-            postcode=postcode, address_public=0 if private_address else 1, online_url=online,
-            capacity=capacity, group_id=await _group_id(tx, group), description=description,
+        return await event_ops.create(
+            tx, CLI, now, title=title, starts_at=starts, ends_at=starts + timedelta(hours=hours), timezone=zone,
+            venue=venue, address=address, postcode=postcode, address_public=0 if private_address else 1,
+            online_url=online, capacity=capacity, group_id=await _group_id(tx, group), description=description,
             instructions=instructions, status="confirmed" if publish else "draft",
         )
-        return event
 
-    if not title.strip():
-        fail("--title: give the event a name")
-    _check_lengths(title, description, instructions)
     console.print(f"Created {_describe(_in_tx(work))}")
 
 
@@ -119,31 +121,27 @@ def edit(
     instructions: str | None = typer.Option(None, "--instructions"),
 ) -> None:
     """Change an event; a new time or place is sent to everyone who RSVPed (once per change)."""
-    _check_lengths(title, description, instructions)
     now = SystemClock().now()
     flow_settings = settings().flow_settings()
 
-    async def work(tx: Tx) -> tuple[Event, bool, list[int]]:
+    async def work(tx: Tx) -> tuple[Event, event_ops.Edited]:
         event = await _find(tx, ident)
         changes: dict[str, Any] = {k: v for k, v in {
             "title": title, "venue": venue, "address": address, "postcode": postcode, "online_url": online,
             "description": description, "instructions": instructions,
         }.items() if v is not None}
-        length = event.end - event.start if hours is None else timedelta(hours=hours)
         if when is not None:
             changes["starts_at"] = _when(when, now, event.timezone)
-        if when is not None or hours is not None:
-            changes["ends_at"] = changes.get("starts_at", event.start) + length
+        if hours is not None:  # a new start alone keeps the event's length
+            changes["ends_at"] = changes.get("starts_at", event.start) + timedelta(hours=hours)
         if capacity is not None:
             changes["capacity"] = capacity or None
-        moved = await events.update(tx, event, now, **changes)
-        promoted = await flow_events.promote(tx, event, now, flow_settings) if event.status == "confirmed" else []
-        return event, moved, promoted
+        return event, await event_ops.edit(tx, CLI, event, now, settings=flow_settings, **changes)
 
-    event, moved, promoted = _in_tx(work)
-    console.print(f"Updated {_describe(event)}" + (" — RSVPs will be told of the change." if moved else ""))
-    if promoted:
-        console.print(f"Moved {len(promoted)} from the waitlist to going.")
+    event, edited = _in_tx(work)
+    console.print(f"Updated {_describe(event)}" + (" — RSVPs will be told of the change." if edited.moved else ""))
+    if edited.promoted:
+        console.print(f"Moved {len(edited.promoted)} from the waitlist to going.")
 
 
 @event_app.command("publish")
@@ -178,9 +176,7 @@ def cancel(ident: str = typer.Argument(..., metavar="ID")) -> None:
 
     async def work(tx: Tx) -> Event:
         event = await _find(tx, ident)
-        if event.status == "cancelled":
-            raise ValueError(f"event #{event.id} is already cancelled")
-        await events.set_status(tx, event, "cancelled", now)
+        await event_ops.cancel(tx, CLI, event, now)
         return event
 
     console.print(f"Cancelled {_describe(_in_tx(work))}")

@@ -1,5 +1,6 @@
 """Events in the chat console: the /newevent guided flow, and /events with RSVP counts and buttons
-to publish and announce (flows.organiser.events does the publishing and announcing).
+to publish, announce and cancel. flows.organiser.events does the creating, publishing, announcing
+and cancelling, and holds the rules each step of the flow checks its answer against.
 
 An organiser scoped to local groups may only create and manage those groups' events;
 admins and unscoped organisers may do anything. Roles are read from our database at
@@ -8,20 +9,22 @@ every step, never remembered from an earlier message.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from flows.console.broadcasts import actor
 from flows.core.context import Context
 from flows.core.types import Choice
-from flows.organiser.access import allowed, scope
+from flows.organiser.access import Actor, scope
+from flows.organiser.errors import EventError, ScopeError
 from flows.organiser.events import (
-    DEFAULT_LENGTH,
     MAX_TITLE,
     MAX_VENUE,
     announce,
     audience_size,
-    new_public_id,
+    cancel,
+    check,
+    check_access,
+    create,
     publish,
 )
 from flows.supporter import events as ev
@@ -34,7 +37,6 @@ from storage.organisers import Role
 log = logging.getLogger(__name__)
 
 FLOW = "newevent"
-_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 # -- /newevent --------------------------------------------------------------------------
 async def _roles_or_stop(ctx: Context) -> list[Role] | None:
     roles = await ctx.roles()
@@ -59,8 +61,9 @@ def _answer(ctx: Context) -> str:
 
 
 async def step_title(ctx: Context) -> None:
-    title = ctx.text.strip()
-    if not title or len(title) > MAX_TITLE:
+    try:
+        title = check("title", ctx.text, ctx.now)
+    except EventError:
         ctx.miss()
         ctx.say("events.new_title_again", limit=MAX_TITLE)
         return
@@ -89,7 +92,9 @@ async def step_when(ctx: Context) -> None:
 async def step_when_ok(ctx: Context) -> None:
     answer = _answer(ctx).lower()
     if answer in ("yes", "y", "ok", "correct"):
-        if parse_ts(ctx.conversation.data["starts_at"]) <= ctx.now:
+        try:
+            check("starts_at", parse_ts(ctx.conversation.data["starts_at"]), ctx.now)
+        except EventError:
             ctx.goto("when")
             ctx.say("events.new_when_past", when=dates.full(parse_ts(ctx.conversation.data["starts_at"])))
             return
@@ -116,7 +121,9 @@ async def step_place(ctx: Context) -> None:
         ctx.goto("link")
         ctx.say("events.new_link")
         return
-    if len(text) > MAX_VENUE:  # refused, not cut: a shortened address could send people to the wrong place
+    try:
+        check("venue", text, ctx.now)  # refused, not cut
+    except EventError:
         ctx.miss()
         ctx.say("events.new_place_too_long", limit=MAX_VENUE)
         return
@@ -127,12 +134,13 @@ async def step_place(ctx: Context) -> None:
 
 async def step_link(ctx: Context) -> None:
     text = ctx.text.strip()
-    if text.lower() != "skip" and not _URL.match(text):
-        ctx.miss()
-        ctx.say("events.new_link_again")
-        return
     if text.lower() != "skip":
-        ctx.conversation.data["online_url"] = text
+        try:
+            ctx.conversation.data["online_url"] = check("online_url", text, ctx.now)
+        except EventError:
+            ctx.miss()
+            ctx.say("events.new_link_again")
+            return
     else:
         ctx.conversation.data["venue"] = ctx.t("events.online")
     ctx.goto("capacity")
@@ -141,11 +149,10 @@ async def step_link(ctx: Context) -> None:
 
 async def step_capacity(ctx: Context) -> None:
     text = ctx.text.strip().lower()
-    if text in ("none", "no", "no limit", "unlimited", "skip", "0"):
-        capacity = None
-    elif text.isdigit() and 0 < int(text) <= 100_000:
-        capacity = int(text)
-    else:
+    try:
+        capacity = None if text in ("none", "no", "no limit", "unlimited", "skip", "0") else check(
+            "capacity", int(text) if text.isdigit() else text, ctx.now)
+    except EventError:
         ctx.miss()
         ctx.say("events.new_capacity_again")
         return
@@ -183,26 +190,35 @@ async def step_group(ctx: Context) -> None:
             await _offer_groups(ctx, scope(roles))
             return
         group_id = found.id
-    if not allowed(roles, group_id):
+    data = ctx.conversation.data
+    try:
+        event = await create(
+            ctx.tx, await actor(ctx), ctx.now, title=data["title"], starts_at=parse_ts(data["starts_at"]),
+            timezone=ctx.settings.timezone, venue=data.get("venue"), online_url=data.get("online_url"),
+            capacity=data.get("capacity"), group_id=group_id,
+        )
+    except ScopeError:
         ctx.miss()
         names = [g.name for g in await groups.list_all(ctx.tx) if g.id in (scope(roles) or [])]
         ctx.say("events.new_scope", groups=", ".join(names))
         await _offer_groups(ctx, scope(roles))
         return
-    await _create(ctx, group_id)
+    except EventError as exc:
+        if exc.field == "starts_at":  # the time came while the rest was asked
+            ctx.goto("when")
+            ctx.say("events.new_when_past", when=dates.full(parse_ts(data["starts_at"]), ctx.settings.timezone))
+            return
+        if exc.field != "group_id":
+            raise
+        ctx.miss()
+        ctx.say("events.new_group_unknown", name=answer[:60])
+        await _offer_groups(ctx, scope(roles))
+        return
+    await _saved(ctx, event)
 
 
-async def _create(ctx: Context, group_id: int | None) -> None:
-    data = ctx.conversation.data
-    roles = await ctx.roles()
-    starts = parse_ts(data["starts_at"])
-    event = await store.create(
-        ctx.tx, public_id=new_public_id(), title=data["title"], starts_at=starts,
-        ends_at=starts + DEFAULT_LENGTH, now=ctx.now, timezone=ctx.settings.timezone,
-        created_by=roles[0].id if roles else None, venue=data.get("venue"),
-        online_url=data.get("online_url"), capacity=data.get("capacity"), group_id=group_id,
-    )
-    group = await groups.get(ctx.tx, group_id) if group_id else None
+async def _saved(ctx: Context, event: store.Event) -> None:
+    group = await groups.get(ctx.tx, event.group_id) if event.group_id else None
     ctx.conversation.data["event_id"] = event.id
     ctx.goto("publish")
     ctx.reply(ctx.t(
@@ -256,12 +272,20 @@ async def list_events(ctx: Context) -> None:
     ctx.reply("\n".join(lines), choices)
 
 
+def _reaches(who: Actor, event: store.Event) -> bool:
+    try:
+        check_access(who, event)
+    except ScopeError:
+        return False
+    return True
+
+
 async def chosen(ctx: Context) -> None:
     """evadm:<action>:<id> — publish, announce (or not), cancel (after a confirmation), wherever pressed."""
     parts = (ctx.choice or "").split(":")
-    roles = await ctx.roles()
+    who = await actor(ctx)
     event = await store.get(ctx.tx, int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
-    if not roles or event is None or not allowed(roles, event.group_id):
+    if event is None or not who.roles or not _reaches(who, event):
         ctx.say("console.refused", command="/events")
         return
     if ctx.conversation.flow == FLOW:
@@ -272,7 +296,7 @@ async def chosen(ctx: Context) -> None:
             ctx.say("events.admin_cancelled", id=event.id)
             return
         if event.status == "draft":
-            await publish(ctx.tx, await actor(ctx), event, ctx.now)
+            await publish(ctx.tx, who, event, ctx.now)
         people, chats = await audience_size(ctx.tx, event)
         ctx.reply(ctx.t("events.published", id=event.id, title=event.title, people=people, chats=chats), [
             Choice(f"evadm:ann:{event.id}", ctx.t("events.announce_button")),
@@ -285,7 +309,7 @@ async def chosen(ctx: Context) -> None:
         if event.announced_at:
             ctx.say("events.already_announced", id=event.id)
             return
-        people, chats = await announce(ctx.tx, await actor(ctx), event, ctx.now, ctx.settings)
+        people, chats = await announce(ctx.tx, who, event, ctx.now, ctx.settings)
         ctx.say("events.announced", people=people, chats=chats)
     elif action == "cancel" and event.status != "cancelled":
         ctx.reply(ctx.t("events.cancel_confirm", id=event.id, title=event.title), [
@@ -293,7 +317,7 @@ async def chosen(ctx: Context) -> None:
             Choice(f"evadm:keep:{event.id}", ctx.t("events.cancel_no_button")),
         ])
     elif action == "cx" and event.status != "cancelled":
-        await store.set_status(ctx.tx, event, "cancelled", ctx.now)
+        await cancel(ctx.tx, who, event, ctx.now)
         ctx.say("events.cancelled_admin", id=event.id, title=event.title)
     elif action in ("cancel", "cx"):
         ctx.say("events.admin_cancelled_already", id=event.id)

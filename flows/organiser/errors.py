@@ -36,3 +36,14 @@ class SupporterError(ValueError):
 class UnknownSupporter(SupporterError, LookupError):
     """No such supporter within the organiser's reach: unknown, erased, or outside their local
     groups. To them these are the same: a page never confirms that someone exists elsewhere."""
+
+
+class EventError(ValueError):
+    """An event cannot be created, changed or cancelled as asked: a title, venue or details too long,
+    a start already past, a link that is no web address, a capacity out of range, an unknown group,
+    an event already cancelled. `field` names the event field at fault (None when it is the event
+    as a whole); the message reads on after that field's name ("title: at most 120 characters")."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

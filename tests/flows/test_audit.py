@@ -16,6 +16,7 @@ from flows.organiser.broadcasts import compose
 from flows.organiser.errors import ScopeError
 from storage import audit as store
 from storage import broadcasts as broadcast_store
+from storage import events as event_store
 from storage import organisers
 from storage.broadcasts import Audience
 from tests.flows import events_support as es
@@ -144,8 +145,80 @@ def test_the_real_cli_records_cli(tmp_path, monkeypatch):
     with sqlite3.connect(tmp_path / "cli.db") as conn:
         rows = conn.execute("SELECT actor, front, action, target, origin FROM audit_log "
                             "WHERE action LIKE 'event.%' OR action LIKE 'broadcast.%' ORDER BY id").fetchall()
-    assert rows == [("cli", "cli", "event.publish", "event:1", None), ("cli", "cli", "event.announce", "event:1", None),
+    assert rows == [("cli", "cli", "event.create", "event:1", None), ("cli", "cli", "event.publish", "event:1", None),
+                    ("cli", "cli", "event.announce", "event:1", None),
                     ("cli", "cli", "broadcast.compose", "broadcast:1", None)]
+
+
+async def test_a_chat_newevent_and_cancel_leave_one_chat_entry_each(harness):
+    await _chat_admin(harness)
+    leeds = await es.group(harness, "Leeds", ["LS1"])
+    for text in ("/newevent", "Canvass on Market Street", "Sat 11am", "yes", "Market Street", "10"):
+        await harness.say("telegram", ORG, text)
+    assert "Saved as draft" in await harness.texts("telegram", ORG, choice=f"newevent:g:{leeds.id}")
+    (created,) = await _entries(harness)
+    async with harness.db.transaction() as tx:
+        event_id = await tx.scalar("SELECT id FROM events")
+    assert (created.action, created.front, created.origin, created.target, created.detail) == (
+        "event.create", "chat", "telegram", f"event:{event_id}", f"draft, group {leeds.id}")
+    assert created.actor.startswith("telegram:supporter:")
+    await harness.say("telegram", ORG, choice=f"evadm:cancel:{event_id}")  # asks first: nothing recorded yet
+    assert len(await _entries(harness)) == 1
+    assert "Cancelled" in await harness.texts("telegram", ORG, choice=f"evadm:cx:{event_id}")
+    (cancelled,) = await _entries(harness, "event.cancel")
+    assert (cancelled.front, cancelled.target, cancelled.detail) == ("chat", f"event:{event_id}", "was draft")
+    assert len(await _entries(harness)) == 2
+    for entry in await _entries(harness):
+        assert "Market" not in f"{entry.detail} {entry.target} {entry.actor}"
+
+
+async def test_event_create_edit_cancel_check_the_scope_themselves(harness):
+    leeds = await es.group(harness, "Leeds", ["LS1"])
+    york = await es.group(harness, "York", ["YO1"])
+    await es.organiser(harness, "organiser", telegram_id=9001, group_id=leeds.id)
+    theirs = await es.make_event(harness, group_id=york.id)
+    now = harness.clock.now()
+    async with harness.db.transaction() as tx:
+        local = Actor(tuple(await organisers.roles_for(tx, None, 9001)), "telegram:supporter:1")
+        for group_id in (york.id, None):  # another group's, or a national one
+            with pytest.raises(ScopeError):
+                await event_ops.create(tx, local, now, title="Rally", starts_at=es.SAT_7PM, timezone="Europe/London",
+                                       group_id=group_id)
+        with pytest.raises(ScopeError):
+            await event_ops.edit(tx, local, theirs, now, settings=harness.engine.settings, title="Mine now")
+        with pytest.raises(ScopeError):
+            await event_ops.cancel(tx, local, theirs, now)
+        ours = await event_ops.create(tx, local, now, title="Rally", starts_at=es.SAT_7PM,
+                                      timezone="Europe/London", group_id=leeds.id)
+        with pytest.raises(ScopeError):  # nor move their own event into another group
+            await event_ops.edit(tx, local, ours, now, settings=harness.engine.settings, group_id=york.id)
+    assert [(e.action, e.target) for e in await _entries(harness)] == [("event.create", f"event:{ours.id}")]
+    async with harness.db.transaction() as tx:
+        assert (await event_store.get(tx, theirs.id)).title == "Housing rally"
+        assert (await event_store.get(tx, theirs.id)).status == "confirmed"
+        assert (await event_store.get(tx, ours.id)).group_id == leeds.id
+
+
+def test_the_real_cli_create_edit_cancel_leave_one_cli_entry_each(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    for args in (["group", "add", "Leeds", "--areas", "LS1"],
+                 ["event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--venue", "Hall",
+                  "--group", "Leeds"],
+                 ["event", "edit", "1", "--title", "Big rally", "--when", "2030-05-04 15:00"],
+                 ["event", "cancel", "1"]):
+        done = runner.invoke(app, args)
+        assert done.exit_code == 0, done.output
+    assert runner.invoke(app, ["event", "cancel", "1"]).exit_code == 1  # refused: nothing recorded
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        rows = conn.execute("SELECT actor, front, action, target, detail, origin FROM audit_log "
+                            "WHERE action LIKE 'event.%' ORDER BY id").fetchall()
+    assert rows == [
+        ("cli", "cli", "event.create", "event:1", "draft, group 1", None),
+        ("cli", "cli", "event.edit", "event:1", "changed ends_at, starts_at, title; RSVPs will be told", None),
+        ("cli", "cli", "event.cancel", "event:1", "was draft", None),
+    ]
 
 
 async def test_a_sign_in_and_a_revoke_are_recorded(harness):
