@@ -96,20 +96,38 @@ def preview(broadcast_id: int = typer.Argument(...)) -> None:
     _show_preview(_in_tx(work))
 
 
-def _confirmation(broadcast_id: int, yes: bool, count: str | None) -> str | None:
-    """Ask before sending: above 1,000 recipients, the count must be typed."""
+_YES_HELP = "Do not ask before sending (up to 1,000 recipients; above that give --confirm-count)."
+_COUNT_HELP = "Above 1,000 recipients: the recipient count the preview shows, typed to confirm it."
+
+
+def _confirmation(broadcast_id: int, yes: bool, count: str | None, question: str = "Send #{id} to {n} people?",
+                  undone: str = "nothing was sent") -> str | None:
+    """Ask before sending: above 1,000 recipients, the count must be typed. With no one at the
+    terminal to answer, the command ends in one line naming --yes and --confirm-count."""
     async def work(tx: Tx) -> broadcast_send.Preview:
         return await broadcast_send.preview(tx, await _get(tx, broadcast_id), clock.now(), settings().flow_settings())
 
     p = _in_tx(work)
-    if p.needs_count:
-        if count is not None:
-            return count
-        typed: str = typer.prompt(f"This goes to {p.total:,} people. Type {p.total} to confirm")
-        return typed
-    if not yes and not typer.confirm(f"Send #{broadcast_id} to {p.total:,} people?"):
-        fail("not confirmed; nothing was sent")
+    try:
+        if p.needs_count:
+            if count is not None:
+                return count
+            typed: str = typer.prompt(f"This goes to {p.total:,} people. Type {p.total} to confirm")
+            return typed
+        if not yes and not typer.confirm(question.format(id=broadcast_id, n=f"{p.total:,}")):
+            fail(f"not confirmed; {undone}")
+    except typer.Abort:
+        console.print()  # end the unanswered question's line
+        needed = f"--confirm-count {p.total}" if p.needs_count else "--yes"
+        fail(f"not confirmed; {undone} (no answer: give {needed} to confirm without being asked)")
     return count
+
+
+def _urgent_alert(broadcast_id: int) -> None:
+    """--urgent is for action alerts: a plain broadcast always waits for quiet hours to end."""
+    b = _in_tx(lambda tx: _get(tx, broadcast_id))
+    if b.kind != "alert":
+        fail(f"--urgent is for action alerts; #{broadcast_id} is a broadcast (its SMS waits for quiet hours to end)")
 
 
 def _confirm(broadcast_id: int, **options: Any) -> store.Broadcast:
@@ -123,12 +141,14 @@ def _confirm(broadcast_id: int, **options: Any) -> store.Broadcast:
 @broadcast_app.command("send")
 def send(
     broadcast_id: int = typer.Argument(...),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (up to 1,000 recipients)."),
-    confirm_count: str | None = typer.Option(None, "--confirm-count", help="The recipient count, above 1,000."),
-    urgent: bool = typer.Option(False, "--urgent", help="Alerts: send SMS during quiet hours too."),
+    yes: bool = typer.Option(False, "--yes", "-y", help=_YES_HELP),
+    confirm_count: str | None = typer.Option(None, "--confirm-count", help=_COUNT_HELP),
+    urgent: bool = typer.Option(False, "--urgent", help="Action alerts only: send SMS during quiet hours too."),
     follow: bool = typer.Option(False, "--follow", help="Show a progress bar until every message has gone."),
 ) -> None:
-    """Send a draft now."""
+    """Send a draft now (asks first; --yes and --confirm-count answer for a script)."""
+    if urgent:
+        _urgent_alert(broadcast_id)
     typed = _confirmation(broadcast_id, yes, confirm_count)
     if urgent and not yes and not typer.confirm("Urgent: SMS goes out during quiet hours, waking people. Sure?"):
         fail("not confirmed; nothing was sent")
@@ -143,10 +163,11 @@ def schedule(
     broadcast_id: int = typer.Argument(...),
     at: str = typer.Option(..., "--at", help="Local time, e.g. '2026-11-05 18:00' or 'tomorrow 18:00'."),
     repeat: str = typer.Option("none", "--repeat", help="none, daily or weekly"),
-    yes: bool = typer.Option(False, "--yes", "-y"),
-    confirm_count: str | None = typer.Option(None, "--confirm-count"),
+    yes: bool = typer.Option(False, "--yes", "-y", help=_YES_HELP),
+    confirm_count: str | None = typer.Option(None, "--confirm-count", help=_COUNT_HELP),
 ) -> None:
-    """Send a draft at a local time, once or repeating."""
+    """Send a draft at a local time, once or repeating (asks first, as `send` does; --yes and
+    --confirm-count answer for a script)."""
     flow = settings().flow_settings()
     try:
         when = parse_time(at, clock.now(), flow.timezone)
@@ -156,7 +177,8 @@ def schedule(
         fail("--at: give a time; use `send` to send now")
     repeating = "" if repeat == "none" else f", repeating {repeat}"
     console.print(f"Scheduled time: {local(when, flow.timezone)}{repeating}")
-    typed = _confirmation(broadcast_id, yes, confirm_count)
+    typed = _confirmation(broadcast_id, yes, confirm_count, f"Schedule #{{id}} to {{n}} people for "
+                          f"{local(when, flow.timezone)}{repeating}?", "nothing was scheduled")
     b = _confirm(broadcast_id, when=when, repeat=repeat, typed=typed)
     assert b.send_at is not None  # confirm() always sets it
     console.print(f"Broadcast #{b.id} is {b.status} for {local(parse_ts(b.send_at), flow.timezone)}.")
@@ -174,7 +196,7 @@ def cancel(broadcast_id: int = typer.Argument(...)) -> None:
 @broadcast_app.command("resend-unknown")
 def resend_unknown(
     broadcast_id: int = typer.Argument(...),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before sending them again."),
 ) -> None:
     """Send again the messages a crash or a timeout left `unknown`: some may already have arrived."""
     async def count(tx: Tx) -> int:

@@ -165,3 +165,33 @@ def test_bad_quiet_hours_setting_names_the_key(monkeypatch):
     monkeypatch.setenv("SMS_QUIET_HOURS", "25:00-09:00")
     with pytest.raises(ConfigError, match="SMS_QUIET_HOURS"):
         load()
+
+
+def test_schedule_asks_like_send_and_a_script_answers_with_yes(dbfile):
+    assert run("broadcast", "create", "--body", "Rally on Saturday").exit_code == 0
+    asked = run("broadcast", "schedule", "1", "--at", "2099-07-01 18:00", input="n\n")
+    assert asked.exit_code == 1 and "Schedule #1 to 2 people for" in asked.output
+    assert "not confirmed; nothing was scheduled" in asked.output
+    unattended = run("broadcast", "schedule", "1", "--at", "2099-07-01 18:00")  # no one to answer
+    assert unattended.exit_code == 1
+    assert unattended.output.strip().splitlines()[-1] == (
+        "Error: not confirmed; nothing was scheduled (no answer: give --yes to confirm without being asked)")
+    assert "Aborted" not in unattended.output
+    assert query_file(dbfile, "SELECT status FROM broadcasts") == [("draft",)]
+    done = run("broadcast", "schedule", "1", "--at", "2099-07-01 18:00", "--yes")
+    assert done.exit_code == 0 and "is scheduled for" in done.output
+    for command in ("send", "schedule"):
+        shown = run("broadcast", command, "--help").output
+        assert "Do not ask before sending" in shown and "recipient count the preview shows" in shown
+
+
+def test_urgent_is_for_action_alerts(dbfile):
+    assert run("broadcast", "create", "--body", "Rally on Saturday").exit_code == 0
+    result = run("broadcast", "send", "1", "--yes", "--urgent")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: --urgent is for action alerts; #1 is a broadcast (its SMS waits for quiet hours to end)"]
+    assert query_file(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    assert run("broadcast", "create", "--kind", "alert", "--body", "Email your MP", "--cta", "Email").exit_code == 0
+    sent = run("broadcast", "send", "2", "--yes", "--urgent")
+    assert sent.exit_code == 0, sent.output
