@@ -7,9 +7,8 @@ from typing import Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from bot.cli.base import console, fail, in_transaction, run_async, settings, shown
+from bot.cli.base import Table, console, fail, in_transaction, run_async, settings, shown
 from flows.core.clock import SystemClock
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import typer
-from rich.table import Table
 
-from bot.cli.base import console, fail, group_id, in_transaction, phone_option, settings, shown
+from bot.cli.base import Table, console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows.core.clock import SystemClock
 from flows.organiser import events as event_ops
 from flows.organiser.access import Actor

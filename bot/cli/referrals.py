@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from bot.cli.base import console, group_id, in_transaction, shown
+from bot.cli.base import Table, console, group_id, in_transaction, shown
 from flows.values import phones
 from storage import referrals as referral_store
 from storage.db import Tx

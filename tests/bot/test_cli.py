@@ -107,3 +107,24 @@ def test_an_organiser_is_given_a_group_or_national_reach_explicitly(tmp_path, mo
     assert all(word in listed for word in ("Manchester", "Central", "(demo)"))  # wrapped at 80 columns, not cut
     assert "…" not in listed
     assert "--national" in invoke("organiser", "add", "--help").output
+
+
+def test_tables_wrap_at_80_columns_rather_than_cut_words_short(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSTER_DB_PATH", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("MUSTER_DEMO", "false")
+    monkeypatch.setenv("COLUMNS", "80")
+    assert invoke("group", "add", "Manchester Central (demo)", "--areas", "M1").exit_code == 0
+    made = invoke("event", "create", "--title", "Door-knocking-in-Manchester-Central-and-Salford", "--when",
+                  "2030-05-04 14:00", "--venue", "Civic Hall", "--postcode", "M1 1AA",
+                  "--group", "Manchester Central (demo)", "--publish")
+    assert made.exit_code == 0, made.output
+    assert invoke("broadcast", "create", "--body", "Door-knocking-this-Saturday-meet-at-the-Civic-Hall").exit_code == 0
+    for command, column, text in ((("event", "list"), 4, "Door-knocking-in-Manchester-Central-and-Salford"),
+                                  (("broadcast", "list"), 7, "Door-knocking-this-Saturday-meet-at-the-Civic-Hall")):
+        shown = invoke(*command).output
+        assert "…" not in shown, shown
+        assert max(len(line) for line in shown.splitlines()) <= 80
+        cells = [line.split("│")[column].strip() for line in shown.splitlines() if line.startswith("│")]
+        assert "".join(cells) == text, shown  # folded over several lines, every character there
+    shown = invoke("event", "list").output
+    assert "".join(line.split("│")[5].strip() for line in shown.splitlines() if line.startswith("│")) == "confirmed"
