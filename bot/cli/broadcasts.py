@@ -149,8 +149,12 @@ def send(
     if urgent:
         _urgent_alert(broadcast_id)
     typed = _confirmation(broadcast_id, yes, confirm_count)
-    if urgent and not yes and not typer.confirm("Urgent: SMS goes out during quiet hours, waking people. Sure?"):
-        fail("not confirmed; nothing was sent")
+    try:
+        if urgent and not yes and not typer.confirm("Urgent: SMS goes out during quiet hours, waking people. Sure?"):
+            fail("not confirmed; nothing was sent")
+    except typer.Abort:
+        console.print()
+        fail("not confirmed; nothing was sent (no answer: give --yes to confirm without being asked)")
     b = _confirm(broadcast_id, typed=typed, urgent=urgent)
     console.print(f"Broadcast #{b.id} started: {b.recipients + b.chats:,} messages queued.")
     if follow:

@@ -193,5 +193,8 @@ def test_urgent_is_for_action_alerts(dbfile):
         "Error: --urgent is for action alerts; #1 is a broadcast (its SMS waits for quiet hours to end)"]
     assert query_file(dbfile, "SELECT COUNT(*) FROM outbox") == [(0,)]
     assert run("broadcast", "create", "--kind", "alert", "--body", "Email your MP", "--cta", "Email").exit_code == 0
+    half = run("broadcast", "send", "2", "--urgent", input="y\n")  # the second question goes unanswered
+    assert half.exit_code == 1 and half.output.strip().splitlines()[-1] == (
+        "Error: not confirmed; nothing was sent (no answer: give --yes to confirm without being asked)")
     sent = run("broadcast", "send", "2", "--yes", "--urgent")
     assert sent.exit_code == 0, sent.output
