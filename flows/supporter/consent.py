@@ -84,7 +84,7 @@ async def help(ctx: Context) -> None:
     """HELP / INFO: who we are, how to stop, the privacy notice. Any flow carries on."""
     if _provider_answers(ctx):
         return
-    ctx.say("consent.help", movement=ctx.settings.movement, privacy_url=ctx.settings.privacy_url)
+    ctx.reply(menu.help_text(ctx))  # the one help text, as /help and the menu's Help give
 
 
 async def cancel(ctx: Context) -> None:

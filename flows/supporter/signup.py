@@ -60,16 +60,15 @@ async def join(ctx: Context) -> None:
         await offer_update(ctx)
         return
     ctx.begin(FLOW, "name", data)
-    ctx.reply(f"{ctx.t(f'signup.intro.{_channel(ctx)}', movement=ctx.settings.movement)}\n{ctx.t('signup.ask_name')}")
+    ctx.reply(f"{ctx.t('signup.intro', movement=ctx.settings.movement)}\n{ctx.t('signup.ask_name')}")
 
 
 async def offer_update(ctx: Context) -> None:
-    """The menu, with an offer to update details first."""
+    """The menu, with "Update my details" where Join stands for others (the numbers stay the same)."""
     ctx.finish()
     name = ctx.supporter.first_name or ctx.t("signup.friend")
     update = Choice("join:update", ctx.t("signup.update_button"))
-    entries = [Choice(key, ctx.t(label)) for key, label in menu.ENTRIES if key != "menu:join"]
-    ctx.reply(f"{ctx.t('signup.already', name=name)}\n{ctx.t('menu.title')}", [update, *entries])
+    ctx.reply(f"{ctx.t('signup.already', name=name)}\n{ctx.t('menu.title')}", menu.choices(ctx, last=update))
 
 
 async def chosen(ctx: Context) -> None:

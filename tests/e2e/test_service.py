@@ -63,7 +63,7 @@ def test_simulator_chat_health_metrics_and_clean_stop(service):
         pressed = http.post("/sim/send", json={"channel": "telegram", "address": "4242", "text": "menu"})
         assert pressed.status_code == 200
         got = http.get("/sim/messages", params={"channel": "telegram", "address": "4242", "wait": 5}).json()
-        assert got["messages"][0]["choices"][0]["key"] == "menu:help"
+        assert got["messages"][0]["choices"][0]["key"] == "menu:events"
 
         bad = http.post("/sim/send", json={"channel": "sms", "address": "not a number", "text": "hi"})
         assert bad.status_code == 400 and "phone number" in bad.json()["error"]

@@ -102,7 +102,7 @@ async def test_existing_supporter_join_offers_update_not_a_second_signup(harness
     assert "first name" in replies[0]["text"]
     text = await harness.texts("sms", PHONE, "JOIN")
     assert "already signed up" in text and "Update my details" in text
-    for text in ("1", "Samuel", "skip", "skip", "skip"):
+    for text in ("6", "Samuel", "skip", "skip", "skip"):  # 6: Update my details, where Join is for others
         last = await harness.texts("sms", PHONE, text)
     assert "updated" in last
     person, topics = await _person(harness, "sms", PHONE)

@@ -9,11 +9,15 @@ TEXTS: dict[str, str] = {
     "menu.title": "What would you like to do?",
     "menu.join": "Join",
     "menu.events": "Events near me",
+    "menu.myevents": "My events",
+    "menu.mydata": "My data",
+    "menu.delete": "Delete my data",
     "menu.help": "Help",
     "menu.unknown": "Sorry, I didn't understand that.",
     "help.text": (
         "This is {movement}. We send news, events and action alerts to supporters who ask for them.\n"
-        "Reply MENU for options, STOP to stop messages, MYDATA to see what we hold, DELETE to erase it.\n"
+        "Reply MENU for options, EVENTS for events near you, MYEVENTS for yours, MYDATA to see what we hold, "
+        "DELETE to erase it. STOP stops messages; START starts them again.\n"
         "Privacy notice: {privacy_url}"
     ),
     # media (pictures and attachments)
@@ -203,8 +207,7 @@ TEXTS: dict[str, str] = {
         "If you ever want to come back, send JOIN. Take care!"
     ),
     # signup (the sign-up flow)
-    "signup.intro.sms": "Welcome to {movement}! A few quick questions (reply MENU at any time to leave).",
-    "signup.intro.telegram": "Welcome to {movement}! A few quick questions (send CANCEL at any time to leave).",
+    "signup.intro": "Welcome to {movement}! A few quick questions (reply MENU at any time to leave).",
     "signup.ask_name": "What's your first name?",
     "signup.bad_name": "Sorry, I need just your first name, in letters. For example: Sam",
     "signup.ask_postcode": "Thanks, {name}. What's your postcode? It finds your local group. Reply SKIP to leave it out.",
@@ -254,11 +257,6 @@ TEXTS: dict[str, str] = {
     "consent.started.sms": "Welcome back! You'll get {movement} texts again. Reply STOP at any time to stop them.",
     "consent.started.telegram": "Welcome back! You'll get {movement} messages here again. Send /stop at any time to stop them.",
     "consent.already_in": "You're already getting {movement} messages here. Reply STOP at any time to stop them.",
-    "consent.help": (
-        "This is {movement}, a campaign for supporters who ask to hear from us. "
-        "To stop messages reply STOP; to start again reply START. Reply MENU for options.\n"
-        "Privacy notice: {privacy_url}"
-    ),
     "consent.cancelled": "OK, you've left that. Reply MENU for options.",
     # choices rendered as text (SMS and the terminal chat)
     "render.reply_one": "Reply with a number:",
