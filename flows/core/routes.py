@@ -81,6 +81,8 @@ FLOWS[event_admin.FLOW] = Flow(event_admin.FLOW, event_admin.STEPS)
 FLOWS[privacy.FLOW] = Flow(privacy.FLOW, {"confirm": privacy.confirm})
 FLOWS[broadcast_console.FLOW] = Flow(broadcast_console.FLOW, broadcast_console.STEPS)
 CHOICES.update({"alert": alerts.chosen, "bc": broadcast_console.chosen})
+# Flows in which an organiser writes free text (a title, a message): read as what it is, never as a stop request.
+ORGANISER_FLOWS = frozenset({event_admin.FLOW, broadcast_console.FLOW})
 
 
 def is_consent(ctx: Context) -> bool:
@@ -114,8 +116,16 @@ async def route(ctx: Context) -> None:
 
 
 async def _step_or_menu(ctx: Context) -> None:
-    """The step the supporter's active flow waits on, or else the menu's fallback."""
+    """The step the supporter's active flow waits on, or else the menu's fallback.
+
+    Before either, a message that plainly asks to stop ("please stop texting me") gets the one
+    question naming STOP (flows/supporter/consent.py stop_request), unless an organiser's own flow
+    is waiting for text they are writing.
+    """
     conv = ctx.conversation
+    if ctx.choice is None and conv.flow not in ORGANISER_FLOWS and keywords.asks_to_stop(ctx.text):
+        await consent.stop_request(ctx)
+        return
     flow = FLOWS.get(conv.flow or "")
     step = flow.steps.get(conv.step or "") if flow else None
     if step:

@@ -80,6 +80,19 @@ async def yes(ctx: Context) -> None:
     await ctx.router.pass_on(ctx)
 
 
+async def stop_request(ctx: Context) -> None:
+    """'Please stop texting me' and the like: one question naming the keyword, never the menu.
+
+    Asked rather than honoured: on SMS only the exact keyword makes Twilio block the number, so
+    an opt-out we recorded from other words would leave Twilio's state and ours apart; and a
+    reading of free text can be wrong, where the cost of a question is one reply. The message is
+    not kept for the organisers' inbox (flows/supporter/inbox.py). Any flow carries on.
+    """
+    if ctx.supporter.consent(ctx.channel) == "opted_out":
+        return  # already out: nothing to ask
+    ctx.say("consent.stop_question", movement=ctx.settings.movement)
+
+
 async def help(ctx: Context) -> None:
     """HELP / INFO: who we are, how to stop, the privacy notice. Any flow carries on."""
     if _provider_answers(ctx):

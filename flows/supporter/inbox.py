@@ -2,7 +2,8 @@
 
 Kept: free text that reached the fallback (no keyword, no button, no step waiting for it), from
 someone who is not an organiser. Not kept: a pressed button, or a number standing for a choice
-offered earlier; a message with nothing to read (empty, or only punctuation and emoji); a
+offered earlier; a request to stop in words ("please stop texting me": routing answers it
+with the STOP question before the fallback); a message with nothing to read (empty, or only punctuation and emoji); a
 /command; anything from a sender being throttled for flooding (the engine routes only their
 consent keywords, and a YES it passes on would otherwise end here); an organiser's own text
 (their mistyped commands are not supporters' questions, and would show in colleagues' inboxes).
@@ -21,6 +22,8 @@ async def keep(ctx: Context) -> bool:
     if ctx.throttled or ctx.inbound.kind != "message" or ctx.inbound.choice is not None or ctx.choice:
         return False
     if not keywords.normalise(ctx.text) or ctx.text.startswith("/"):
+        return False
+    if keywords.asks_to_stop(ctx.text):  # answered with the STOP question, not a question for organisers
         return False
     if await ctx.roles():
         return False

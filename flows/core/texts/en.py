@@ -258,6 +258,7 @@ TEXTS: dict[str, str] = {
     "consent.started.telegram": "Welcome back! You'll get {movement} messages here again. Send /stop at any time to stop them.",
     "consent.already_in": "You're already getting {movement} messages here. Reply STOP at any time to stop them.",
     "consent.cancelled": "OK, you've left that. Reply MENU for options.",
+    "consent.stop_question": "Reply STOP to stop all messages from {movement}. Nothing has changed yet.",
     # choices rendered as text (SMS and the terminal chat)
     "render.reply_one": "Reply with a number:",
     "render.reply_many": "Reply with one or more numbers, e.g. 1 3:",
