@@ -144,7 +144,7 @@ async def list_upcoming(ctx: Context) -> None:
 
 
 async def show(ctx: Context) -> None:
-    """event:<id> — the details, with Going / Maybe / Can't go."""
+    """event:<id> — the details, with Going / Maybe / Can't go (Join the waitlist / Maybe / Can't go when full)."""
     parts = _key_parts(ctx)
     event = await _event(ctx, parts[1] if len(parts) > 1 else "")
     if event is None:
@@ -153,12 +153,20 @@ async def show(ctx: Context) -> None:
     if event.description:
         lines.append(event.description)
     current = await store.rsvp(ctx.tx, event.id, ctx.supporter.id)
+    choices = rsvp_choices(event, ctx.supporter.language)
     if event.capacity is not None and not (current and current.status == "going"):
         left = max(event.capacity - await store.count_going(ctx.tx, event.id), 0)
-        lines.append(ctx.t("events.places_left", left=left) if left else ctx.t("events.full_note"))
+        waitlisted = current is not None and current.status == "waitlisted"
+        if left:
+            lines.append(ctx.t("events.places_left", left=left))
+        elif waitlisted:  # full, and they are on the waitlist already ("Your answer so far" says so)
+            choices = choices[1:]
+        else:  # full: the waitlist in Going's place, not a Going that then asks about it
+            lines.append(ctx.t("events.full_note"))
+            choices = [Choice(f"rsvp:{event.id}:w", ctx.t("events.waitlist_button")), *choices[1:]]
     if current is not None:
         lines.append(ctx.t("events.you_said", status=ctx.t(f"events.status_{current.status}")))
-    ctx.reply("\n".join(lines), rsvp_choices(event, ctx.supporter.language))
+    ctx.reply("\n".join(lines), choices)
 
 
 async def answer(ctx: Context) -> None:

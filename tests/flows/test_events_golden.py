@@ -122,5 +122,5 @@ async def test_transcript(path: Path, harness: Harness) -> None:
 def test_every_scenario_has_a_transcript() -> None:
     assert {p.stem for p in FOLDER.glob("*.txt")} >= {
         "list_rsvp_sms", "list_rsvp_telegram", "change_and_cancel", "waitlist_promotion",
-        "newevent", "organiser_scope",
+        "newevent", "organiser_scope", "full_event_sms",
     }
