@@ -19,13 +19,13 @@ def routes(console: Console) -> list[BaseRoute]:
         raw = request.query_params.get("before", "")
         before = int(raw) if raw.isdigit() and len(raw) < 16 else None
         if raw and before is None:
-            return console.render(request, "audit/refused.html", 400, who=who,
-                                  message="The page asked for does not exist: 'before' must be an entry number.")
+            return console.refused(request, who, 400, "The page asked for does not exist: 'before' must be an entry "
+                                   "number.", heading="Audit log", back="/console/audit", back_to="the audit log")
         try:
             async with console.transaction() as tx:
                 found = await audit.entries(tx, who.actor, before_id=before, limit=PAGE + 1)
         except ScopeError as exc:
-            return console.render(request, "audit/refused.html", 403, who=who, message=str(exc))
+            return console.refused(request, who, 403, str(exc), heading="Audit log")
         return console.render(request, "audit/list.html", who=who, entries=found[:PAGE], more=len(found) > PAGE,
                               before=before, fronts=FRONTS)
 

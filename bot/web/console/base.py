@@ -113,6 +113,13 @@ class Console:
         return response
 
 
+    def refused(self, request: Request, who: SignedIn, status: int, message: str, *, heading: str,
+                back: str = "/console/", back_to: str = "the overview") -> HTMLResponse:
+        """A page that says why a request was refused (403, 404) or made no sense (400), and the way back."""
+        return self.render(request, "refused.html", status, who=who, message=message, heading=heading,
+                           back=back, back_to=back_to)
+
+
 Page = Callable[[Request, SignedIn], Awaitable[Response]]
 
 

@@ -32,7 +32,8 @@ def placed(change: groups.Change) -> str:
 
 def routes(console: Console) -> list[BaseRoute]:
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
-        return console.render(request, "groups/refused.html", status, who=who, message=message)
+        return console.refused(request, who, status, message, heading="Local groups", back="/console/groups",
+                               back_to="the local groups")
 
     async def listing(request: Request, who: SignedIn, status: int = 200, **form: Any) -> Response:
         async with console.transaction() as tx:

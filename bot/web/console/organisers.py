@@ -45,7 +45,7 @@ def parse_scope(raw: str) -> int | None:
 
 def routes(console: Console) -> list[BaseRoute]:
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
-        return console.render(request, "organisers/refused.html", status, who=who, message=message)
+        return console.refused(request, who, status, message, heading="Organisers")
 
     async def listing(request: Request, who: SignedIn, status: int = 200, **form: Any) -> Response:
         async with console.transaction() as tx:
