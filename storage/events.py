@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Row, Tx, parse_ts, ts
+from storage.supporters import Reachable
 
 STATUSES = ("draft", "confirmed", "cancelled")
 RSVP_STATUSES = ("going", "maybe", "declined", "waitlisted")
@@ -68,16 +69,8 @@ class Rsvp:
 
 
 @dataclass(frozen=True)
-class Recipient:
+class Recipient(Reachable):
     """A supporter to be told something about an event, with what is needed to reach them."""
-    supporter_id: int
-    phone: str | None
-    telegram_id: int | None
-    sms_consent: str
-    telegram_consent: str
-    sms_undeliverable: int
-    language: str
-    last_channel: str | None
     rsvp_channel: str | None
     rsvp_status: str | None
 

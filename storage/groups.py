@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Tx, ts
+from storage.supporters import Reachable
 
 
 @dataclass(frozen=True)
@@ -161,17 +162,9 @@ async def ties(tx: Tx, group_id: int) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Groupless:
+class Groupless(Reachable):
     """A supporter with a postcode and no group: where they are and how to reach them."""
-    supporter_id: int
     area: str  # the outward code of their postcode ("M1")
-    phone: str | None
-    telegram_id: int | None
-    sms_consent: str
-    telegram_consent: str
-    sms_undeliverable: int
-    language: str
-    last_channel: str | None
 
 
 async def groupless_within(tx: Tx, areas: list[str]) -> list[Groupless]:
@@ -189,8 +182,8 @@ async def groupless_within(tx: Tx, areas: list[str]) -> list[Groupless]:
         terms.append("(SUBSTR(area, 1, ?) = ? AND SUBSTR(area, ?, 1) BETWEEN '0' AND '9')")
         params += [len(letters), letters, len(letters) + 1]
     rows = await tx.query(
-        "SELECT id, area, phone, telegram_id, sms_consent, telegram_consent, sms_undeliverable, language, "
-        "last_channel FROM supporters WHERE group_id IS NULL AND status <> 'erased' AND area IS NOT NULL "
+        "SELECT id, phone, telegram_id, sms_consent, telegram_consent, sms_undeliverable, language, "
+        "last_channel, area FROM supporters WHERE group_id IS NULL AND status <> 'erased' AND area IS NOT NULL "
         f"AND ({' OR '.join(terms)}) ORDER BY id",
         params,
     )

@@ -16,6 +16,19 @@ EDITABLE = frozenset({
 })
 
 
+@dataclass(frozen=True)
+class Reachable:
+    """What it takes to tell a supporter something: their addresses, consent and language."""
+    supporter_id: int
+    phone: str | None
+    telegram_id: int | None
+    sms_consent: str
+    telegram_consent: str
+    sms_undeliverable: int
+    language: str
+    last_channel: str | None
+
+
 @dataclass
 class Supporter:
     id: int
