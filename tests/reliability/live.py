@@ -43,6 +43,19 @@ def wait_until(check, timeout: float, what: str, poll: float = 0.002) -> None:
         time.sleep(poll)
 
 
+def healthy(base: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait until the service at `base` says every part is up; False if it died or took too long."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,17 +108,9 @@ class Muster:
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env,
                                      stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"service did not start:\n{self.log()[-4000:]}")
-            time.sleep(0.02)
+        if not healthy(self.base, self.proc, timeout):
+            self.kill()
+            raise AssertionError(f"service did not start:\n{self.log()[-4000:]}")
 
     def attempt(self, timeout: float = 30.0, **env: str) -> tuple[subprocess.CompletedProcess, float]:
         """Start `muster run` expecting it to refuse: (the finished process, seconds it took)."""

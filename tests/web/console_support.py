@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.reliability.live import free_port
+from tests.reliability.live import free_port, healthy
 
 DEMO_ADMIN = "+447700900001"
 _numbers = iter(range(100, 1000))
@@ -33,16 +33,8 @@ class Sandbox:
         with self.log.open("a") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=self.workdir, env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"service did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.05)
+        if not healthy(self.base, self.proc, 30):
+            raise AssertionError(f"service did not start:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
