@@ -34,6 +34,8 @@ class World:
     item: dict[str, int]        # side → an open inbox item of that supporter
     role: dict[str, int]        # side → an organiser role of that group (not the one signed in)
     session: dict[str, int]     # side → a session of that role
+    event: dict[str, int]       # side → a published event of that group, starting tomorrow
+    broadcast: dict[str, int]   # side → a draft broadcast to that group
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def _sql(service: Sandbox, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def _seed(service: Sandbox) -> World:
-    group, supporter, item, role, session = {}, {}, {}, {}, {}
+    group, supporter, item, role, session, event, broadcast = {}, {}, {}, {}, {}, {}, {}
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for side, name, area in (("a", "Alpha Town", "LS6"), ("b", "Beta City", "YO1")):
         service.cli("group", "add", name, "--areas", area)
@@ -135,7 +137,14 @@ def _seed(service: Sandbox) -> World:
         role[side] = _sql(service, "SELECT id FROM organisers WHERE phone = ?", (other,))[0][0]
         sign_in(service, other)
         session[side] = _sql(service, "SELECT MAX(id) FROM console_sessions WHERE address = ?", (other,))[0][0]
-    return World(group, supporter, item, role, session)
+        service.cli("event", "create", "--title", f"Meeting {side}", "--when", "tomorrow 19:00", "--venue",
+                    "The Hall", "--group", name, "--publish")
+        event[side] = _sql(service, "SELECT MAX(id) FROM events")[0][0]
+        _sql(service, "INSERT INTO rsvps (event_id, supporter_id, status, created_at, updated_at) "
+                      "VALUES (?, ?, 'going', ?, ?)", (event[side], supporter[side], stamp, stamp))
+        service.cli("broadcast", "create", "--body", f"Hello {side}", "--audience", f"group:{group[side]}")
+        broadcast[side] = _sql(service, "SELECT MAX(id) FROM broadcasts")[0][0]
+    return World(group, supporter, item, role, session, event, broadcast)
 
 
 def fingerprint(service: Sandbox) -> str:
@@ -150,6 +159,9 @@ def fingerprint(service: Sandbox) -> str:
         _sql(service, "SELECT COUNT(*) FROM consent_log"),
         _sql(service, "SELECT COUNT(*) FROM outbox"),
         _sql(service, "SELECT id, ended_at FROM console_sessions ORDER BY id"),
+        _sql(service, "SELECT * FROM events ORDER BY id"),
+        _sql(service, "SELECT * FROM rsvps ORDER BY event_id, supporter_id"),
+        _sql(service, "SELECT id, status, send_at, repeat, urgent FROM broadcasts ORDER BY id"),
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
