@@ -252,6 +252,26 @@ async def count(tx: Tx, a: Audience, every: bool = False, suppressed: Sequence[i
     return counts
 
 
+async def renderings(
+    tx: Tx, a: Audience, every: bool = False, suppressed: Sequence[int] = (),
+) -> list[tuple[str, str | None, str | None, int]]:
+    """(channel, first_name, group_name, messages): the distinct ways this audience's messages would
+    be filled in now, with how many of each. Only SMS rows keep their names (their text is what is
+    billed per segment); group chats count as channel "chats"."""
+    sql, params = _recipients(a, every, list(suppressed))
+    rows = await tx.query(
+        "SELECT channel, CASE WHEN channel = 'sms' THEN NULLIF(TRIM(first_name), '') END AS n, "
+        f"CASE WHEN channel = 'sms' THEN group_name END AS g, COUNT(*) FROM ({sql}) GROUP BY 1, 2, 3", params,
+    )
+    found = [(r[0], r[1], r[2], r[3]) for r in rows]
+    chat_sql, chat_params = _chats(a)
+    if chat_sql:
+        chats = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql})", chat_params)
+        if chats:
+            found.append(("chats", None, None, chats))
+    return found
+
+
 async def sample(tx: Tx, a: Audience, suppressed: Sequence[int] = ()) -> Row | None:
     """One recipient (supporter_id, first_name, group_name) to render a sample message for."""
     sql, params = _recipients(a, False, list(suppressed))

@@ -13,7 +13,7 @@ from flows.core.clock import SystemClock
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import compose, followup, local, parse_audience, parse_time
+from flows.organiser.broadcasts import KIND_WORDS, compose, followup, local, parse_audience, parse_time
 from flows.organiser.errors import BroadcastError
 from storage import broadcasts as store
 from storage import open_database
@@ -39,17 +39,15 @@ async def _get(tx: Tx, broadcast_id: int) -> store.Broadcast:
 
 def _show_preview(p: broadcast_send.Preview) -> None:
     flow = settings().flow_settings()
-    table = Table(title=f"Preview of {p.broadcast.kind} #{p.broadcast.id}", show_header=False)
+    table = Table(title=f"Preview of {KIND_WORDS[p.broadcast.kind]} #{p.broadcast.id}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("SMS recipients", f"{p.counts['sms']:,}")
     table.add_row("Telegram recipients", f"{p.counts['telegram']:,}")
     table.add_row("Telegram group chats", f"{p.counts['chats']:,}")
     table.add_row("Messages in all", f"{p.total:,}")
-    table.add_row("SMS encoding", f"{p.sms.encoding}, {p.sms.segments} segment(s), {p.sms.chars} characters")
+    table.add_row("SMS", broadcast_send.sms_figures(p))
     table.add_row("Normalised", "; ".join(p.changes) or "nothing changed")
-    table.add_row("Estimated SMS cost", f"£{p.cost:.2f}")
-    table.add_row("Time to send", broadcast_send._duration(p.seconds))
     if p.quiet_until:
         table.add_row("Quiet hours", f"SMS waits until {local(p.quiet_until, flow.timezone)}")
     table.add_row("Sample (Telegram)", shown(p.sample))

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CONFIRM_BY_COUNT = 1000  # above this many messages, the organiser types the count to confirm
 REPEATS = ("none", "daily", "weekly")
 CHANNELS = ("sms", "telegram")
+KIND_WORDS = {"broadcast": "broadcast", "alert": "action alert"}  # how each kind is named to organisers
 
 
 # -- reading what the organiser asked for --------------------------------------------------
@@ -118,14 +119,17 @@ def local(moment: datetime, tz: str) -> str:
 
 
 # -- composing ------------------------------------------------------------------------------
-async def compose(
-    tx: Tx, actor: Actor, now: datetime, *, body: str, audience: Audience, every: bool = False,
+def draft(
+    actor: Actor, now: datetime, *, body: str, audience: Audience, every: bool = False,
     kind: str = "broadcast", cta_text: str | None = None, cta_link: str | None = None,
     deadline: datetime | None = None, normalise: bool = True,
 ) -> Broadcast:
-    """Check and save a draft; nothing is sent until it is confirmed."""
+    """The broadcast as typed so far, checked and scoped but not saved (id 0): what a live preview
+    shows before anything is kept. BroadcastError (BodyError for the text) says what to change."""
     if not actor.is_organiser:
         raise ScopeError("Only organisers can send broadcasts.")
+    if kind not in KIND_WORDS:
+        raise BroadcastError("A broadcast is a broadcast or an action alert.")
     body = (body or "").strip()
     if not body:
         raise BodyError("The message is empty.")
@@ -133,29 +137,41 @@ async def compose(
         compile_template(body)
     except TemplateError as exc:
         raise BodyError(str(exc)) from None
-    if kind == "alert" and not (cta_text or "").strip():
+    cta_text = (cta_text or "").strip() or None
+    if kind == "alert" and not cta_text:
         raise BroadcastError("An action alert needs a call to action, e.g. 'Register to vote'.")
+    cta_link = (cta_link or "").strip() or None
     if cta_link and not cta_link.startswith(("https://", "http://")):
         raise BroadcastError("The link must start with https://")
+    if deadline is not None and deadline <= now:
+        raise BroadcastError("The deadline has already passed; give one still to come.")
     audience = scoped(actor, audience)
-    trial = Broadcast(0, kind, body, "{}", "last", "draft", None, "none", None, 0, int(normalise), cta_text,
-                      cta_link, ts(deadline) if deadline else None, actor.label, None, None, None, 0, 0, 0, "",
-                      None, None)
+    b = Broadcast(0, kind, body, audience.to_json(), "every" if every else "last", "draft", None, "none", None, 0,
+                  int(normalise), cta_text, cta_link, ts(deadline) if deadline else None, actor.label,
+                  actor.notify_channel, actor.notify_address, json.dumps(list(audience.groups)), 0, 0, 0, ts(now),
+                  None, None)
     try:
-        segments.check_body(message(trial, "sms", FlowSettings()).render())
+        segments.check_body(message(b, "sms", FlowSettings()).render())
     except ValueError as exc:
         raise BodyError(str(exc)) from None
-    draft = await store.create(
-        tx, now, kind=kind, body=body, audience=audience.to_json(), channel_mode="every" if every else "last",
-        cta_text=(cta_text or "").strip() or None, cta_link=cta_link or None,
-        deadline=ts(deadline) if deadline else None, normalise=int(normalise), created_by=actor.label,
-        notify_channel=actor.notify_channel, notify_address=actor.notify_address,
-        scope_groups=json.dumps(list(audience.groups)),
-    )
-    reach = f"groups {','.join(map(str, audience.groups))}" if audience.groups else "everyone"
-    audit.note(tx, actor, now, "broadcast.compose", target=f"broadcast:{draft.id}",
+    return b
+
+
+async def compose(
+    tx: Tx, actor: Actor, now: datetime, *, body: str, audience: Audience, every: bool = False,
+    kind: str = "broadcast", cta_text: str | None = None, cta_link: str | None = None,
+    deadline: datetime | None = None, normalise: bool = True,
+) -> Broadcast:
+    """Check and save a draft; nothing is sent until it is confirmed."""
+    b = draft(actor, now, body=body, audience=audience, every=every, kind=kind, cta_text=cta_text,
+              cta_link=cta_link, deadline=deadline, normalise=normalise)
+    saved = await store.create(tx, now, **{k: v for k, v in b.__dict__.items()
+                                           if k in store.EDITABLE and v is not None and k != "created_at"})
+    groups_ = b.filters.groups
+    reach = f"groups {','.join(map(str, groups_))}" if groups_ else "everyone"
+    audit.note(tx, actor, now, "broadcast.compose", target=f"broadcast:{saved.id}",
                detail=f"{kind} draft to {reach}")
-    return draft
+    return saved
 
 
 def message(b: Broadcast, channel: str, settings: FlowSettings) -> Template:
@@ -202,8 +218,12 @@ async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: 
     check_access(actor, alert)
     original = alert.filters
     audience = Audience(groups=original.groups, channel=original.channel, alert_id=alert.id, response="not_yet")
+    if not sum((await store.count(tx, audience, alert.channel_mode == "every")).values()):
+        raise BroadcastError(f"Everyone who got action alert #{alert.id} has answered it or can no longer be "
+                             "reached: there is no one to follow up.")
+    deadline = parse_ts(alert.deadline) if alert.deadline else None
     return await compose(
         tx, actor, now, body=body or alert.body, audience=audience, every=alert.channel_mode == "every",
         kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
-        deadline=parse_ts(alert.deadline) if alert.deadline else None, normalise=bool(alert.normalise),
+        deadline=deadline if deadline and deadline > now else None, normalise=bool(alert.normalise),
     )

@@ -10,12 +10,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flows.core.settings import FlowSettings
-from flows.core.texts import t
+from flows.core.texts import plural, t
 from flows.organiser import audit
 from flows.organiser import reports as broadcast_report
 from flows.organiser.access import Actor, check_access
 from flows.organiser.broadcasts import (
     CONFIRM_BY_COUNT,
+    KIND_WORDS,
     REPEATS,
     alert_choices,
     local,
@@ -38,11 +39,17 @@ def salt_of(settings: FlowSettings) -> str | None:
 
 @dataclass(frozen=True)
 class Preview:
+    """What a broadcast would do if started now. The SMS figures are summed over every SMS
+    recipient's own text: a name outside GSM-7 (Siân, Zoë) makes that one message UCS-2, and it
+    is billed as such."""
     broadcast: Broadcast
     counts: dict[str, int]        # sms, telegram, chats
     sample: str                   # as a Telegram recipient would see it
     sms_sample: str               # as an SMS recipient would see it
-    sms: segments.SegmentInfo
+    sms: segments.SegmentInfo     # the SMS sample's own encoding and segments
+    encodings: dict[str, int]     # SMS messages by encoding, over every recipient's text
+    segments: int                 # SMS segments in all, over every recipient's text
+    widest: int                   # the most segments any one SMS recipient's text takes
     changes: list[str]            # what normalisation changed in the organiser's text
     cost: Decimal
     seconds: float                # to finish at the configured rates
@@ -63,35 +70,58 @@ async def preview(
 ) -> Preview:
     audience = b.filters
     suppressed = await suppressed_ids(tx, salt or salt_of(settings))
-    counts = await store.count(tx, audience, b.channel_mode == "every", suppressed)
+    counts = {"sms": 0, "telegram": 0, "chats": 0}
+    encodings: dict[str, int] = {}
+    total_segments = widest = 0
+    sms_template = message(b, "sms", settings)
+    for channel, first_name, group, n in await store.renderings(tx, audience, b.channel_mode == "every", suppressed):
+        counts[channel] += n
+        if channel == "sms":
+            info = segments.count_segments(sms_template.render({"first_name": first_name, "group": group}))
+            encodings[info.encoding] = encodings.get(info.encoding, 0) + n
+            total_segments += info.segments * n
+            widest = max(widest, info.segments)
     who = await store.sample(tx, audience, suppressed)
     values = {"first_name": who["first_name"], "group": who["group_name"]} if who else {}
-    sms_text = message(b, "sms", settings).render(values)
-    info = segments.count_segments(sms_text)
+    sms_text = sms_template.render(values)
     changes = segments.normalise(b.body)[1] if b.normalise else []
     if b.normalise and b.cta_text:
         changes += segments.normalise(b.cta_text)[1]
-    cost = segments.estimate_cost(info.segments, counts["sms"], Decimal(settings.sms_price_per_segment))
+    cost = segments.estimate_cost(total_segments, 1, Decimal(settings.sms_price_per_segment))
     seconds = max(
-        counts["sms"] * info.segments / settings.sms_segments_per_second,
+        total_segments / settings.sms_segments_per_second,
         (counts["telegram"] + counts["chats"]) / settings.telegram_messages_per_second,
     )
     quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
     start = parse_ts(b.send_at) if b.send_at else now
     opens = quiet.opens(start)
     quiet_until = opens if counts["sms"] and opens != start and not b.urgent else None
-    return Preview(b, counts, message(b, "telegram", settings).render(values), sms_text, info, changes,
+    return Preview(b, counts, message(b, "telegram", settings).render(values), sms_text,
+                   segments.count_segments(sms_text), encodings, total_segments, widest, changes,
                    cost, seconds, quiet_until, (who["supporter_id"],) if who else ())
+
+
+def sms_figures(p: Preview) -> str:
+    """The SMS line every front shows: encodings, segments and cost over every recipient's text."""
+    if not p.counts["sms"]:
+        return t("broadcasts.preview_no_sms", seconds=duration(p.seconds))
+    gsm, ucs = p.encodings.get(segments.GSM7, 0), p.encodings.get(segments.UCS2, 0)
+    encodings = (t("broadcasts.preview_encodings_mixed", gsm=f"{gsm:,}", ucs=f"{ucs:,}") if gsm and ucs
+                 else segments.GSM7 if gsm else segments.UCS2)
+    even = p.segments == p.widest * p.counts["sms"]
+    per = t("broadcasts.preview_per_one" if even else "broadcasts.preview_per_mixed",
+            segments=plural("segment", p.widest))
+    return t("broadcasts.preview_sms", encodings=encodings, segments=plural("segment", p.segments), per=per,
+             cost=f"{p.cost:.2f}", seconds=duration(p.seconds))
 
 
 def describe(p: Preview, settings: FlowSettings) -> str:
     """The preview as plain text for the console."""
     lines = [
-        t("broadcasts.preview_title", id=p.broadcast.id, kind=p.broadcast.kind),
-        t("broadcasts.preview_counts", sms=p.counts["sms"], telegram=p.counts["telegram"],
-          chats=p.counts["chats"], total=p.total),
-        t("broadcasts.preview_sms", encoding=p.sms.encoding, segments=p.sms.segments,
-          cost=f"{p.cost:.2f}", seconds=_duration(p.seconds)),
+        t("broadcasts.preview_title", id=p.broadcast.id, kind=KIND_WORDS[p.broadcast.kind]),
+        t("broadcasts.preview_counts", sms=f"{p.counts['sms']:,}", telegram=f"{p.counts['telegram']:,}",
+          chats=plural("chat", p.counts["chats"]), total=plural("message", p.total)),
+        sms_figures(p),
     ]
     if p.changes:
         lines.append(t("broadcasts.preview_changes", changes="; ".join(p.changes)))
@@ -101,7 +131,7 @@ def describe(p: Preview, settings: FlowSettings) -> str:
     return "\n".join(lines)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     seconds = max(1, round(seconds))
     if seconds < 90:
         return f"{seconds} s"

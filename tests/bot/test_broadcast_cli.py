@@ -198,3 +198,32 @@ def test_urgent_is_for_action_alerts(dbfile):
         "Error: not confirmed; nothing was sent (no answer: give --yes to confirm without being asked)")
     sent = run("broadcast", "send", "2", "--yes", "--urgent")
     assert sent.exit_code == 0, sent.output
+
+
+def test_preview_counts_each_recipients_own_text_as_the_chat_console_does(dbfile):
+    """Siân's text is UCS-2 and Aisha's GSM-7: the CLI's SMS line is the one the chat console (and
+    the web console) show, computed over both recipients' texts."""
+    from flows.core.settings import FlowSettings
+    from flows.organiser import sending
+
+    async def add_sian() -> None:
+        db = await open_database(str(dbfile))
+        async with db.transaction() as tx:
+            await person(tx, name="Siân")
+        await db.close()
+
+    asyncio.run(add_sian())
+    result = run("broadcast", "create", "--body", "Hi {first_name}, " + "x" * 120, "--audience", "all")
+    assert result.exit_code == 0, result.output
+
+    async def figures() -> tuple[str, str]:
+        db = await open_database(str(dbfile))
+        async with db.transaction() as tx:
+            p = await sending.preview(tx, await store.fetch(tx, 1), FakeClock().now(), FlowSettings(sms_quiet_hours=""))
+        await db.close()
+        return sending.sms_figures(p), sending.describe(p, FlowSettings(sms_quiet_hours=""))
+
+    line, chat = asyncio.run(figures())
+    assert "1 GSM-7 and 1 UCS-2" in line and "4 segments in all (up to 3 segments each)" in line
+    assert line in " ".join(result.output.split())
+    assert line in chat

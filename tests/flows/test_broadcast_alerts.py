@@ -1,11 +1,14 @@
 """Action alerts end to end: DONE / CAN'T typed or pressed, the last answer counts, the follow-up."""
 from __future__ import annotations
 
+import pytest
+
 from flows.core.settings import FlowSettings
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, followup
+from flows.organiser.errors import BroadcastError
 from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage.broadcasts import Audience
@@ -95,3 +98,15 @@ async def test_follow_up_reaches_only_those_not_done_yet(harness):
     async with harness.db.transaction() as tx:
         assert await results.responses(tx, b.id) == {"done": 1}
         assert await results.responses(tx, alert) == {"done": 1, "cant": 1}
+
+
+async def test_a_follow_up_with_no_one_left_to_ask_is_refused_and_saves_nothing(harness):
+    await _seed(harness)
+    alert = await _send_alert(harness, channel="sms")
+    for phone in (PHONE_A, PHONE_B, PHONE_C):
+        await harness.say("sms", phone, "DONE")
+    async with harness.db.transaction() as tx:
+        before = len(await store.recent(tx))
+        with pytest.raises(BroadcastError, match="no one to follow up"):
+            await followup(tx, ADMIN, await store.fetch(tx, alert), harness.clock.now())
+        assert len(await store.recent(tx)) == before

@@ -11,6 +11,7 @@ from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, parse_audience
 from flows.organiser.errors import BroadcastError, ScopeError
+from flows.values import segments
 from flows.values.templates import TemplateError, compile_template, render
 from storage import broadcasts as store
 from storage.broadcasts import Audience
@@ -199,3 +200,36 @@ async def test_local_organisers_list_only_their_groups_broadcasts(db):
         mine = await compose(tx, local, NOW, body="Leeds only", audience=Audience())
         assert [b.id for b in await store.recent(tx, 10, local.scope())] == [mine.id]
         assert len(await store.recent(tx, 10, ADMIN.scope())) == 2
+
+
+async def test_preview_sums_every_recipients_own_text_and_matches_what_is_queued(db):
+    """A name outside GSM-7 turns that recipient's message into UCS-2: the preview bills each
+    recipient's own text, and its total is what the queued messages really cost."""
+    settings = FlowSettings(sms_quiet_hours="", sms_price_per_segment=Decimal("0.05"))
+    async with db.transaction() as tx:
+        leeds = await group(tx, "Leeds")
+        for name in ("Aisha", "Aisha", "Tom", "Siân", "Zoë", None):
+            await person(tx, name=name, group=leeds)
+        await person(tx, sms=None, telegram="opted_in", name="Siân")  # Telegram is not billed
+        draft = await compose(tx, ADMIN, NOW, body="Hi {first_name}, " + "x" * 120, audience=Audience())
+        p = await broadcast_send.preview(tx, draft, NOW, settings)
+        assert p.counts == {"sms": 6, "telegram": 1, "chats": 0}
+        assert p.encodings == {"GSM-7": 4, "UCS-2": 2}
+        assert p.segments == 4 * 1 + 2 * 3 and p.widest == 3
+        assert p.cost == Decimal("0.50")
+        started = await broadcast_send.start(tx, draft, NOW, settings)
+        rows = await tx.query("SELECT payload FROM outbox WHERE broadcast_id = ? AND channel = 'sms'", (started.id,))
+    queued = [segments.count_segments(json.loads(r[0])["text"]).segments for r in rows]
+    assert sum(queued) == p.segments and max(queued) == p.widest
+    text = broadcast_send.describe(p, settings)
+    assert "4 GSM-7 and 2 UCS-2" in text and "10 segments in all (up to 3 segments each)" in text
+    assert "£0.50" in text
+
+
+async def test_preview_says_one_encoding_and_segments_each_when_all_agree(db):
+    async with db.transaction() as tx:
+        for name in ("Siân", "Zoë"):
+            await person(tx, name=name)
+        draft = await compose(tx, ADMIN, NOW, body="Hi {first_name}", audience=Audience())
+        p = await broadcast_send.preview(tx, draft, NOW, FlowSettings(sms_quiet_hours=""))
+    assert broadcast_send.sms_figures(p).startswith("SMS: UCS-2, 2 segments in all (1 segment each)")

@@ -218,7 +218,7 @@ SCENARIOS: dict[str, Scenario] = {
     "broadcast-cancel": Scenario(_manage("cancel", "scheduled"),
                                  lambda w, c: f"Broadcast #{w.scheduled[c.group]} cancelled",
                                  _refused("/broadcast", BEYOND), effect_cancel),
-    "broadcast-followup": Scenario(_manage("followup", "alert"), lambda w, c: "Preview of alert #",
+    "broadcast-followup": Scenario(_manage("followup", "alert"), lambda w, c: "Preview of action alert #",
                                    _refused("/broadcast", BEYOND), effect_followup),
 }
 
