@@ -47,6 +47,8 @@ class Settings(BaseSettings):
         pattern=r"^\s*[a-z0-9_]{1,40}(\s*,\s*[a-z0-9_]{1,40})*\s*$",
     )
     event_reminders: str = Field("day-before@10:00,2h", alias="MUSTER_EVENT_REMINDERS")
+    # Sandbox mode: the share of texts (0-1) the sandbox reports undelivered with a carrier's error code.
+    sandbox_failure_rate: float = Field(0.0, alias="MUSTER_SANDBOX_FAILURE_RATE", ge=0, le=1)
 
     # -- Telegram
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
@@ -141,6 +143,12 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """No credentials at all: every channel is the built-in sandbox."""
         return not (self.telegram_live or self.sms_live)
+
+    def sandbox_rate(self, channel: str) -> float | None:
+        """The sandbox's sending rate for a channel: the provider's rate setting where one is set
+        (to watch a broadcast drain), else unpaced."""
+        name = "sms_segments_per_second" if channel == "sms" else "telegram_messages_per_second"
+        return float(getattr(self, name)) if name in self.model_fields_set else None
 
     @property
     def simulator_enabled(self) -> bool:

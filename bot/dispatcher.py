@@ -25,6 +25,7 @@ from bot.channels.base import Channel, SendError
 from bot.commit_group import CommitGroup
 from flows.core.clock import Clock
 from flows.core.types import Reply
+from flows.organiser import reports
 from flows.verdicts import delivery
 from storage import outbox
 from storage.db import Database, DatabaseBusy, parse_ts
@@ -240,6 +241,10 @@ class Dispatcher:
                         tx, f.row.supporter_id, f.row.channel, now, opt_out=error.opt_out,
                         undeliverable=error.undeliverable, code=error.code,
                     )
+            # A broadcast is sent the moment its last message is settled, not at the next sweep.
+            settled = {f.row.broadcast_id for f in done if f.row.broadcast_id and f.outcome.status != "queued"}
+            if settled:
+                await reports.settle(tx, settled, now)
 
     def _capped(self, row: OutboxRow) -> float | None:
         """When this recipient has had their fill for the minute: the time the next may go."""

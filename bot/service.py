@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from bot import demo
 from bot.channels.base import Channel
-from bot.channels.sandbox import SandboxChannel
+from bot.channels.sandbox import Receipts, SandboxChannel
 from bot.channels.sms import SmsChannel
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
@@ -59,11 +59,12 @@ class Service:
         if settings.telegram_live:
             channels["telegram"] = TelegramChannel(settings, self.submit, self.clock)
         else:
-            channels["telegram"] = SandboxChannel("telegram")
+            channels["telegram"] = SandboxChannel("telegram", settings.sandbox_rate("telegram"))
         if settings.sms_live:
             channels["sms"] = SmsChannel(settings, self.submit, self.clock, database=lambda: self.db)
         else:
-            channels["sms"] = SandboxChannel("sms")
+            receipts = Receipts(lambda: self.db, self.clock, settings.sandbox_failure_rate)
+            channels["sms"] = SandboxChannel("sms", settings.sandbox_rate("sms"), receipts)
         return channels
 
     def _build_app(self) -> Starlette:

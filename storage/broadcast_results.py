@@ -1,10 +1,104 @@
-"""What became of a broadcast: failures by code, deliveries, opt-outs, replies, and alert responses."""
+"""What became of a broadcast: its delivery funnel in one pass, failures by code, deliveries, opt-outs,
+replies, alert responses, and its recipients a page at a time."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storage.broadcasts import LIVE, RESPONSES, marks, table_exists
 from storage.db import Tx, ts
+
+# Provider receipts that mean the message will never arrive (Twilio's words).
+RECEIPT_FAILED = ("failed", "undelivered", "canceled")
+RECEIPT_DELIVERED = ("delivered", "read")
+_JOIN = "LEFT JOIN deliveries d ON d.channel = o.channel AND d.provider_id = o.provider_id"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One group of a broadcast's messages: how many share a channel, an outbox status, a
+    provider receipt status (None: no receipt) and an error code."""
+    channel: str
+    status: str
+    receipt: str | None
+    code: str | None
+    count: int
+
+
+async def tallies(tx: Tx, broadcast_id: int) -> list[Tally]:
+    """Every message of a broadcast counted by (channel, outbox status, receipt, error code), in one
+    pass over its outbox rows: the funnel, the failures table and the channel split all come from it."""
+    rows = await tx.query(
+        "SELECT o.channel, o.status, d.status, COALESCE(d.error_code, o.error_code), COUNT(*) "
+        f"FROM outbox o {_JOIN} WHERE o.broadcast_id = ? GROUP BY 1, 2, 3, 4",
+        (broadcast_id,),
+    )
+    return [Tally(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def pending(tx: Tx, broadcast_id: int) -> bool:
+    """Is any message of this broadcast still queued or being sent? (An index probe, not a count.)"""
+    return bool(await tx.scalar(
+        "SELECT 1 FROM outbox WHERE broadcast_id = ? AND status IN ('queued', 'sending') LIMIT 1", (broadcast_id,)
+    ))
+
+
+async def unreported(tx: Tx, since: datetime, key_prefix: str, key_suffix: str) -> list[int]:
+    """Broadcasts settled (status sent) since `since` that have an organiser chat to tell and whose
+    final report is not queued yet: the outbox holds no row with the key prefix || id || suffix."""
+    rows = await tx.query(
+        "SELECT b.id FROM broadcasts b WHERE b.status = 'sent' AND b.finished_at >= ? "
+        "AND b.notify_channel IS NOT NULL AND b.notify_address IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.dedupe_key = ? || b.id || ?) ORDER BY b.id",
+        (ts(since), key_prefix, key_suffix),
+    )
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One message of a broadcast as the report lists it (the address is masked by whoever shows it)."""
+    id: int
+    channel: str
+    address: str
+    first_name: str | None
+    status: str            # the outbox's: queued, sending, sent, failed, unknown, cancelled
+    receipt: str | None    # the provider's last receipt, where one came
+    code: str | None
+    response: str | None   # alerts: done / cant
+
+
+# Which messages each filter of the recipients list keeps (SQL on o = outbox, d = deliveries).
+_FAILED_RECEIPT = f"d.status IN ({', '.join(repr(s) for s in RECEIPT_FAILED)})"
+_DELIVERED_RECEIPT = f"d.status IN ({', '.join(repr(s) for s in RECEIPT_DELIVERED)})"
+RECIPIENT_FILTERS: dict[str, str] = {
+    "all": "",
+    "waiting": "AND o.status IN ('queued', 'sending')",
+    "sent": f"AND o.status = 'sent' AND (d.status IS NULL OR NOT ({_FAILED_RECEIPT} OR {_DELIVERED_RECEIPT}))",
+    "delivered": f"AND o.status = 'sent' AND {_DELIVERED_RECEIPT}",
+    "failed": f"AND (o.status = 'failed' OR (o.status = 'sent' AND {_FAILED_RECEIPT}))",
+    "unknown": "AND o.status = 'unknown'",
+    "cancelled": "AND o.status = 'cancelled'",
+}
+
+
+async def recipients(tx: Tx, broadcast_id: int, which: str = "all", after: int = 0,
+                     limit: int = 100) -> list[Recipient]:
+    """Up to `limit` messages of a broadcast after outbox id `after`, in id order (keyset: page
+    2,000 costs what page 1 does), kept by one of RECIPIENT_FILTERS."""
+    condition = RECIPIENT_FILTERS[which]
+    params: list[Any] = [broadcast_id, after, limit]
+    rows = await tx.query(
+        "SELECT o.id, o.channel, o.address, s.first_name, o.status, d.status, "
+        "COALESCE(d.error_code, o.error_code), x.response "
+        f"FROM outbox o {_JOIN} "
+        "LEFT JOIN supporters s ON s.id = o.supporter_id "
+        "LEFT JOIN alert_responses x ON x.broadcast_id = o.broadcast_id AND x.supporter_id = o.supporter_id "
+        f"WHERE o.broadcast_id = ? AND o.id > ? {condition} ORDER BY o.id LIMIT ?",
+        params,
+    )
+    return [Recipient(*r) for r in rows]
 
 
 async def failures(tx: Tx, broadcast_id: int) -> dict[str, int]:
@@ -47,12 +141,14 @@ async def delivered(tx: Tx, broadcast_id: int) -> int | None:
 
 async def opt_outs(tx: Tx, broadcast_id: int, since: datetime, until: datetime) -> int:
     """Recipients who opted out on the channel we used, between `since` and `until`."""
+    # From the day's opt-outs (few, by consent_log_at) to their messages, not from every message:
+    # CROSS JOIN keeps SQLite to that order.
     value: int = await tx.scalar(
-        "SELECT COUNT(DISTINCT o.supporter_id) FROM outbox o JOIN consent_log c "
-        "ON c.supporter_id = o.supporter_id AND c.channel = o.channel "
-        "WHERE o.broadcast_id = ? AND o.status IN ('sent', 'unknown') AND c.action = 'opt_out' "
-        "AND c.at >= ? AND c.at < ?",
-        (broadcast_id, ts(since), ts(until)),
+        "SELECT COUNT(DISTINCT o.supporter_id) FROM consent_log c CROSS JOIN outbox o "
+        "ON o.supporter_id = c.supporter_id AND o.channel = c.channel "
+        "WHERE c.at >= ? AND c.at < ? AND c.action = 'opt_out' "
+        "AND o.broadcast_id = ? AND o.status IN ('sent', 'unknown')",
+        (ts(since), ts(until), broadcast_id),
     )
     return value
 

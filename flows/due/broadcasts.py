@@ -40,6 +40,7 @@ async def run_due(tx: Tx, now: datetime, settings: FlowSettings, salt: str | Non
     await hold_for_quiet_hours(tx, now, settings)
     for b in await store.with_status(tx, "sending"):
         await progress(tx, b, now, settings)
+    await broadcast_report.tell_settled(tx, now, settings)
 
 
 async def hold_for_quiet_hours(tx: Tx, now: datetime, settings: FlowSettings) -> None:
