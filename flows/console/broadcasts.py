@@ -19,6 +19,7 @@ from flows.organiser.broadcasts import compose, followup, local, parse_audience,
 from flows.organiser.errors import BodyError, BroadcastError
 from flows.values import dates
 from storage import broadcasts as store
+from storage import groups
 from storage.db import parse_ts
 
 FLOW = "broadcast"
@@ -98,7 +99,7 @@ async def _after_body(ctx: Context) -> None:
         ctx.say("broadcasts.ask_cta")
     else:
         ctx.goto("audience")
-        ctx.say("broadcasts.ask_audience")
+        await _ask_audience(ctx)
 
 
 async def cta(ctx: Context) -> None:
@@ -121,13 +122,29 @@ async def deadline(ctx: Context) -> None:
             return
         ctx.conversation.data["deadline"] = when.isoformat()
     ctx.goto("audience")
-    ctx.say("broadcasts.ask_audience")
+    await _ask_audience(ctx)
+
+
+AUDIENCE_BUTTONS = 8  # more groups than this are typed by name
+
+
+async def _ask_audience(ctx: Context) -> None:
+    """Who should get it: typed filters, or a button for everyone in reach and for each of the
+    organiser's groups (when they are few enough to list)."""
+    limit = (await actor(ctx)).scope()
+    found = [g for g in await groups.list_all(ctx.tx) if limit is None or g.id in limit]
+    choices = [Choice("bcaud:all", ctx.t("broadcasts.audience_everyone" if limit is None
+                                         else "broadcasts.audience_all_mine"))]
+    if len(found) <= AUDIENCE_BUTTONS:
+        choices += [Choice(f"bcaud:group:{g.id}", g.name) for g in found]
+    ctx.say("broadcasts.ask_audience", choices)
 
 
 async def audience(ctx: Context) -> None:
     data = ctx.conversation.data
+    typed = ctx.choice.split(":", 1)[1] if ctx.choice and ctx.choice.startswith("bcaud:") else ctx.text
     try:
-        filters, every = await parse_audience(ctx.tx, ctx.text)
+        filters, every = await parse_audience(ctx.tx, typed)
         draft = await compose(
             ctx.tx, await actor(ctx), ctx.now, body=data["body"], audience=filters, every=every,
             kind=data["kind"], cta_text=data.get("cta"), cta_link=data.get("link"),
@@ -139,7 +156,7 @@ async def audience(ctx: Context) -> None:
             ctx.goto("body")
             ctx.say("broadcasts.ask_body", first="{first_name}", group="{group}")
         else:
-            ctx.say("broadcasts.ask_audience")
+            await _ask_audience(ctx)
         return
     data["id"] = draft.id
     ctx.goto("decide")

@@ -6,6 +6,7 @@ calls these inside one transaction; who may reach whom is flows.organiser.access
 """
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import shlex
@@ -41,15 +42,51 @@ AUDIENCE_HELP = (
 )
 
 
-async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
-    """'group:Leeds interest:housing chats' → (Audience, every_channel)."""
+_KEYS = ("group", "interest", "channel", "event", "rsvp", "alert")
+_BARE = ("all", "everyone", "every", "every-channel", "chats")
+
+
+def _tokens(text: str) -> list[str]:
+    """'group:Manchester Central (demo),Leeds interest:housing chats' → one token per filter: a word
+    that starts no filter of its own carries on the group names before it, so a name with spaces
+    needs no quotes (quotes still work)."""
     try:
-        tokens = shlex.split(text or "all")
-    except ValueError:
-        raise BroadcastError(f"Couldn't read the audience. Use: {AUDIENCE_HELP}") from None
+        words = shlex.split(text)
+    except ValueError:  # an apostrophe in a name (King's Lynn) is not a quote
+        words = text.split()
+    tokens: list[str] = []
+    for word in words:
+        key, colon, _ = word.partition(":")
+        starts = (colon and key.lower() in _KEYS) or word.lower() in _BARE
+        if not starts and tokens and tokens[-1].lower().startswith("group:"):
+            tokens[-1] += " " + word
+        else:
+            tokens.append(word)
+    return tokens
+
+
+async def find_group(tx: Tx, name: str) -> int:
+    """A local group's id by its name (any case, spaces and all) or number; BroadcastError naming
+    the closest names when there is no such group."""
+    group = await groups.by_name(tx, name)
+    if group is None and name.isdigit():
+        group = await groups.get(tx, int(name))
+    if group is not None:
+        return group.id
+    names = [g.name for g in await groups.list_all(tx)]
+    folded = {n.casefold(): n for n in names}
+    close = [n for n in names if name.casefold() in n.casefold()]
+    close += [folded[n] for n in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.6)]
+    close = list(dict.fromkeys(close))[:3]
+    hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    raise BroadcastError(f"There is no local group called {name!r}.{hint}")
+
+
+async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
+    """'group:Manchester Central (demo) interest:housing chats' → (Audience, every_channel)."""
     found: dict[str, Any] = {}
     every = False
-    for token in tokens:
+    for token in _tokens(text or "all"):
         key, _, value = token.partition(":")
         key = key.lower()
         values = [v.strip() for v in value.split(",") if v.strip()]
@@ -62,12 +99,7 @@ async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
         elif key == "group" and values:
             ids = list(found.get("groups", ()))
             for name in values:
-                group = await groups.by_name(tx, name)
-                if group is None and name.isdigit():
-                    group = await groups.get(tx, int(name))
-                if group is None:
-                    raise BroadcastError(f"There is no local group called {name!r}.")
-                ids.append(group.id)
+                ids.append(await find_group(tx, name))
             found["groups"] = tuple(dict.fromkeys(ids))
         elif key == "interest" and values:
             found["interests"] = tuple(v.lower() for v in values)

@@ -195,3 +195,29 @@ async def test_no_urgent_button_for_local_organisers(harness):
     await harness.say("telegram", ORG, choice=keys[0])
     await harness.deliver()
     assert harness.channels["sms"].pop("+447400100001") == []  # waits for 09:00
+
+
+async def test_a_group_name_with_spaces_needs_no_quotes_and_a_wrong_one_names_close_matches(harness):
+    await _setup(harness, group_name="Manchester Central (demo)")
+    await harness.say("telegram", ORG, "/broadcast Meeting tonight")
+    preview = await harness.texts("telegram", ORG, "group:Manchester Central (demo) channel:sms")
+    assert "1 by SMS, 0 on Telegram" in preview
+    await harness.say("telegram", ORG, "/broadcast Meeting tonight")
+    said = await harness.texts("telegram", ORG, "group:Manchester")
+    assert "no local group called 'Manchester'" in said and "Did you mean 'Manchester Central (demo)'" in said
+    assert "Who should get it?" in said  # asked again, nothing saved
+    said = await harness.texts("telegram", ORG, "group:Manchster Central (demo)")
+    assert "Did you mean 'Manchester Central (demo)'" in said
+
+
+async def test_the_organisers_groups_are_offered_as_buttons(harness):
+    gid = await _setup(harness, role="organiser", group_name="King's Lynn")
+    asked = await harness.say("telegram", ORG, "/broadcast Meeting tonight")
+    labels = {c["label"]: c["key"] for m in asked for c in m.get("choices", [])}
+    assert set(labels) == {"All my groups", "King's Lynn"}
+    preview = await harness.texts("telegram", ORG, choice=labels["King's Lynn"])
+    assert "1 by SMS, 0 on Telegram" in preview
+    async with harness.db.transaction() as tx:
+        assert (await store.recent(tx))[0].filters.groups == (gid,)
+    await harness.say("telegram", ORG, "/broadcast Meeting again")
+    assert "1 by SMS" in await harness.texts("telegram", ORG, "group:King's Lynn")

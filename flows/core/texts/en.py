@@ -280,8 +280,8 @@ TEXTS: dict[str, str] = {
     "broadcasts.ask_deadline": "By when? e.g. 'Fri 18:00' or '2026-11-20 23:59', or SKIP for no deadline.",
     "broadcasts.bad_deadline": "I couldn't read that as a future time. Try 'Fri 18:00' or '2026-11-20 23:59', or SKIP.",
     "broadcasts.ask_audience": (
-        "Who should get it? ALL, or filters such as: group:Leeds interest:housing channel:sms "
-        "event:12:going alert:5:not_yet chats (add linked group chats) every (every channel)."
+        "Who should get it? Choose below, or type filters such as: group:Manchester Central interest:housing "
+        "channel:sms event:12:going alert:5:not_yet chats (add linked group chats) every (every channel)."
     ),
     "broadcasts.preview_title": "Preview of {kind} #{id}",
     "broadcasts.preview_counts": "Recipients: {sms} by SMS, {telegram} on Telegram, {chats} ({total} in all)",
@@ -305,6 +305,8 @@ TEXTS: dict[str, str] = {
     ),
     "broadcasts.bad_when": "I couldn't read that as a future time. Try 'tomorrow 18:00' or '2026-11-05 18:00'.",
     "broadcasts.confirm_when": "It will go on {time}{repeat}. Schedule it?",
+    "broadcasts.audience_everyone": "Everyone",
+    "broadcasts.audience_all_mine": "All my groups",
     "broadcasts.repeat_daily": ", then every day at that time",
     "broadcasts.repeat_weekly": ", then every week at that time",
     "broadcasts.yes_schedule": "Yes, schedule it",
