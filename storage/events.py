@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Row, Tx, parse_ts, ts
@@ -189,6 +189,26 @@ async def listing(
     return await _select(tx, f"{where} ORDER BY starts_at, id LIMIT ?", [*params, limit])
 
 
+async def in_scope(
+    tx: Tx, part: str, now: datetime, group_ids: tuple[int, ...] | None = None, created_by: tuple[int, ...] = (),
+    limit: int = 200,
+) -> list[Event]:
+    """One part of an organiser's events: 'upcoming' (published or cancelled, not yet over, soonest
+    first), 'past' (over, latest first) or 'drafts'; limited to some groups (and their own) unless None."""
+    where, order = {
+        "upcoming": ("status != 'draft' AND ends_at > ?", "starts_at, id"),
+        "past": ("status != 'draft' AND ends_at <= ?", "starts_at DESC, id DESC"),
+        "drafts": ("status = 'draft'", "starts_at, id"),
+    }[part]
+    params: list[Any] = [] if part == "drafts" else [ts(now)]
+    if group_ids is not None:
+        groups = ", ".join("?" for _ in group_ids) or "NULL"
+        mine = ", ".join("?" for _ in created_by) or "NULL"
+        where += f" AND (group_id IN ({groups}) OR created_by IN ({mine}))"
+        params += [*group_ids, *created_by]
+    return await _select(tx, f"{where} ORDER BY {order} LIMIT ?", [*params, limit])
+
+
 async def starting_between(tx: Tx, after: datetime, before: datetime) -> list[Event]:
     return await _select(tx, "status = 'confirmed' AND starts_at > ? AND starts_at <= ? ORDER BY starts_at",
                          (ts(after), ts(before)))
@@ -251,6 +271,31 @@ async def set_attended(tx: Tx, event_id: int, supporter_id: int, attended: bool 
     return True
 
 
+async def waitlist_latest(tx: Tx, event_id: int, how_many: int, now: datetime) -> list[int]:
+    """Move the `how_many` most recent 'going' RSVPs to the top of the waitlist, ahead of everyone
+    already on it and in the order they said going; returns their supporter ids, earliest first.
+
+    The waitlist is served by updated_at (first_waitlisted), so the moved rows get times just
+    before the earliest of theirs and the waitlist's.
+    """
+    if how_many <= 0:
+        return []
+    rows = await tx.query(
+        "SELECT supporter_id, updated_at FROM rsvps WHERE event_id = ? AND status = 'going' "
+        "ORDER BY updated_at DESC, supporter_id DESC LIMIT ?", (event_id, how_many))
+    moved = list(reversed([(r[0], r[1]) for r in rows]))
+    if not moved:
+        return []
+    waiting = await first_waitlisted(tx, event_id)
+    earliest = min([parse_ts(moved[0][1])] + ([parse_ts(waiting.updated_at)] if waiting else []))
+    for n, (supporter_id, _) in enumerate(moved):
+        place = earliest - timedelta(milliseconds=len(moved) - n)
+        await tx.execute(
+            "UPDATE rsvps SET status = 'waitlisted', updated_at = ? WHERE event_id = ? AND supporter_id = ?",
+            (ts(place), event_id, supporter_id))
+    return [supporter_id for supporter_id, _ in moved]
+
+
 async def count_going(tx: Tx, event_id: int) -> int:
     value: int = await tx.scalar("SELECT COUNT(*) FROM rsvps WHERE event_id = ? AND status = 'going'", (event_id,))
     return value
@@ -277,6 +322,22 @@ async def counts(tx: Tx, event_ids: list[int]) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = {i: {} for i in event_ids}
     for r in rows:
         found[r[0]][r[1]] = r[2]
+    return found
+
+
+async def tallies(tx: Tx, event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per event: RSVPs by status (going, maybe, declined, waitlisted) and how many attended."""
+    found: dict[int, dict[str, int]] = {
+        i: {"going": 0, "maybe": 0, "declined": 0, "waitlisted": 0, "attended": 0} for i in event_ids}
+    if not event_ids:
+        return found
+    marks = ", ".join("?" for _ in event_ids)
+    rows = await tx.query(
+        f"SELECT event_id, status, COUNT(*), SUM(CASE WHEN attended = 1 THEN 1 ELSE 0 END) FROM rsvps "
+        f"WHERE event_id IN ({marks}) GROUP BY event_id, status", event_ids)
+    for r in rows:
+        found[r[0]][r[1]] = r[2]
+        found[r[0]]["attended"] += int(r[3] or 0)
     return found
 
 

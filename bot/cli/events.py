@@ -30,7 +30,7 @@ event_app = typer.Typer(help="Events: create, publish, cancel, attendance.", no_
 _OPTIONS = {"title": "--title", "starts_at": "--when", "ends_at": "--hours", "venue": "--venue",
             "address": "--address", "postcode": "--postcode", "online_url": "--online", "capacity": "--capacity",
             "group_id": "--group", "description": "--description", "instructions": "--instructions",
-            "timezone": "--timezone"}
+            "timezone": "--timezone", "extra": "--extra", "attended": "attend"}
 
 
 def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
@@ -38,11 +38,23 @@ def _in_tx(work: Callable[[Tx], Awaitable[T]]) -> T:
     async def named(tx: Tx) -> T:
         try:
             return await work(tx)
+        except event_ops.CapacityQuestion as asked:
+            raise ValueError(_capacity_question(asked)) from None
         except EventError as exc:
             option = _OPTIONS.get(exc.field or "")
             raise ValueError(f"{option}: {exc}" if option else str(exc)) from None
 
     return in_transaction(named)
+
+
+def _capacity_question(asked: event_ops.CapacityQuestion) -> str:
+    """The one line that asks what to do with the people going beyond a new, lower capacity."""
+    going, one = event_ops.counted(asked.going, "person", "people"), asked.extra == 1
+    return (f"--capacity: {going} {'is' if asked.going == 1 else 'are'} already going, more than "
+            f"{event_ops.counted(asked.capacity, 'place')}: add --extra keep (everyone going keeps their place; "
+            f"the capacity only stops new ones) or --extra waitlist (the "
+            f"{event_ops.counted(asked.extra, 'person', 'people')} who said going most recently "
+            f"{'moves' if one else 'move'} to the top of the waitlist and {'is' if one else 'are'} told)")
 
 
 async def _find(tx: Tx, ident: str) -> Event:
@@ -116,10 +128,16 @@ def edit(
     postcode: str | None = typer.Option(None, "--postcode"),
     online: str | None = typer.Option(None, "--online"),
     capacity: int | None = typer.Option(None, "--capacity", min=0, help="0 for no limit."),
+    extra: str | None = typer.Option(
+        None, "--extra", metavar="keep|waitlist",
+        help="A capacity below the people already going: keep them all, or move the most recent extra "
+             "ones to the top of the waitlist (they are told)."),
     description: str | None = typer.Option(None, "--description"),
     instructions: str | None = typer.Option(None, "--instructions"),
 ) -> None:
     """Change an event; a new time or place is sent to everyone who RSVPed (once per change)."""
+    if extra is not None and extra not in event_ops.EXTRA_CHOICES:
+        fail("--extra: keep or waitlist")
     now = SystemClock().now()
     flow_settings = settings().flow_settings()
 
@@ -135,12 +153,19 @@ def edit(
             changes["ends_at"] = changes.get("starts_at", event.start) + timedelta(hours=hours)
         if capacity is not None:
             changes["capacity"] = capacity or None
-        return event, await event_ops.edit(tx, CLI, event, now, settings=flow_settings, **changes)
+        return event, await event_ops.edit(tx, CLI, event, now, settings=flow_settings, extra=extra, **changes)
 
     event, edited = _in_tx(work)
     console.print(f"Updated {_describe(event)}" + (" — RSVPs will be told of the change." if edited.moved else ""))
+    if edited.kept:
+        console.print(f"Kept {event_ops.counted(edited.kept, 'person', 'people')} going beyond the capacity; "
+                      "new RSVPs join the waitlist.")
+    if edited.waitlisted:
+        console.print(f"Moved {event_ops.counted(len(edited.waitlisted), 'person', 'people')} from going to the top "
+                      "of the waitlist; each is told once.")
     if edited.promoted:
-        console.print(f"Moved {len(edited.promoted)} from the waitlist to going.")
+        moved = event_ops.counted(len(edited.promoted), "person", "people")
+        console.print(f"Moved {moved} from the waitlist to going.")
 
 
 @event_app.command("publish")
@@ -152,20 +177,21 @@ def publish(
     now = SystemClock().now()
     flow_settings = settings().flow_settings()
 
-    async def work(tx: Tx) -> tuple[Event, tuple[int, int] | None]:
+    async def work(tx: Tx) -> tuple[Event, event_ops.Announcement | None]:
         event = await _find(tx, ident)
+        if announce and event.announced_at:
+            raise ValueError(f"event #{event.id} has already been announced")
         if event.status != "confirmed":
             await event_ops.publish(tx, CLI, event, now)
         if not announce:
             return event, None
-        if event.announced_at:
-            raise ValueError(f"event #{event.id} has already been announced")
         return event, await event_ops.announce(tx, CLI, event, now, flow_settings)
 
-    event, counts = _in_tx(work)
+    event, told = _in_tx(work)
     console.print(f"Published {_describe(event)}")
-    if counts:
-        console.print(f"Announcement queued for {counts[0]} supporters and {counts[1]} group chats.")
+    if told:
+        wait = told.sms_wait()
+        console.print(f"Announcement queued for {told.summary()}." + (f" {wait}." if wait else ""))
 
 
 @event_app.command("cancel")
@@ -208,9 +234,13 @@ def attendees(
     as_csv: bool = typer.Option(False, "--csv", help="CSV on standard output (full phone numbers)."),
 ) -> None:
     """Everyone who RSVPed, with their answer and attendance."""
+    now = SystemClock().now()
+
     async def work(tx: Tx) -> list[Row]:
         event = await _find(tx, ident)
-        return await events.attendees(tx, event.id)
+        if as_csv:  # phone numbers in full: an audited export
+            return await event_ops.export_attendees(tx, CLI, event, now)
+        return await event_ops.attendees(tx, CLI, event)
 
     rows = _in_tx(work)
     attended = {None: "", 1: "yes", 0: "no"}
@@ -255,7 +285,7 @@ def attend(
             person = await supporters.find(tx, "telegram", str(telegram_id))
         if person is None or person.status == "erased":
             raise ValueError("no such supporter")
-        await events.set_attended(tx, event.id, person.id, not absent, now)
+        await event_ops.mark_attended(tx, CLI, event, person.id, not absent, now)
         return event, person.id
 
     event, person_id = _in_tx(work)

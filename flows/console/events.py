@@ -1,6 +1,7 @@
 """Events in the chat console: the /newevent guided flow, and /events with RSVP counts and buttons
-to publish, announce and cancel. flows.organiser.events does the creating, publishing, announcing
-and cancelling, and holds the rules each step of the flow checks its answer against.
+to publish, announce, see the attendees (with a link to the event in the web console), change the
+number of places and cancel. flows.organiser.events does the creating, editing, publishing,
+announcing and cancelling, and holds the rules each step of the flow checks its answer against.
 
 An organiser scoped to local groups may only create and manage those groups' events;
 admins and unscoped organisers may do anything. Roles are read from our database at
@@ -19,12 +20,17 @@ from flows.organiser.errors import EventError, ScopeError
 from flows.organiser.events import (
     MAX_TITLE,
     MAX_VENUE,
+    Announcement,
+    CapacityQuestion,
     announce,
-    audience_size,
+    announce_preview,
+    attendees,
     cancel,
     check,
     check_access,
+    counted,
     create,
+    edit,
     publish,
 )
 from flows.supporter import events as ev
@@ -237,13 +243,39 @@ async def step_publish(ctx: Context) -> None:
     ctx.say("events.publish_or_draft")
 
 
+async def step_places(ctx: Context) -> None:
+    """The new number of places for an event chosen with Places #N (evadm:cap:N)."""
+    event = await store.get(ctx.tx, int(ctx.conversation.data.get("event_id", 0)))
+    who = await actor(ctx)
+    if event is None or not who.roles or not _reaches(who, event):
+        ctx.finish()
+        ctx.say("console.refused", command="/events")
+        return
+    text = ctx.text.strip().lower()
+    try:
+        capacity = None if text in ("none", "no", "no limit", "unlimited", "0") else check(
+            "capacity", int(text) if text.isdigit() else text, ctx.now)
+    except EventError:
+        ctx.miss()
+        ctx.say("events.places_again")
+        return
+    ctx.finish()
+    await _set_places(ctx, who, event, capacity, None)
+
+
 STEPS: dict[str, Any] = {
     "title": step_title, "when": step_when, "when_ok": step_when_ok, "place": step_place,
     "link": step_link, "capacity": step_capacity, "group": step_group, "publish": step_publish,
+    "places": step_places,
 }
 
 
-# -- /events and the organiser's buttons (evadm:pub|ann|skip|cancel|cx|keep:<id>) -------------
+# -- /events and the organiser's buttons -------------------------------------------------------
+# evadm:pub|ann|skip|cancel|cx|keep|who|cap:<id>, and evadm:xk|xw:<id>:<places> for the answer to
+# a capacity below the people already going (keep them all, or move the extra ones to the waitlist).
+MAX_NAMES = 30  # per RSVP state in the attendee list: an SMS is at most 1,600 characters
+
+
 async def list_events(ctx: Context) -> None:
     """/events — upcoming and draft events in the organiser's scope, with RSVP counts."""
     roles = await ctx.roles()
@@ -265,9 +297,12 @@ async def list_events(ctx: Context) -> None:
             going=c.get("going", 0), maybe=c.get("maybe", 0), waitlisted=c.get("waitlisted", 0),
             capacity=f"/{e.capacity}" if e.capacity else "",
         ))
-        if e.status == "draft" and len(choices) < 8:
+        if len(choices) > 6:
+            continue
+        choices.append(Choice(f"evadm:who:{e.id}", ctx.t("events.attendees_id_button", id=e.id)))
+        if e.status == "draft":
             choices.append(Choice(f"evadm:pub:{e.id}", ctx.t("events.publish_id_button", id=e.id)))
-        elif e.status == "confirmed" and e.start > ctx.now and len(choices) < 8:
+        elif e.status == "confirmed" and e.start > ctx.now:
             choices.append(Choice(f"evadm:cancel:{e.id}", ctx.t("events.cancel_id_button", id=e.id)))
     ctx.reply("\n".join(lines), choices)
 
@@ -280,11 +315,73 @@ def _reaches(who: Actor, event: store.Event) -> bool:
     return True
 
 
+def _wait(ctx: Context, told: Announcement) -> str:
+    wait = told.sms_wait()
+    return ctx.t("events.sms_wait", wait=wait) if wait else ""
+
+
+async def _attendee_list(ctx: Context, who: Actor, event: store.Event) -> None:
+    """The counts, the names by RSVP state (the waitlist in its order), and the web console's page."""
+    rows = await attendees(ctx.tx, who, event)
+    c = (await store.tallies(ctx.tx, [event.id]))[event.id]
+    lines = [ctx.t("events.attendees_head", id=event.id, title=event.title, when=ev.when(event),
+                   status=ctx.t(f"events.state_{event.status}"), going=c["going"],
+                   capacity=f"/{event.capacity}" if event.capacity else "", maybe=c["maybe"],
+                   waitlisted=c["waitlisted"], attended=c["attended"])]
+    for status in ("going", "waitlisted", "maybe", "declined"):
+        names = [r["first_name"] or ctx.t("events.no_name") for r in rows if r["status"] == status]
+        if status == "waitlisted":
+            names = [f"{n}. {name}" for n, name in enumerate(names, 1)]
+        if names:
+            shown = names[:MAX_NAMES] + ([ctx.t("events.attendees_more", n=len(names) - MAX_NAMES)]
+                                         if len(names) > MAX_NAMES else [])
+            lines.append(ctx.t(f"events.attendees_{status}", names=", ".join(shown)))
+    if not rows:
+        lines.append(ctx.t("events.attendees_none"))
+    if ctx.settings.public_url:
+        lines.append(ctx.t("events.web_link", url=f"{ctx.settings.public_url.rstrip('/')}/console/events/{event.id}"))
+    choices = []
+    if event.status != "cancelled":
+        choices.append(Choice(f"evadm:cap:{event.id}", ctx.t("events.places_id_button", id=event.id)))
+    if event.status == "confirmed" and event.start > ctx.now:
+        choices.append(Choice(f"evadm:cancel:{event.id}", ctx.t("events.cancel_id_button", id=event.id)))
+    ctx.reply("\n".join(lines), choices)
+
+
+async def _set_places(ctx: Context, who: Actor, event: store.Event, capacity: int | None, extra: str | None) -> None:
+    """Change the number of places; below the people going, ask first (keep them, or waitlist the extra)."""
+    try:
+        done = await edit(ctx.tx, who, event, ctx.now, settings=ctx.settings, extra=extra, capacity=capacity)
+    except CapacityQuestion as asked:
+        ctx.reply(ctx.t("events.places_question", people=counted(asked.going, "person", "people")
+                        + (" is" if asked.going == 1 else " are"), id=event.id, title=event.title,
+                        places=counted(asked.capacity, "place"), extra=asked.extra), [
+            Choice(f"evadm:xk:{event.id}:{asked.capacity}", ctx.t("events.places_keep_button")),
+            Choice(f"evadm:xw:{event.id}:{asked.capacity}",
+                   ctx.t("events.places_waitlist_button", extra=asked.extra)),
+        ])
+        return
+    except EventError:
+        ctx.say("events.places_again")
+        return
+    lines = [ctx.t("events.places_saved", id=event.id, title=event.title,
+                   capacity=event.capacity or ctx.t("events.no_limit"))]
+    if done.kept:
+        lines.append(ctx.t("events.places_kept", kept=done.kept))
+    if done.waitlisted:
+        lines.append(ctx.t("events.places_moved", moved=counted(len(done.waitlisted), "person", "people")))
+    if done.promoted:
+        lines.append(ctx.t("events.places_promoted", promoted=counted(len(done.promoted), "person", "people")))
+    ctx.reply("\n".join(lines))
+
+
 async def chosen(ctx: Context) -> None:
-    """evadm:<action>:<id> — publish, announce (or not), cancel (after a confirmation), wherever pressed."""
+    """evadm:<action>:<id>[:<places>] — publish, announce (or not), attendees, places, cancel (after a
+    confirmation), wherever pressed."""
     parts = (ctx.choice or "").split(":")
     who = await actor(ctx)
-    event = await store.get(ctx.tx, int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+    ok = len(parts) in (3, 4) and all(p.isdigit() for p in parts[2:])
+    event = await store.get(ctx.tx, int(parts[2])) if ok else None
     if event is None or not who.roles or not _reaches(who, event):
         ctx.say("console.refused", command="/events")
         return
@@ -297,8 +394,9 @@ async def chosen(ctx: Context) -> None:
             return
         if event.status == "draft":
             await publish(ctx.tx, who, event, ctx.now)
-        people, chats = await audience_size(ctx.tx, event)
-        ctx.reply(ctx.t("events.published", id=event.id, title=event.title, people=people, chats=chats), [
+        told = await announce_preview(ctx.tx, who, event, ctx.now, ctx.settings)
+        ctx.reply(ctx.t("events.published", id=event.id, title=event.title, audience=told.summary(),
+                        wait=_wait(ctx, told)), [
             Choice(f"evadm:ann:{event.id}", ctx.t("events.announce_button")),
             Choice(f"evadm:skip:{event.id}", ctx.t("events.not_now_button")),
         ])
@@ -309,8 +407,20 @@ async def chosen(ctx: Context) -> None:
         if event.announced_at:
             ctx.say("events.already_announced", id=event.id)
             return
-        people, chats = await announce(ctx.tx, who, event, ctx.now, ctx.settings)
-        ctx.say("events.announced", people=people, chats=chats)
+        told = await announce(ctx.tx, who, event, ctx.now, ctx.settings)
+        ctx.say("events.announced", audience=told.summary(), wait=_wait(ctx, told))
+    elif action == "who":
+        await _attendee_list(ctx, who, event)
+    elif action == "cap" and event.status != "cancelled":
+        ctx.begin(FLOW, "places", {"event_id": event.id})
+        ctx.say("events.places_ask", id=event.id, title=event.title,
+                going=await store.count_going(ctx.tx, event.id))
+    elif action in ("xk", "xw") and len(parts) != 4:
+        ctx.say("events.places_ask", id=event.id, title=event.title,
+                going=await store.count_going(ctx.tx, event.id))
+        ctx.begin(FLOW, "places", {"event_id": event.id})
+    elif action in ("xk", "xw") and event.status != "cancelled":
+        await _set_places(ctx, who, event, int(parts[3]), "keep" if action == "xk" else "waitlist")
     elif action == "cancel" and event.status != "cancelled":
         ctx.reply(ctx.t("events.cancel_confirm", id=event.id, title=event.title), [
             Choice(f"evadm:cx:{event.id}", ctx.t("events.cancel_yes_button")),
@@ -319,7 +429,7 @@ async def chosen(ctx: Context) -> None:
     elif action == "cx" and event.status != "cancelled":
         await cancel(ctx.tx, who, event, ctx.now)
         ctx.say("events.cancelled_admin", id=event.id, title=event.title)
-    elif action in ("cancel", "cx"):
+    elif action in ("cancel", "cx", "cap", "xk", "xw"):
         ctx.say("events.admin_cancelled_already", id=event.id)
     elif action == "keep":
         ctx.say("events.kept", id=event.id)

@@ -1,9 +1,16 @@
 """Event operations every front calls: creating, editing and cancelling an event, the limits on
-what it may say, its public id, publishing it and announcing it to its group's supporters and
-linked chats, once each. Each checks the organiser's scope and records itself in the audit log.
+what it may say, its public id, publishing it, previewing and sending its announcement to its
+group's supporters and linked chats (once each), its attendees and their attendance. Each checks
+the organiser's scope and records itself in the audit log.
 
 An organiser of local groups manages only those groups' events; admins, national organisers and
 the command line manage any, national events among them.
+
+Rules every front shares (the chat, the command line and the web console ask these functions):
+an event needs a place (a venue, an address, a postcode or an online link); a capacity cut below
+the people already going is a question (CapacityQuestion), answered by keeping them all or by
+moving the most recent ones to the top of the waitlist; attendance is marked from an hour before
+the start (people arrive early at the door), never before.
 """
 from __future__ import annotations
 
@@ -12,17 +19,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Reply
 from flows.organiser import audit
 from flows.organiser.access import Actor, allowed
-from flows.organiser.errors import EventError, ScopeError
+from flows.organiser.errors import EventError, ScopeError, UnknownSupporter
 from flows.supporter import events as ev
+from flows.values.quiet_hours import QuietHours
 from storage import events as store
-from storage import groups, outbox
-from storage.db import Tx, ts
+from storage import groups, outbox, supporters
+from storage.db import Row, Tx, ts
 from storage.events import Event
 
 DEFAULT_LENGTH = timedelta(hours=2)
@@ -33,6 +42,39 @@ MAX_CAPACITY = 100_000
 _PUBLIC_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _LIMITS = {"title": MAX_TITLE, "venue": MAX_VENUE, "description": MAX_DETAILS, "instructions": MAX_DETAILS}
+# Left blank, these hold nothing (None), whichever front sent the blank.
+_OPTIONAL_TEXT = frozenset({"venue", "address", "postcode", "online_url", "description", "instructions"})
+PLACE_FIELDS = ("venue", "address", "postcode", "online_url")
+# What to do with people already going when the capacity is cut below them.
+EXTRA_CHOICES = ("keep", "waitlist")
+# Attendance opens this long before the start: people arrive early, and the door opens before the hour.
+ATTENDANCE_OPENS = timedelta(hours=1)
+
+
+class CapacityQuestion(EventError):
+    """The new capacity is below the people already going: the organiser must say what happens to the
+    extra ones (`extra` of them): keep everyone (the capacity only stops new places) or move the
+    most recent to the top of the waitlist. Each front asks in its own way (an option, two buttons,
+    two radio buttons) and calls edit again with `extra`."""
+
+    def __init__(self, going: int, capacity: int) -> None:
+        self.going, self.capacity, self.extra = going, capacity, going - capacity
+        super().__init__(
+            f"{counted(going, 'person', 'people')} {'is' if going == 1 else 'are'} already going, more than the new "
+            f"{counted(capacity, 'place')}: keep everyone already going (the capacity then only stops new "
+            f"places), or move the {counted(self.extra, 'person', 'people')} who said going most recently to the top "
+            f"of the waitlist (they are told)", "capacity")
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """'1 supporter', '2 supporters', '1 person', '3 people': how organisers are told a number."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def when_local(moment: datetime, tz: str) -> str:
+    """'Thu 3 Dec 09:00 GMT': a time an organiser is told something waits for."""
+    value = moment.astimezone(ZoneInfo(tz))
+    return f"{value:%a} {value.day} {value:%b %H:%M %Z}"
 
 
 def new_public_id() -> str:
@@ -53,8 +95,10 @@ def check(field: str, value: Any, now: datetime) -> Any:
     a title, 1 to MAX_TITLE characters; a venue up to MAX_VENUE, refused rather than cut (a shortened
     address could send people to the wrong place); a description and instructions up to MAX_DETAILS;
     an online link that is a web address; a capacity from 1 to MAX_CAPACITY, or None for no limit;
-    a start still to come.
+    a start still to come. A blank optional text (venue, link, …) is None.
     """
+    if field in _OPTIONAL_TEXT and isinstance(value, str) and not value.strip():
+        return None
     if field == "title":
         value = (value or "").strip()
         if not value:
@@ -87,6 +131,12 @@ async def _known_group(tx: Tx, group_id: int | None) -> None:
         raise EventError(f"no local group #{group_id}", "group_id")
 
 
+def check_place(values: dict[str, Any]) -> None:
+    """An event needs somewhere to be: a venue, an address, a postcode or an online link."""
+    if not any(isinstance(values.get(f), str) and values[f].strip() for f in PLACE_FIELDS):
+        raise EventError("say where it is: a venue, an address or a postcode, or an online link", "venue")
+
+
 def _group_label(group_id: int | None) -> str:
     return f"group {group_id}" if group_id is not None else "national"
 
@@ -111,6 +161,7 @@ async def create(
     if ends_at <= starts_at:
         raise EventError("the end must come after the start", "ends_at")
     await _known_group(tx, group_id)
+    check_place(details)
     event = await store.create(
         tx, public_id=new_public_id(), title=title, starts_at=starts_at, ends_at=ends_at, now=now,
         timezone=timezone, status=status, created_by=actor.roles[0].id if actor.roles else None,
@@ -127,21 +178,29 @@ class Edited:
     changed: tuple[str, ...]   # the fields whose value changed, by name
     moved: bool                # its time or place changed: everyone who RSVPed will be told, once
     promoted: tuple[int, ...]  # supporters moved from the waitlist to going (a place came free)
+    waitlisted: tuple[int, ...] = ()  # supporters moved from going to the top of the waitlist (told once)
+    kept: int = 0              # people going beyond the new capacity, kept by the organiser's choice
 
 
 async def edit(tx: Tx, actor: Actor, event: Event, now: datetime, *, settings: FlowSettings,
-               **changes: Any) -> Edited:
+               extra: str | None = None, **changes: Any) -> Edited:
     """Change an event's fields (datetimes for starts_at and ends_at; capacity None for no limit).
 
     A new start without a new end keeps the event's length. A move (time or place) is told to
     everyone who RSVPed by the due-work; a published event's free places are filled from its
     waitlist at once (`settings` words the confirmations). Moving it to another group needs the
-    organiser's reach there too.
+    organiser's reach there too. An edit that would leave it nowhere is refused (check_place).
+
+    A capacity below the people already going raises CapacityQuestion unless `extra` answers it:
+    "keep" (everyone keeps their place) or "waitlist" (the most recent extra ones go to the top of
+    the waitlist, each told once in their language).
     """
     check_access(actor, event)
     unknown = set(changes) - store.EDITABLE
     if unknown:
         raise EventError(f"not editable: {', '.join(sorted(unknown))}")
+    if extra is not None and extra not in EXTRA_CHOICES:
+        raise EventError("keep everyone going, or move the extra people to the waitlist", "extra")
     if "group_id" in changes:
         _check_group(actor, changes["group_id"])
         await _known_group(tx, changes["group_id"])
@@ -153,17 +212,44 @@ async def edit(tx: Tx, actor: Actor, event: Event, now: datetime, *, settings: F
         changes["ends_at"] = changes["starts_at"] + (event.end - event.start)
     if changes.get("ends_at", event.end) <= changes.get("starts_at", event.start):
         raise EventError("the end must come after the start", "ends_at")
+    check_place({f: changes.get(f, getattr(event, f)) for f in PLACE_FIELDS})
+    over = 0
+    capacity = changes.get("capacity", event.capacity)
+    if "capacity" in changes and capacity is not None and capacity != event.capacity and event.status != "cancelled":
+        over = await store.count_going(tx, event.id) - capacity
+        if over > 0 and extra is None:
+            raise CapacityQuestion(over + capacity, capacity)
     changed = tuple(sorted(name for name, value in changes.items()
                            if getattr(event, name) != (ts(value) if isinstance(value, datetime) else value)))
     moved = await store.update(tx, event, now, **changes)
+    waitlisted: list[int] = []
+    if over > 0 and extra == "waitlist":
+        waitlisted = await store.waitlist_latest(tx, event.id, over, now)
+        await _tell_waitlisted(tx, event, waitlisted, now, settings)
     promoted = await ev.promote(tx, event, now, settings) if event.status == "confirmed" else []
     detail = f"changed {', '.join(changed)}" if changed else "nothing changed"
     if moved:
         detail += "; RSVPs will be told"
+    if waitlisted:
+        detail += f"; {len(waitlisted)} going moved to the top of the waitlist"
+    elif over > 0:
+        detail += f"; {over} going beyond the capacity kept"
     if promoted:
         detail += f"; {len(promoted)} moved up from the waitlist"
     audit.note(tx, actor, now, "event.edit", target=f"event:{event.id}", detail=detail)
-    return Edited(changed, moved, tuple(promoted))
+    return Edited(changed, moved, tuple(promoted), tuple(waitlisted), over if extra == "keep" and over > 0 else 0)
+
+
+async def _tell_waitlisted(tx: Tx, event: Event, moved: list[int], now: datetime, settings: FlowSettings) -> None:
+    """Each person moved from going to the waitlist is told once, in their language, where they can be."""
+    for supporter_id in moved:
+        person = await supporters.get(tx, supporter_id)
+        rsvp = await store.rsvp(tx, event.id, supporter_id)
+        target = ev.reach(person, rsvp.channel if rsvp else None) if person and person.status != "erased" else None
+        if person is None or target is None:
+            continue
+        reply = Reply(t("events.moved_to_waitlist", person.language, title=event.title, when=ev.when(event)))
+        ev.tell(tx, person.id, target, reply, now, dedupe_key=f"unplace:{event.id}:{person.id}:{ts(now)}")
 
 
 async def cancel(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
@@ -179,28 +265,71 @@ async def cancel(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
 async def publish(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
     check_access(actor, event)
     if event.status == "cancelled":
-        raise ValueError("a cancelled event cannot be published again")
+        raise EventError("a cancelled event cannot be published again")
     was = event.status
     await store.set_status(tx, event, "confirmed", now)
     audit.note(tx, actor, now, "event.publish", target=f"event:{event.id}", detail=f"was {was}")
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """Who an announcement tells (or told): supporters per channel, linked group chats, and when the
+    SMS go (None: at once; else the end of SMS quiet hours)."""
+    sms: int
+    telegram: int
+    chats: int
+    sms_at: datetime | None
+    timezone: str
+
+    @property
+    def people(self) -> int:
+        return self.sms + self.telegram
+
+    def sms_wait(self) -> str | None:
+        """'SMS waits until Thu 3 Dec 09:00 GMT (quiet hours)', or None when SMS go at once."""
+        if self.sms_at is None:
+            return None
+        return f"SMS waits until {when_local(self.sms_at, self.timezone)} (quiet hours)"
+
+    def summary(self) -> str:
+        """'3 supporters (2 by SMS, 1 on Telegram) and 1 group chat'."""
+        return (f"{counted(self.people, 'supporter')} ({self.sms:,} by SMS, {self.telegram:,} on Telegram) "
+                f"and {counted(self.chats, 'group chat')}")
+
+
+async def _audience(tx: Tx, event: Event) -> list[tuple[store.Recipient, tuple[str, str]]]:
+    return [(p, target) for p in await store.audience(tx, event.group_id) if (target := ev.reach(p)) is not None]
+
+
+def _sms_at(now: datetime, settings: FlowSettings, sms: int) -> datetime | None:
+    opens = QuietHours.parse(settings.sms_quiet_hours, settings.timezone).opens(now)
+    return opens if sms and opens > now else None
+
+
+async def announce_preview(tx: Tx, actor: Actor, event: Event, now: datetime, settings: FlowSettings) -> Announcement:
+    """Who announcing now would tell, per channel, and when the SMS would go (quiet hours)."""
+    check_access(actor, event)
+    targets = [target[0] for _, target in await _audience(tx, event)]
+    sms = targets.count("sms")
+    return Announcement(sms, len(targets) - sms, len(await store.group_chats(tx, event.group_id)),
+                        _sms_at(now, settings, sms), settings.timezone)
+
+
 async def audience_size(tx: Tx, event: Event) -> tuple[int, int]:
     """(supporters, Telegram group chats) an announcement would reach."""
-    people = [p for p in await store.audience(tx, event.group_id) if ev.reach(p)]
-    return len(people), len(await store.group_chats(tx, event.group_id))
+    return len(await _audience(tx, event)), len(await store.group_chats(tx, event.group_id))
 
 
-async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: FlowSettings) -> tuple[int, int]:
-    """Queue the announcement to the group's supporters and linked chats, once each; returns the counts."""
+async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: FlowSettings) -> Announcement:
+    """Queue the announcement to the group's supporters and linked chats, once each (SMS after
+    quiet hours); says who it told."""
     check_access(actor, event)
     if event.status != "confirmed":
-        raise ValueError("only a published event can be announced")
-    people = chats = 0
-    for person in await store.audience(tx, event.group_id):
-        target = ev.reach(person)
-        if target is None:
-            continue
+        raise EventError("only a published event can be announced: publish it first")
+    if event.announced_at:
+        raise EventError(f"event #{event.id} has already been announced")
+    sms = telegram = chats = 0
+    for person, target in await _audience(tx, event):
         lang = person.language
         reply = Reply(
             t("events.announce", lang, title=event.title, when=ev.when(event), place=ev.place(event, lang)),
@@ -208,7 +337,10 @@ async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: 
         )
         ev.tell(tx, person.supporter_id, target, reply, now, priority=outbox.BULK,
                 dedupe_key=f"announce:{event.id}:{person.supporter_id}", settings=settings)
-        people += 1
+        if target[0] == "sms":
+            sms += 1
+        else:
+            telegram += 1
     for chat_id in await store.group_chats(tx, event.group_id):
         text = t("events.announce_chat", title=event.title, when=ev.when(event), place=ev.place(event),
                  bot=settings.telegram_bot_username)
@@ -218,6 +350,84 @@ async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: 
         )
         chats += 1
     store.mark_announced(tx, event, now)
+    done = Announcement(sms, telegram, chats, _sms_at(now, settings, sms), settings.timezone)
     audit.note(tx, actor, now, "event.announce", target=f"event:{event.id}",
-               detail=f"{people} supporters and {chats} group chats")
-    return people, chats
+               detail=done.summary()
+               + (f"; SMS after {ts(done.sms_at)}" if done.sms_at else ""))
+    return done
+
+
+# -- attendees and attendance ---------------------------------------------------------------
+def attendance_opens(event: Event) -> datetime:
+    return event.start - ATTENDANCE_OPENS
+
+
+def may_mark_attendance(event: Event, now: datetime) -> bool:
+    return event.status == "confirmed" and now >= attendance_opens(event)
+
+
+def attendance_closed(event: Event, now: datetime) -> str | None:
+    """Why attendance cannot be marked now (None when it can): not published, or too early."""
+    if event.status == "cancelled":
+        return f"event #{event.id} is cancelled: there is no attendance to mark"
+    if event.status != "confirmed":
+        return f"event #{event.id} is not published yet: publish it first"
+    if now < attendance_opens(event):
+        return (f"attendance can be marked from {when_local(attendance_opens(event), event.timezone)}, "
+                f"an hour before the start")
+    return None
+
+
+@dataclass(frozen=True)
+class Marked:
+    supporter_id: int
+    first_name: str | None
+    attended: bool | None
+    walk_in: bool  # they had not RSVPed: now they count as going
+
+
+async def mark_attended(tx: Tx, actor: Actor, event: Event, supporter_id: int, attended: bool | None,
+                        now: datetime) -> Marked:
+    """Record that someone came (True), did not (False), or take the mark back (None).
+
+    From an hour before the start only (attendance_closed says why not). Anyone who RSVPed may be
+    marked; someone who did not (a walk-in) must be a supporter within the organiser's reach.
+    """
+    check_access(actor, event)
+    closed = attendance_closed(event, now)
+    if closed:
+        raise EventError(closed, "attended")
+    person = await supporters.get(tx, supporter_id)
+    if person is None or person.status == "erased":
+        raise UnknownSupporter(f"There is no supporter #{supporter_id} among yours.")
+    current = await store.rsvp(tx, event.id, supporter_id)
+    limit = None if actor.trusted else actor.scope()
+    if current is None and limit is not None and person.group_id not in limit:
+        raise UnknownSupporter(f"There is no supporter #{supporter_id} among yours.")
+    await store.set_attended(tx, event.id, supporter_id, attended, now)
+    word = {True: "attended", False: "not attended", None: "attendance unmarked"}[attended]
+    walk_in = current is None and attended is not None
+    audit.note(tx, actor, now, "event.attend", target=f"event:{event.id}",
+               detail=f"supporter:{supporter_id} {word}" + (" (walk-in)" if walk_in else ""))
+    return Marked(supporter_id, person.first_name, attended, walk_in)
+
+
+def check_view(actor: Actor, event: Event) -> None:
+    """May this actor see this event: one they manage, or one they created (ScopeError if not)."""
+    if actor.trusted or any(r.id == event.created_by for r in actor.roles):
+        return
+    check_access(actor, event)
+
+
+async def attendees(tx: Tx, actor: Actor, event: Event) -> list[Row]:
+    """Everyone who RSVPed, going first, then the waitlist in its order, maybe, can't go."""
+    check_view(actor, event)
+    return await store.attendees(tx, event.id)
+
+
+async def export_attendees(tx: Tx, actor: Actor, event: Event, now: datetime) -> list[Row]:
+    """The attendee list with phone numbers in full, for a CSV file: audited, since it leaves Muster."""
+    check_access(actor, event)
+    rows = await store.attendees(tx, event.id)
+    audit.note(tx, actor, now, "event.export", target=f"event:{event.id}", detail=f"{len(rows)} attendees")
+    return rows

@@ -5,6 +5,7 @@ import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from bot.service import Service
 from flows.core.clock import FakeClock
 from storage import consent, open_database, outbox, supporters
 from storage import events as store
+from storage.db import ts
 from tests.harness import query_file
 
 runner = CliRunner()
@@ -81,11 +83,19 @@ def test_bad_input_is_refused_with_the_option_named(db_path):
     assert runner.invoke(app, ["event", "report", "42"]).exit_code == 1
 
 
+def _starts_in(path, delta: timedelta) -> None:
+    """Move event 1 so it starts `delta` from now (the CLI only creates events still to come)."""
+    start = datetime.now(UTC) + delta
+    query_file(path, "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = 1",
+               (ts(start), ts(start + timedelta(hours=2))))
+
+
 def test_attendees_attendance_and_report(db_path):
-    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--publish")
+    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--venue", "Hall", "--publish")
     going = _add_supporter(db_path, "+447400000001", "going")
     _add_supporter(db_path, "+447400000002", "maybe")
     other = _add_supporter(db_path, "+447400000003", "going")
+    _starts_in(db_path, timedelta(minutes=-10))
     assert "marked as attended" in cli("event", "attend", "1", "--phone", "07400 000001")
     assert "not attended" in cli("event", "attend", "1", "--supporter", str(other), "--no")
     rows = list(csv.DictReader(io.StringIO(cli("event", "attendees", "1", "--csv"))))
@@ -101,12 +111,82 @@ def test_attendees_attendance_and_report(db_path):
     assert going
 
 
-def test_publish_with_announce_queues_once(db_path):
-    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00")
+def test_publish_with_announce_queues_once(db_path, monkeypatch):
+    monkeypatch.setenv("SMS_QUIET_HOURS", "")
+    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--online", "https://meet.example.org/r")
     _add_supporter(db_path, "+447400000001", "maybe")
-    assert "Announcement queued for 1 supporters and 0 group chats" in cli("event", "publish", "1", "--announce")
+    said = cli("event", "publish", "1", "--announce")
+    assert "Announcement queued for 1 supporter (1 by SMS, 0 on Telegram) and 0 group chats." in said
+    assert "SMS waits" not in said
     assert runner.invoke(app, ["event", "publish", "1", "--announce"]).exit_code == 1
     assert query_file(db_path, "SELECT dedupe_key, priority FROM outbox") == [("announce:1:1", outbox.BULK)]
+
+
+def test_publish_with_announce_says_up_front_when_sms_wait_for_quiet_hours(db_path, monkeypatch):
+    # Quiet from an hour ago until two hours from now (London time), whatever the time of the run.
+    zone = ZoneInfo("Europe/London")
+    now = datetime.now(zone)
+    opens = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    monkeypatch.setenv("SMS_QUIET_HOURS", f"{(now - timedelta(hours=1)):%H:%M}-{opens:%H:%M}")
+    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--venue", "Hall")
+    _add_supporter(db_path, "+447400000001", "maybe")
+    said = " ".join(cli("event", "publish", "1", "--announce").split())
+    assert f"SMS waits until {opens:%a} {opens.day} {opens:%b %H:%M %Z} (quiet hours)." in said, said
+    [(not_before,)] = query_file(db_path, "SELECT not_before FROM outbox")
+    assert not_before.startswith(ts(opens.astimezone(UTC))[:16])
+
+
+def test_a_capacity_below_those_going_asks_keep_or_waitlist(db_path):
+    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--venue", "Hall", "--publish")
+    first = _add_supporter(db_path, "+447400000001", "going")
+    second = _add_supporter(db_path, "+447400000002", "going")
+    third = _add_supporter(db_path, "+447400000003", "going")
+    asked = runner.invoke(app, ["event", "edit", "1", "--capacity", "2"])
+    assert asked.exit_code == 1
+    line = " ".join(asked.output.split())
+    assert "--capacity: 3 people are already going, more than 2 places" in line
+    assert "--extra keep" in line and "--extra waitlist" in line and "the 1 person who said going most recently" in line
+    assert query_file(db_path, "SELECT capacity FROM events") == [(None,)]
+    assert runner.invoke(app, ["event", "edit", "1", "--capacity", "2", "--extra", "maybe"]).exit_code == 1
+    # Keep: everyone keeps their place, the capacity only stops new ones.
+    kept = cli("event", "edit", "1", "--capacity", "2", "--extra", "keep")
+    assert "Kept 1 person going beyond the capacity" in kept
+    assert "3/2" in cli("event", "list")
+    # Waitlist: the most recent one goes to the top of the waitlist, ahead of someone already on it.
+    waiting = _add_supporter(db_path, "+447400000004", "waitlisted")
+    moved = cli("event", "edit", "1", "--capacity", "1", "--extra", "waitlist")
+    assert "Moved 2 people from going to the top of the waitlist" in moved
+    rows = query_file(db_path, "SELECT supporter_id, status FROM rsvps ORDER BY status, updated_at, supporter_id")
+    assert rows == [(first, "going"), (second, "waitlisted"), (third, "waitlisted"), (waiting, "waitlisted")]
+    told = query_file(db_path, "SELECT supporter_id, dedupe_key, payload FROM outbox ORDER BY id")
+    assert [r[0] for r in told] == [second, third]
+    assert all(r[1].startswith(f"unplace:1:{r[0]}:") and "top of the waitlist" in r[2] for r in told)
+
+
+def test_an_event_needs_a_place_on_create_and_edit(db_path):
+    result = runner.invoke(app, ["event", "create", "--title", "Rally", "--when", "2030-05-04 14:00"])
+    assert result.exit_code == 1 and "--venue: say where it is" in result.output and "online link" in result.output
+    assert query_file(db_path, "SELECT COUNT(*) FROM events") == [(0,)]
+    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--postcode", "LS1 1UR")
+    assert "Updated" in cli("event", "edit", "1", "--venue", "Civic Hall", "--postcode", "")
+    result = runner.invoke(app, ["event", "edit", "1", "--venue", ""])
+    assert result.exit_code == 1 and "say where it is" in result.output
+    assert query_file(db_path, "SELECT venue, postcode FROM events") == [("Civic Hall", None)]
+
+
+def test_attendance_is_marked_only_from_an_hour_before_the_start(db_path):
+    cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--venue", "Hall", "--publish")
+    person = _add_supporter(db_path, "+447400000001", "going")
+    _starts_in(db_path, timedelta(hours=3))
+    early = runner.invoke(app, ["event", "attend", "1", "--supporter", str(person)])
+    assert early.exit_code == 1 and "attendance can be marked from" in early.output
+    assert "an hour before the start" in " ".join(early.output.split())
+    assert query_file(db_path, "SELECT attended FROM rsvps") == [(None,)]
+    _starts_in(db_path, timedelta(minutes=50))  # the door opens early
+    assert "marked as attended" in cli("event", "attend", "1", "--supporter", str(person))
+    assert query_file(db_path, "SELECT attended FROM rsvps") == [(1,)]
+    assert query_file(db_path, "SELECT action, detail FROM audit_log WHERE action = 'event.attend'") == [
+        ("event.attend", f"supporter:{person} attended")]
 
 
 async def test_ics_route_serves_published_events_only(tmp_path):

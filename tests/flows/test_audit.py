@@ -112,7 +112,7 @@ async def test_event_publish_and_announce_take_an_actor_and_record_it(harness):
     (published,) = await _entries(harness, "event.publish")
     (announced,) = await _entries(harness, "event.announce")
     assert (published.front, published.origin, published.target) == ("chat", "telegram", f"event:{ours.id}")
-    assert announced.detail == "1 supporters and 0 group chats"
+    assert announced.detail == "1 supporter (1 by SMS, 0 on Telegram) and 0 group chats"
     # The operation checks the scope itself: a front that forgot would still be refused.
     async with harness.db.transaction() as tx:
         role = await organisers.roles_for(tx, None, 9001)
@@ -189,7 +189,7 @@ async def test_event_create_edit_cancel_check_the_scope_themselves(harness):
         with pytest.raises(ScopeError):
             await event_ops.cancel(tx, local, theirs, now)
         ours = await event_ops.create(tx, local, now, title="Rally", starts_at=es.SAT_7PM,
-                                      timezone="Europe/London", group_id=leeds.id)
+                                      timezone="Europe/London", group_id=leeds.id, venue="Hall")
         with pytest.raises(ScopeError):  # nor move their own event into another group
             await event_ops.edit(tx, local, ours, now, settings=harness.engine.settings, group_id=york.id)
     assert [(e.action, e.target) for e in await _entries(harness)] == [("event.create", f"event:{ours.id}")]

@@ -120,7 +120,7 @@ async def test_announcement_goes_once_to_opted_in_group_members_and_linked_chats
             await tx.execute("INSERT INTO telegram_groups (chat_id, group_id, linked_at) VALUES (?, ?, 'x')",
                              (chat, group_id))
     text = await harness.texts("telegram", "9001", choice=f"evadm:ann:{event.id}")
-    assert text == "Announcement queued for 2 supporters and 1 group chats."
+    assert text == "Announcement queued for 2 supporters (1 by SMS, 1 on Telegram) and 1 group chat."
     assert "already been announced" in await harness.texts("telegram", "9001", choice=f"evadm:ann:{event.id}")
     sent = {a: [m["text"] for m in msgs] for a, msgs in harness.channels["telegram"].delivered.items()}
     assert set(sent) == {"2", "-1001"} and "message @muster_bot" in sent["-1001"][0]

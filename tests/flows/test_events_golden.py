@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from storage import events as store
 from tests.flows import events_support as es
 from tests.harness import Harness
 
@@ -53,8 +55,26 @@ async def _organisers(h: Harness) -> None:
     await es.supporter(h, "telegram", "5003", group_id=leeds.id)
 
 
+async def _door(h: Harness) -> None:
+    """A Leeds organiser's published phone bank with three people going and one maybe, a draft to
+    announce, and the web console's address set (the attendee list links to the event's page)."""
+    h.engine.settings = replace(h.engine.settings, public_url="https://muster.example.org")
+    leeds = await es.group(h, "Leeds", ["LS1"])
+    await es.organiser(h, "organiser", phone="+447400000099", group_id=leeds.id)
+    event = await es.make_event(h, "Phone bank", group_id=leeds.id, venue="Unite office")
+    await es.make_event(h, "Street stall", group_id=leeds.id, venue="Briggate", status="draft",
+                        starts=es.SAT_7PM + timedelta(days=7))
+    people = [("sms", "+447400000001", "Ann", "going"), ("telegram", "5001", "Bob", "going"),
+              ("sms", "+447400000002", "Cat", "going"), ("telegram", "5002", "Dee", "maybe")]
+    for channel, address, name, status in people:
+        person = await es.supporter(h, channel, address, group_id=leeds.id, name=name)
+        h.clock.advance(minutes=1)
+        async with h.db.transaction() as tx:
+            await store.set_rsvp(tx, event.id, person.id, status, channel, h.clock.now())
+
+
 SETUPS: dict[str, Callable[[Harness], Awaitable[None]]] = {
-    "listing": _listing, "waitlist": _waitlist, "organisers": _organisers,
+    "listing": _listing, "waitlist": _waitlist, "organisers": _organisers, "door": _door,
 }
 
 
@@ -122,5 +142,5 @@ async def test_transcript(path: Path, harness: Harness) -> None:
 def test_every_scenario_has_a_transcript() -> None:
     assert {p.stem for p in FOLDER.glob("*.txt")} >= {
         "list_rsvp_sms", "list_rsvp_telegram", "change_and_cancel", "waitlist_promotion",
-        "newevent", "organiser_scope", "full_event_sms",
+        "newevent", "organiser_scope", "full_event_sms", "places_and_attendees",
     }

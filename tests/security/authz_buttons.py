@@ -22,7 +22,10 @@ from tests.security.authz_world import CHAT, World, revoke, value
 # -- buttons: evadm:<action>:<event id> -----------------------------------------------------------
 EVADM = {  # action → (which event, success text, effect)
     "pub": ("draft_event", "Published #{id}", "confirmed"),
-    "ann": ("live_event", "Announcement queued for 1 supporters and 1 group chats", "announced"),
+    "ann": ("live_event", "Announcement queued for 1 supporter (1 by SMS, 0 on Telegram) and 1 group chat",
+            "announced"),
+    "who": ("live_event", "No RSVPs yet", None),
+    "cap": ("live_event", "How many places for #{id}", None),
     "cancel": ("live_event", "Cancel #{id}", None),
     "cx": ("live_event", "Cancelled #{id}", "cancelled"),
     "keep": ("live_event", "#{id} stays on", None),

@@ -143,7 +143,7 @@ async def group_remove(h: Harness, w: World) -> None:
 # -- events ------------------------------------------------------------------------------------------
 def _event_create(group: str | None) -> Callable[[Harness, World], Awaitable[None]]:
     async def case(h: Harness, w: World) -> None:
-        args = ["event", "create", "--title", "CLI rally", "--when", "2030-01-05 10:00"]
+        args = ["event", "create", "--title", "CLI rally", "--when", "2030-01-05 10:00", "--venue", "Hall"]
         ok(await cli(*args, *(["--group", group] if group else [])), "Created #")
         event_id = await value(h, "SELECT id FROM events WHERE title = 'CLI rally'")
         group_id = await value(h, "SELECT group_id FROM events WHERE id = ?", (event_id,))

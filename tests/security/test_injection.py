@@ -199,7 +199,8 @@ def test_cli_event_title_over_the_limit_is_refused(dbfile) -> None:
     result = runner.invoke(app, ["event", "create", "--title", LONG, "--when", "tomorrow 18:00"])
     assert result.exit_code == 1 and str(MAX_TITLE) in result.output
     assert not dbfile.exists() or query_file(dbfile, "SELECT COUNT(*) FROM events") == [(0,)]
-    assert runner.invoke(app, ["event", "create", "--title", "Rally", "--when", "tomorrow 18:00"]).exit_code == 0
+    assert runner.invoke(app, ["event", "create", "--title", "Rally", "--when", "tomorrow 18:00",
+                               "--venue", "Hall"]).exit_code == 0
     edited = runner.invoke(app, ["event", "edit", "1", "--title", LONG])
     assert edited.exit_code == 1 and str(MAX_TITLE) in edited.output
     assert query_file(dbfile, "SELECT title FROM events") == [("Rally",)]
