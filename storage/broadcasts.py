@@ -359,6 +359,15 @@ async def delivery_counts(tx: Tx, broadcast_id: int) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+async def held_back(tx: Tx, broadcast_id: int, now: datetime) -> tuple[int, str | None]:
+    """(queued messages of this broadcast not due yet, the earliest time one is due): SMS waiting
+    for quiet hours to end."""
+    row = await tx.one("SELECT COUNT(*), MIN(not_before) FROM outbox WHERE broadcast_id = ? AND status = 'queued' "
+                       "AND not_before > ?", (broadcast_id, ts(now)))
+    assert row is not None  # an aggregate always gives one row
+    return row[0], row[1]
+
+
 async def sizes(tx: Tx, broadcast_id: int) -> tuple[int, int]:
     """(messages queued for it, of which to supporters rather than group chats)."""
     row = await tx.one("SELECT COUNT(*), COUNT(supporter_id) FROM outbox WHERE broadcast_id = ?", (broadcast_id,))

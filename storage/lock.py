@@ -60,6 +60,23 @@ class DatabaseLock:
             os.close(fd)  # closing the last descriptor releases the lock
 
 
+def holder(db_path: str | Path) -> str | None:
+    """Who holds this database's lock now (a running service), or None when nobody does.
+    A brief shared lock tells; it is let go at once."""
+    path = Path(f"{db_path}.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read(fd)
+    finally:
+        os.close(fd)
+    return None
+
+
 def _read(fd: int) -> str:
     try:
         holder = json.loads(os.pread(fd, 4096, 0) or b"{}")

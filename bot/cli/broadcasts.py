@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.cli.base import Table, console, fail, in_transaction, run_async, settings, shown
 from flows.core.clock import SystemClock
+from flows.core.texts import plural
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor
@@ -18,6 +20,7 @@ from flows.organiser.errors import BroadcastError
 from storage import broadcasts as store
 from storage import open_database
 from storage.db import Tx, parse_ts
+from storage.lock import holder
 
 T = TypeVar("T")
 broadcast_app = typer.Typer(help="Broadcasts and action alerts.", no_args_is_help=True)
@@ -154,7 +157,8 @@ def send(
         console.print()
         fail("not confirmed; nothing was sent (no answer: give --yes to confirm without being asked)")
     b = _confirm(broadcast_id, typed=typed, urgent=urgent)
-    console.print(f"Broadcast #{b.id} started: {b.recipients + b.chats:,} messages queued.")
+    console.print(f"{KIND_WORDS[b.kind].capitalize()} #{b.id} started: {plural('message', b.recipients + b.chats)} "
+                  "queued.")
     if follow:
         _follow(b.id)
 
@@ -286,20 +290,41 @@ def report(
         console.print(groups)
 
 
-def _follow(broadcast_id: int, poll: float = 1.0) -> None:
-    """A live progress bar from the outbox (the running service does the sending)."""
+def _follow(broadcast_id: int, poll: float = 1.0, stalled_after: float = 3.0) -> None:
+    """A live progress bar from the outbox (the running service does the sending). When nothing
+    has moved for a few seconds it says why it is waiting: quiet hours, or no service running."""
+    flow = settings().flow_settings()
+    db_path = settings().db_path
+
+    async def why(tx: Tx) -> str:
+        held, until = await store.held_back(tx, broadcast_id, clock.now())
+        if held and until:
+            return f"{plural('sms_waits', held)} for quiet hours to end at {local(parse_ts(until), flow.timezone)}"
+        if holder(db_path) is None:
+            return "waiting: no service is running to send them (start it with `muster run`)"
+        return "waiting for the service to send them"
+
     async def go() -> None:
-        db = await open_database(str(settings().db_path))
+        db = await open_database(str(db_path))
+        said = ""
         try:
             with Progress(TextColumn("#{task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=console) as bar:
-                task = bar.add_task("sending", total=None, id=broadcast_id)
+                          TimeRemainingColumn(), TextColumn("{task.description}"), console=console) as bar:
+                task = bar.add_task("", total=None, id=broadcast_id)
+                done, moved, note = -1, time.monotonic(), ""
                 while True:
                     async with db.transaction() as tx:
                         counts = await store.delivery_counts(tx, broadcast_id)
-                    total = sum(counts.values())
-                    pending = counts.get("queued", 0) + counts.get("sending", 0)
-                    bar.update(task, total=total, completed=total - pending)
+                        total = sum(counts.values())
+                        pending = counts.get("queued", 0) + counts.get("sending", 0)
+                        if total - pending != done:
+                            done, moved, note = total - pending, time.monotonic(), ""
+                        elif time.monotonic() - moved >= stalled_after:
+                            note = await why(tx)
+                    bar.update(task, total=total, completed=total - pending, description=note)
+                    if not console.is_terminal and note and note != said:
+                        print(f"#{broadcast_id}: {total - pending:,} of {total:,} done; {note}", flush=True)
+                        said = note  # no live bar without a terminal: say each new reason once
                     if pending == 0:
                         return
                     await asyncio.sleep(poll)

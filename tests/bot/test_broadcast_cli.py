@@ -227,3 +227,27 @@ def test_preview_counts_each_recipients_own_text_as_the_chat_console_does(dbfile
     assert "1 GSM-7 and 1 UCS-2" in line and "4 segments in all (up to 3 segments each)" in line
     assert line in " ".join(result.output.split())
     assert line in chat
+
+
+@pytest.mark.parametrize("quiet, reason", [("00:00-23:59", "1 SMS waits for quiet hours to end at"),
+                                           ("", "no service is running to send them")])
+def test_follow_says_why_it_is_waiting(dbfile, quiet, reason):
+    """`send --follow` with nothing moving says why within seconds, even with no terminal to draw on."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "SMS_QUIET_HOURS": quiet}
+    assert run("broadcast", "create", "--body", "Hi", "--audience", "channel:sms").exit_code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "broadcast", "send", "1", "--yes", "--follow"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        started = time.monotonic()
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert "Broadcast #1 started: 1 message queued." in lines[0]
+        assert reason in lines[1] and "#1: 0 of 1 done" in lines[1]
+        assert time.monotonic() - started < 15
+    finally:
+        proc.kill()
+        proc.wait()

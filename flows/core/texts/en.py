@@ -374,6 +374,8 @@ TEXTS: dict[str, str] = {
     "words.segment.one": "{n} segment",
     "words.segment.other": "{n} segments",
     "words.chat.one": "{n} group chat",
+    "words.sms_waits.one": "{n} SMS waits",
+    "words.sms_waits.other": "{n} SMS wait",
     "words.chat.other": "{n} group chats",
     "broadcasts.report_failure": "  {code}, {short}: {action}",
     "broadcasts.report_unknown": "Unknown: {unknown} may or may not have arrived (a crash or a provider that did not answer). Resend them only if a second copy is acceptable: muster broadcast resend-unknown {id}, or the report page in the web console.",
