@@ -90,6 +90,16 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/organisers/{role_id:int}/remove"): Row(
         "POST", lambda w, s: f"/console/organisers/{w.role[s]}/remove", "admin"),
     ("GET", "/audit"): Row("GET", lambda w, s: "/console/audit", "admin"),
+    ("GET", "/broadcasts/{broadcast_id:int}/report"): Row(
+        "GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report", "scoped"),
+    ("GET", "/broadcasts/{broadcast_id:int}/report/progress"): Row(
+        "GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/progress", "scoped"),
+    ("GET", "/broadcasts/{broadcast_id:int}/report/recipients"): Row(
+        "GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/recipients?status=failed", "scoped"),
+    ("GET", "/broadcasts/{broadcast_id:int}/report/resend-unknown"): Row(
+        "GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/resend-unknown", "scoped"),
+    ("POST", "/broadcasts/{broadcast_id:int}/report/resend-unknown"): Row(
+        "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/resend-unknown", "scoped"),
 }
 
 
