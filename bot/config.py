@@ -5,12 +5,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.core.settings import FlowSettings
 from flows.due.event_notices import reminder_kinds
 from flows.values.quiet_hours import QuietHours
+
+# Settings that decide how and when messages go out, not secrets: the service records them at each
+# start (storage.deployment) and the command line takes them from there, so the two decide alike.
+DEPLOYMENT = (
+    "MUSTER_TIMEZONE", "MUSTER_MOVEMENT_NAME", "MUSTER_PUBLIC_URL", "MUSTER_PRIVACY_URL", "MUSTER_INTERESTS",
+    "MUSTER_EVENT_REMINDERS", "SMS_QUIET_HOURS", "SMS_PRICE_PER_SEGMENT", "SMS_SEGMENTS_PER_SECOND",
+    "TELEGRAM_MESSAGES_PER_SECOND", "TELEGRAM_BOT_USERNAME", "BROADCAST_MISFIRE_GRACE",
+)
 
 
 class ConfigError(Exception):
@@ -131,6 +139,28 @@ class Settings(BaseSettings):
         return self
 
     # -- derived
+    def deployment(self) -> dict[str, str]:
+        """The DEPLOYMENT settings by their environment names, as text."""
+        by_alias = {field.alias: name for name, field in type(self).model_fields.items()}
+        return {key: "" if (value := getattr(self, by_alias[key])) is None else str(value) for key in DEPLOYMENT}
+
+    def as_deployed(self, recorded: dict[str, str]) -> tuple[Settings, list[str]]:
+        """These settings with the running service's recorded DEPLOYMENT values in place of this
+        process's own, and a line for each one that differed."""
+        own = self.deployment()
+        differ = {k: v for k, v in recorded.items() if k in own and own[k] != v}
+        if not differ:
+            return self, []
+        by_alias = {field.alias: (name, field) for name, field in type(self).model_fields.items()}
+        update = {}
+        for key, text in differ.items():
+            name, field = by_alias[key]
+            assert field.annotation is not None  # every setting is annotated
+            update[name] = TypeAdapter(field.annotation).validate_python(text or None if field.default is None
+                                                                          else text)
+        notes = [f"{k}={v!r} as the service runs (this shell has {own[k]!r})" for k, v in sorted(differ.items())]
+        return self.model_copy(update=update), notes
+
     @property
     def telegram_live(self) -> bool:
         return bool(self.telegram_bot_token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from flows.core.types import Inbound
 from flows.due import broadcasts as due_broadcasts
 from flows.due import event_notices
 from storage import broadcasts as broadcast_store
-from storage import inbound, open_database, privacy, space
+from storage import deployment, inbound, open_database, privacy, space
 from storage.db import Database, parse_ts
 from storage.lock import DatabaseLock
 
@@ -177,6 +178,13 @@ class Service:
         self.lock.acquire()
         if self.db is None:
             self.db = await open_database(str(settings.db_path), check=True)
+        try:  # what a command from another shell decides by
+            async with self.db.transaction() as tx:
+                await deployment.record(tx, settings.deployment(), self.clock.now())
+        except sqlite3.OperationalError as exc:
+            if not space.is_full(exc):
+                raise
+            log.warning("could not record the settings for the command line: %s", space.FULL)
         if settings.sandbox and settings.demo:
             await demo.seed(self.db, self.clock)
         self.dispatcher = Dispatcher(

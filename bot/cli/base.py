@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from bot import config
 from flows.values import phones
-from storage import DatabaseUnusable, groups, open_database, space
+from storage import DatabaseUnusable, deployment, groups, open_database, space
 
 T = TypeVar("T")
 
@@ -31,12 +31,23 @@ class Table(rich_table.Table):
         super().add_column(*args, **kwargs)
 
 
+_noted: set[str] = set()
+
+
 def settings() -> config.Settings:
+    """This shell's settings, with the running service's recorded DEPLOYMENT settings (quiet hours,
+    timezone, prices, rates…) in place of its own, saying once on stderr which differed."""
     try:
-        return config.load()
+        own = config.load()
     except config.ConfigError as exc:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    deployed, notes = own.as_deployed(deployment.recorded(own.db_path))
+    for note in notes:
+        if note not in _noted:
+            _noted.add(note)
+            err.print(f"Using {escape(note)}.", highlight=False)
+    return deployed
 
 
 def shown(text: str) -> str:
