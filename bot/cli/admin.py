@@ -7,6 +7,7 @@ import typer
 
 from bot.cli.base import Table, console, fail, group_id, in_transaction, phone_option, run_async, settings, shown
 from flows.core.clock import SystemClock
+from flows.core.texts import plural
 from flows.organiser import groups as group_ops
 from flows.organiser import team
 from flows.organiser.access import Actor
@@ -85,7 +86,7 @@ def organiser_remove(
     removed = in_transaction(lambda tx: team.remove_identity(tx, CLI, SystemClock().now(), phone, telegram_id))
     if not removed:
         fail("no organiser roles found for that identity")
-    console.print(f"Removed {removed} role(s).")
+    console.print(f"Removed {plural('role', removed)}.")
 
 
 def _scope(role: organisers.Role) -> str:
@@ -122,8 +123,8 @@ async def _named(tx: Tx, name: str) -> groups.Group:
 def _placed(placed: int, told: int) -> str:
     if not placed:
         return ""
-    return (f" {placed} supporter(s) with no group were placed in it; "
-            f"{told} of them will be told on a channel they are opted in on.")
+    return (f" {plural('supporter', placed)} with no group {'was' if placed == 1 else 'were'} placed in it; "
+            f"{told:,} of them will be told on a channel they are opted in on.")
 
 
 @group_app.command("add")
@@ -183,8 +184,8 @@ def group_remove(
             raise GroupError(f"{exc} Or remove it anyway with --force.") from None
 
     done = in_transaction(remove, errors=(ValueError, LookupError))
-    console.print(f"Removed group #{done.group.id} {shown(repr(done.group.name))}: {done.supporters} supporter(s) "
-                  f"now in no group, {done.roles} organiser role(s) removed, {done.events} event(s) now national.")
+    console.print(f"Removed group #{done.group.id} {shown(repr(done.group.name))}: {plural('supporter', done.supporters)} "
+                  f"now in no group, {plural('role', done.roles)} removed, {plural('event', done.events)} now national.")
 
 
 @group_app.command("list")

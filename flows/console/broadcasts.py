@@ -11,11 +11,12 @@ import re
 from datetime import datetime
 
 from flows.core.context import Context
+from flows.core.texts import plural
 from flows.core.types import Choice
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor, check_access
-from flows.organiser.broadcasts import compose, followup, local, parse_audience, parse_time
+from flows.organiser.broadcasts import KIND_WORDS, compose, followup, local, parse_audience, parse_time
 from flows.organiser.errors import BodyError, BroadcastError
 from flows.values import dates
 from storage import broadcasts as store
@@ -73,7 +74,8 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
             ctx.reply(broadcast_report.describe(report, ctx.settings))
         elif sub == "cancel":
             dropped = await broadcast_send.cancel(ctx.tx, b, who, ctx.now)
-            ctx.say("broadcasts.cancelled", id=b.id, dropped=dropped)
+            ctx.say("broadcasts.cancelled", Kind=KIND_WORDS[b.kind].capitalize(), id=b.id,
+                    dropped=plural("message", dropped))
         elif sub == "followup":
             draft = await followup(ctx.tx, who, b, ctx.now)
             ctx.begin(FLOW, "decide", {"kind": "alert", "id": draft.id})
@@ -277,9 +279,10 @@ async def _confirm(ctx: Context) -> None:
         return
     ctx.finish()
     if done.status == "scheduled" and done.send_at is not None:
-        ctx.say("broadcasts.scheduled", id=done.id, time=local(parse_ts(done.send_at), ctx.settings.timezone))
+        ctx.say("broadcasts.scheduled", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id, time=local(parse_ts(done.send_at), ctx.settings.timezone))
     else:
-        ctx.say("broadcasts.started", id=done.id, total=done.recipients + done.chats)
+        ctx.say("broadcasts.started", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id,
+                total=plural("message", done.recipients + done.chats))
 
 
 STEPS = {"body": body, "cta": cta, "deadline": deadline, "audience": audience, "decide": decide,

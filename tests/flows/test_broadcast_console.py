@@ -34,7 +34,7 @@ async def test_compose_preview_and_send_now(harness):
     assert "1 by SMS, 1 on Telegram" in text and "Hi Aisha, rally on Saturday!" in text
     keys = _keys(preview)
     assert keys[0].endswith(":now") and keys[-1].endswith(":drop")
-    assert "on its way to 2" in await harness.texts("telegram", ORG, choice=keys[0])
+    assert "on its way (2 messages)" in await harness.texts("telegram", ORG, choice=keys[0])
     await harness.deliver()
     assert harness.channels["sms"].pop("+447400100001")[0]["text"].startswith("Hi Aisha, rally")
     assert harness.channels["telegram"].pop("7001")[0]["text"] == "Hi Ben, rally on Saturday!"
@@ -108,7 +108,7 @@ async def test_large_broadcast_needs_the_count_typed(harness):
     keys = _keys(await harness.say("telegram", ORG, "all"))
     assert "type the number 1002" in await harness.texts("telegram", ORG, choice=keys[0])
     assert "type 1002 to confirm" in await harness.texts("telegram", ORG, "1000")
-    assert "on its way to 1002" in await harness.texts("telegram", ORG, "1002")
+    assert "on its way (1,002 messages)" in await harness.texts("telegram", ORG, "1002")
 
 
 async def test_report_cancel_and_list_commands(harness):
@@ -125,7 +125,7 @@ async def test_report_cancel_and_list_commands(harness):
         return "\n".join(m["text"] for m in harness.channels["telegram"].pop(ORG))
 
     assert f"#{b.id} broadcast sending" in await ask("/broadcast list")
-    assert "2 queued messages dropped" in await ask(f"/broadcast cancel {b.id}")
+    assert "cancelled: 2 messages not yet sent will not go" in await ask(f"/broadcast cancel {b.id}")
     report = await ask(f"/broadcast report {b.id}")
     assert "(cancelled)" in report and "cancelled: 2" in report
     assert harness.channels["sms"].pop("+447400100001") == []

@@ -59,7 +59,7 @@ def _evadm(action: str) -> Scenario:
 def _bc(action: str) -> Scenario:
     ids = "alert" if action == "urgent" else "draft_broadcast"
     follow = {"later": ["tomorrow 18:00", "at"], "urgent": ["URGENT"]}.get(action, [])
-    success = {"now": "is on its way to 1", "later": "is scheduled for", "urgent": "is on its way to 1",
+    success = {"now": "is on its way (1 message)", "later": "is scheduled for", "urgent": "is on its way (1 message)",
                "drop": "Discarded draft"}[action]
     status = {"now": "sending", "later": "scheduled", "urgent": "sending", "drop": "cancelled"}[action]
 

@@ -95,7 +95,7 @@ async def organiser_add_unknown_group(h: Harness, w: World) -> None:
 
 
 async def organiser_remove(h: Harness, w: World) -> None:
-    ok(await cli("organiser", "remove", "--telegram-id", ORGANISER.telegram), "Removed 1 role(s)")
+    ok(await cli("organiser", "remove", "--telegram-id", ORGANISER.telegram), "Removed 1 organiser role")
     assert "/newevent is for organisers only" in await h.texts("telegram", ORGANISER.telegram, "/newevent")
 
 

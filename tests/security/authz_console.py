@@ -202,9 +202,9 @@ SCENARIOS: dict[str, Scenario] = {
     "newevent": Scenario(run_newevent, lambda w, c: "Saved as draft",
                          _refused("/newevent", "you can only create events for Leeds"), effect_newevent),
     "events": Scenario(run_events, lambda w, c: f"#{w.draft_event[c.group]} ", _events_refusal, None),
-    "broadcast": Scenario(run_broadcast, lambda w, c: "is on its way to 2", _refused("/broadcast", OWN_GROUPS),
+    "broadcast": Scenario(run_broadcast, lambda w, c: "is on its way (2 messages)", _refused("/broadcast", OWN_GROUPS),
                           _effect_sent("broadcast")),
-    "alert": Scenario(run_alert, lambda w, c: "is on its way to 2", _refused("/alert", OWN_GROUPS),
+    "alert": Scenario(run_alert, lambda w, c: "is on its way (2 messages)", _refused("/alert", OWN_GROUPS),
                       _effect_sent("alert")),
     "broadcast-list": Scenario(
         _manage("list", "draft_broadcast"), lambda w, c: f"#{w.draft_broadcast[c.group]} broadcast draft",
