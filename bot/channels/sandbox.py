@@ -3,8 +3,8 @@
 Used for every channel when no credentials are set; `sms` shows choices as numbered
 lines, `telegram` as buttons, as the real channels would. Given a database (the running
 service), the SMS sandbox also reports delivery as Twilio does, a moment after each send:
-`sent`, then `delivered`, or `undelivered` with a carrier's error code for a share of them
-(MUSTER_SANDBOX_FAILURE_RATE), recorded by the same code as Twilio's status webhook. Telegram
+`sent`, then `delivered`, or `undelivered` with a carrier's error code for a share of broadcast
+texts (MUSTER_SANDBOX_FAILURE_RATE), recorded by the same code as Twilio's status webhook. Telegram
 has no delivery receipts, in the sandbox as for real: `sent` is final.
 """
 from __future__ import annotations
@@ -121,7 +121,8 @@ class SandboxChannel:
             self._changed.notify_all()
         provider_id = f"SB{_RUN}{message['id']:010d}"
         if self.receipts is not None:
-            code = verdict(row.id, self.receipts.failure_rate)
+            # Only broadcast texts fail: a sign-in link or a reply always arrives in the sandbox.
+            code = verdict(row.id, self.receipts.failure_rate) if row.broadcast_id else None
             final = "undelivered" if code else "delivered"
             task = asyncio.create_task(self._report(provider_id, final, code, row.address),
                                        name=f"receipt-{provider_id}")

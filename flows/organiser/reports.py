@@ -125,6 +125,13 @@ class Funnel:
     sms_sent: int          # of `sent`, by SMS (receipts come for these)
     telegram_sent: int     # of `sent`, on Telegram (no receipts: sent is final)
     awaiting: int          # SMS sent and no final receipt yet
+    undelivered: int = 0   # of `sent` and of `failed`: SMS the carrier reported undelivered
+    telegram: int = 0      # of `total`: messages on Telegram, whatever became of them
+
+    @property
+    def unconfirmed(self) -> int:
+        """Sent with no final receipt: every Telegram message, and texts still awaiting theirs."""
+        return self.sent - self.delivered - self.undelivered
 
     @property
     def done(self) -> int:
@@ -137,9 +144,12 @@ class Funnel:
 
 def funnel_of(tallies: list[Tally]) -> Funnel:
     counts = {"total": 0, "waiting": 0, "sent": 0, "delivered": 0, "failed": 0, "unknown": 0, "cancelled": 0,
-              "sms_sent": 0, "telegram_sent": 0, "awaiting": 0}
+              "sms_sent": 0, "telegram_sent": 0, "awaiting": 0,
+              "undelivered": 0, "telegram": 0}
     for x in tallies:
         counts["total"] += x.count
+        if x.channel == "telegram":
+            counts["telegram"] += x.count
         if x.status in ("queued", "sending"):
             counts["waiting"] += x.count
         elif x.status in ("failed", "unknown", "cancelled"):
@@ -151,6 +161,7 @@ def funnel_of(tallies: list[Tally]) -> Funnel:
                 counts["delivered"] += x.count
             elif x.receipt in RECEIPT_FAILED:
                 counts["failed"] += x.count
+                counts["undelivered"] += x.count
             elif x.channel == "sms":
                 counts["awaiting"] += x.count
     return Funnel(**counts)
@@ -263,7 +274,7 @@ def describe(r: Report, settings: FlowSettings) -> str:
           delivered="—" if r.delivered is None else r.delivered, unknown=r.count("unknown"),
           pending=r.pending, cancelled=r.count("cancelled")),
     ]
-    if r.funnel and r.funnel.telegram_sent:
+    if r.funnel and r.funnel.telegram:
         lines.append(NO_TELEGRAM_RECEIPTS)
     if r.failed:
         lines.append(t("broadcasts.report_failed", failed=sum(r.failed.values()),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from bot.web.console.reports import BAR_WIDTH
 from tests.web.console_support import Sandbox, csrf, sandbox, sign_in
 
 STAMP = "2026-01-01T00:00:00.000000Z"
@@ -188,7 +189,7 @@ def test_the_json_endpoint_has_the_figures_the_page_shows(world: World) -> None:
     p = got.json()
     assert p["status"] == "sent" and p["sending"] is False and p["percent"] == 100
     assert (p["total"], p["sent"], p["delivered"], p["failed"], p["unknown"], p["waiting"]) == (260, 255, 188, 4, 3, 0)
-    assert p["widths"]["total"] == 260 and 0 < p["widths"]["delivered"] < p["widths"]["sent"]
+    assert p["widths"]["total"] == BAR_WIDTH and 0 < p["widths"]["delivered"] < p["widths"]["sent"]
     assert world.admin.get("/console/broadcasts/9999/report/progress").status_code == 404
     refused = world.leeds_organiser.get(f"/console/broadcasts/{world.york}/report/progress")
     assert refused.status_code == 403 and "error" in refused.json()
@@ -199,8 +200,8 @@ def test_an_alert_report_shows_answers_and_completion_by_group(world: World) -> 
     assert re.search(r'<span class="figure">7</span> DONE ·\s*<span class="figure">3</span> CAN\'T', html)
     assert re.search(r"<td>Leeds</td><td>260</td><td>7</td><td>3</td>\s*<td>2%</td>", html)
     rows = world.admin.get(f"/console/broadcasts/{world.alert}/report/recipients").text
-    assert rows.count('<td data-label="Answer">Done</td>') == 7
-    assert rows.count('<td data-label="Answer">Can&#39;t</td>') == 3
+    assert rows.count('<td data-label="Answer" class="rep-labelled">Done</td>') == 7
+    assert rows.count('<td data-label="Answer" class="rep-labelled">Can&#39;t</td>') == 3
 
 
 def test_a_local_organiser_sees_their_groups_report_and_not_anothers(world: World) -> None:

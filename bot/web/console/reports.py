@@ -24,7 +24,7 @@ from flows.organiser.signin import SignedIn
 from flows.values.phones import masked_address
 from storage.db import parse_ts
 
-BAR_LEFT, BAR_WIDTH = 130, 260  # the funnel chart: labels, then bars as their share of every message
+BAR_LEFT, BAR_WIDTH = 135, 170  # the funnel chart: labels, then bars as their share of every message
 STATUS_NAMES = {"draft": "a draft, not sent yet", "scheduled": "scheduled, not started yet", "sending": "sending",
                 "sent": "sent", "cancelled": "cancelled", "missed": "missed (the service was down at its time)"}
 FILTER_NAMES = {"all": "All", "waiting": "Waiting to send", "sent": "Sent (no receipt)", "delivered": "Delivered",

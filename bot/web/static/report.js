@@ -17,10 +17,14 @@
   }
 
   function show(p) {
-    ["done", "total", "waiting", "sent", "delivered", "failed", "unknown", "cancelled", "awaiting"]
+    ["done", "total", "waiting", "sent", "delivered", "failed", "unknown", "cancelled", "awaiting", "unconfirmed"]
       .forEach(function (key) { setAll('[data-field="' + key + '"]', format.format(p[key])); });
     setAll('[data-field="percent"]', String(p.percent));
     setAll('[data-field="status"]', p.status_text);
+    document.querySelectorAll("[data-filter-count]").forEach(function (item) {
+      var field = item.getAttribute("data-filter-count");
+      item.hidden = field !== "total" && !p[field];
+    });
     var bar = document.querySelector("[data-field-progress]");
     if (bar) {
       bar.max = p.total || 1;
