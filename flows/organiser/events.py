@@ -24,13 +24,14 @@ from zoneinfo import ZoneInfo
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Reply
-from flows.organiser import audit
+from flows.organiser import audit, people
 from flows.organiser.access import Actor, allowed
 from flows.organiser.errors import EventError, ScopeError, UnknownSupporter
 from flows.supporter import events as ev
 from flows.values.quiet_hours import QuietHours
 from storage import events as store
 from storage import groups, outbox, supporters
+from storage import people as people_store
 from storage.db import Row, Tx, ts
 from storage.events import Event
 
@@ -431,3 +432,60 @@ async def export_attendees(tx: Tx, actor: Actor, event: Event, now: datetime) ->
     rows = await store.attendees(tx, event.id)
     audit.note(tx, actor, now, "event.export", target=f"event:{event.id}", detail=f"{len(rows)} attendees")
     return rows
+
+
+# -- what the web console lists and finds ---------------------------------------------------------
+PARTS = ("upcoming", "drafts", "past")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An event as a list shows it: its RSVP tallies (going, maybe, declined, waitlisted, attended)
+    and its group's name (None: national)."""
+    event: Event
+    tally: dict[str, int]
+    group_name: str | None
+
+
+async def in_scope(tx: Tx, actor: Actor, now: datetime, part: str, limit: int = 200) -> list[Listed]:
+    """One part of the events an organiser sees (PARTS): their groups' and the ones they created;
+    everyone's for admins and national organisers."""
+    if part not in PARTS:
+        raise EventError(f"choose one of {', '.join(PARTS)}")
+    limit_to = None if actor.trusted else actor.scope()
+    found = await store.in_scope(tx, part, now, limit_to, tuple(r.id for r in actor.roles), limit)
+    tally = await store.tallies(tx, [e.id for e in found])
+    names = {g.id: g.name for g in await groups.list_all(tx)}
+    return [Listed(e, tally[e.id], names.get(e.group_id) if e.group_id else None) for e in found]
+
+
+async def one(tx: Tx, actor: Actor, event_id: int) -> Listed:
+    """One event the actor may see (LookupError when there is none, ScopeError when it is not theirs)."""
+    event = await store.get(tx, event_id)
+    if event is None:
+        raise LookupError(f"no event #{event_id}")
+    check_view(actor, event)
+    tally = (await store.tallies(tx, [event.id]))[event.id]
+    group = await groups.get(tx, event.group_id) if event.group_id else None
+    return Listed(event, tally, group.name if group else None)
+
+
+async def group_choices(tx: Tx, actor: Actor) -> list[tuple[int | None, str]]:
+    """The groups an event of this actor's may belong to: their own, or every group and National."""
+    limit = None if actor.trusted else actor.scope()
+    found = [(g.id, g.name) for g in sorted(await groups.list_all(tx), key=lambda g: g.name.lower())
+             if limit is None or g.id in limit]
+    return [(None, "National"), *found] if limit is None else list(found)
+
+
+async def walk_in_candidates(tx: Tx, actor: Actor, event: Event, text: str, configured: tuple[str, ...],
+                             region: str = "GB", limit: int = 10) -> list[people_store.Listed]:
+    """Supporters within the actor's reach matching a name or number who have not said going or
+    maybe or joined the waitlist: the people at the door who are not on the list."""
+    check_access(actor, event)
+    if not text.strip():
+        return []
+    found = await people.search(tx, actor, people.Query(text=text, sort="name"), configured, region)
+    listed = {r["supporter_id"]: r for r in await store.attendees(tx, event.id)}
+    on_list = ("going", "maybe", "waitlisted")
+    return [p for p in found.rows if p.id not in listed or listed[p.id]["status"] not in on_list][:limit]

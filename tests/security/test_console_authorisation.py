@@ -12,7 +12,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -90,6 +90,30 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/organisers/{role_id:int}/remove"): Row(
         "POST", lambda w, s: f"/console/organisers/{w.role[s]}/remove", "admin"),
     ("GET", "/audit"): Row("GET", lambda w, s: "/console/audit", "admin"),
+    # Events (bot/web/console/events.py). Cancel comes last: the events stay published until then.
+    ("GET", "/events"): Row("GET", lambda w, s: "/console/events", "everyone"),
+    ("GET", "/events/new"): Row("GET", lambda w, s: "/console/events/new", "everyone"),
+    ("POST", "/events"): Row("POST", lambda w, s: "/console/events", "scoped", lambda w, s: _event_form(w, s)),
+    ("GET", "/events/{event_id:int}"): Row("GET", lambda w, s: f"/console/events/{w.event[s]}", "scoped"),
+    ("GET", "/events/{event_id:int}/edit"): Row("GET", lambda w, s: f"/console/events/{w.event[s]}/edit", "scoped"),
+    ("POST", "/events/{event_id:int}/edit"): Row("POST", lambda w, s: f"/console/events/{w.event[s]}/edit", "scoped",
+                                                 lambda w, s: _event_form(w, s, title=f"Meeting {s}")),
+    ("POST", "/events/{event_id:int}/publish"): Row(
+        "POST", lambda w, s: f"/console/events/{w.event[s]}/publish", "scoped"),
+    ("GET", "/events/{event_id:int}/announce"): Row(
+        "GET", lambda w, s: f"/console/events/{w.event[s]}/announce", "scoped"),
+    ("POST", "/events/{event_id:int}/announce"): Row(
+        "POST", lambda w, s: f"/console/events/{w.event[s]}/announce", "scoped"),
+    ("GET", "/events/{event_id:int}/attendees.csv"): Row(
+        "GET", lambda w, s: f"/console/events/{w.event[s]}/attendees.csv", "scoped"),
+    ("GET", "/events/{event_id:int}/checkin"): Row(
+        "GET", lambda w, s: f"/console/events/{w.event[s]}/checkin", "scoped"),
+    ("POST", "/events/{event_id:int}/attend"): Row(
+        "POST", lambda w, s: f"/console/events/{w.event[s]}/attend", "scoped",
+        lambda w, s: {"supporter_id": str(w.supporter[s]), "attended": "1"}),
+    ("GET", "/events/{event_id:int}/cancel"): Row("GET", lambda w, s: f"/console/events/{w.event[s]}/cancel", "scoped"),
+    ("POST", "/events/{event_id:int}/cancel"): Row(
+        "POST", lambda w, s: f"/console/events/{w.event[s]}/cancel", "scoped"),
     ("GET", "/broadcasts/{broadcast_id:int}/report"): Row(
         "GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report", "scoped"),
     ("GET", "/broadcasts/{broadcast_id:int}/report/progress"): Row(
@@ -101,6 +125,14 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/broadcasts/{broadcast_id:int}/report/resend-unknown"): Row(
         "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/resend-unknown", "scoped"),
 }
+
+
+def _event_form(w: World, side: str, title: str = "New meeting") -> dict[str, str]:
+    """The events form, filled in for that side's group, starting tomorrow."""
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    return {"title": title, "date": tomorrow, "time": "19:00", "hours": "2", "venue": "The Hall", "address": "",
+            "postcode": "", "address_public": "1", "online_url": "", "capacity": "", "group": str(w.group[side]),
+            "description": "", "instructions": ""}
 
 
 def allowed(rule: str, who: str) -> bool:
@@ -194,7 +226,7 @@ def _client(clients: dict[str, httpx.Client], service: Sandbox, who: str) -> htt
 
 
 @pytest.mark.parametrize("path, marker", [("/console/supporters", "MemberB"), ("/console/inbox", "question from b"),
-                                          ("/console/groups", "Beta City")])
+                                          ("/console/groups", "Beta City"), ("/console/events", "Meeting b")])
 def test_lists_show_a_local_organiser_only_their_own_groups(world, path: str, marker: str) -> None:
     service, w, clients = world
     assert marker not in clients["organiser"].get(path).text
