@@ -248,9 +248,9 @@ async def broadcast_cancel(h: Harness, w: World) -> None:
 
 
 async def broadcast_followup(h: Harness, w: World) -> None:
-    ok(await cli("broadcast", "followup", str(w.alert[YORK])), "Follow-up draft")
+    ok(await cli("broadcast", "followup", str(w.sent_alert[YORK])), "Follow-up draft")
     audience = await value(h, "SELECT audience FROM broadcasts WHERE id = (SELECT MAX(id) FROM broadcasts)")
-    assert json.loads(audience)["alert_id"] == w.alert[YORK]
+    assert json.loads(audience)["alert_id"] == w.sent_alert[YORK]
 
 
 Case = Callable[[Harness, World], Awaitable[None]]
