@@ -135,6 +135,45 @@ async def recent(tx: Tx, limit: int = 20, groups: tuple[int, ...] | None = None)
     return found[:limit]
 
 
+def _within(groups: tuple[int, ...] | None) -> tuple[str, list[Any]]:
+    """A condition keeping broadcasts whose audience names groups, all of them among `groups`
+    (None: every broadcast). An audience naming no group reaches everyone, so it is not within."""
+    if groups is None:
+        return "1 = 1", []
+    if not groups:
+        return "1 = 0", []
+    return ("EXISTS (SELECT 1 FROM json_each(b.audience, '$.groups')) AND NOT EXISTS (SELECT 1 FROM "
+            f"json_each(b.audience, '$.groups') j WHERE j.value NOT IN ({marks(groups)}))"), list(groups)
+
+
+async def listing(
+    tx: Tx, *, groups: tuple[int, ...] | None = None, statuses: tuple[str, ...] = (), kind: str | None = None,
+    before: int | None = None, limit: int = 50,
+) -> list[Broadcast]:
+    """Newest first, `limit` at a time (keyset: ids below `before`), only those within `groups`."""
+    where, params = _within(groups)
+    if statuses:
+        where += f" AND b.status IN ({marks(statuses)})"
+        params += list(statuses)
+    if kind:
+        where += " AND b.kind = ?"
+        params.append(kind)
+    if before is not None:
+        where += " AND b.id < ?"
+        params.append(before)
+    columns = ", ".join(f"b.{f.name}" for f in fields(Broadcast))
+    rows = await tx.query(f"SELECT {columns} FROM broadcasts b WHERE {where} ORDER BY b.id DESC LIMIT ?",
+                          [*params, limit])
+    return [Broadcast(*r) for r in rows]
+
+
+async def status_counts(tx: Tx, groups: tuple[int, ...] | None = None) -> dict[str, int]:
+    """How many broadcasts within `groups` are in each status."""
+    where, params = _within(groups)
+    rows = await tx.query(f"SELECT b.status, COUNT(*) FROM broadcasts b WHERE {where} GROUP BY b.status", params)
+    return {r[0]: r[1] for r in rows}
+
+
 async def with_status(tx: Tx, status: str) -> list[Broadcast]:
     rows = await tx.query(f"SELECT {_COLUMNS} FROM broadcasts WHERE status = ? ORDER BY id", (status,))
     return [Broadcast(*r) for r in rows]

@@ -19,9 +19,11 @@ from flows.core.texts import t
 from flows.organiser import audit
 from flows.organiser.access import Actor, check_access, scoped
 from flows.organiser.errors import BodyError, BroadcastError, ScopeError
+from flows.organiser.events import check_view
 from flows.values import dates, segments
 from flows.values.templates import Template, TemplateError, compile_template
 from storage import broadcasts as store
+from storage import events as events_store
 from storage import groups
 from storage import suppression as suppression_list
 from storage.broadcasts import Audience, Broadcast
@@ -259,3 +261,55 @@ async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: 
         kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
         deadline=deadline if deadline and deadline > now else None, normalise=bool(alert.normalise),
     )
+
+
+# -- what the console lists and checks ------------------------------------------------------------
+# The console's list filters: what each shows (a discarded draft and a missed one count as cancelled).
+SHOWN = {"all": (), "draft": ("draft",), "scheduled": ("scheduled",), "sending": ("sending",), "sent": ("sent",),
+         "cancelled": ("cancelled", "missed")}
+
+
+def _seeing(actor: Actor) -> tuple[int, ...] | None:
+    if not actor.is_organiser:
+        raise ScopeError("Only organisers can see broadcasts.")
+    return actor.scope()
+
+
+async def listing(tx: Tx, actor: Actor, *, shown: str = "all", kind: str | None = None, before: int | None = None,
+                  limit: int = 50) -> list[Broadcast]:
+    """The broadcasts the actor may act on (check_access's rule), newest first, `limit` at a time."""
+    if shown not in SHOWN:
+        raise BroadcastError(f"Show one of: {', '.join(SHOWN)}.")
+    return await store.listing(tx, groups=_seeing(actor), statuses=SHOWN[shown], kind=kind, before=before,
+                               limit=limit)
+
+
+async def tally(tx: Tx, actor: Actor) -> dict[str, int]:
+    """How many of the actor's broadcasts each list filter shows."""
+    counts = await store.status_counts(tx, _seeing(actor))
+    return {name: sum(counts.get(s, 0) for s in statuses) if statuses else sum(counts.values())
+            for name, statuses in SHOWN.items()}
+
+
+async def one(tx: Tx, actor: Actor, broadcast_id: int) -> Broadcast:
+    """A broadcast the actor may act on: LookupError when there is none, ScopeError when not theirs."""
+    b = await store.get(tx, broadcast_id)
+    if b is None:
+        raise LookupError(f"no broadcast #{broadcast_id}")
+    check_access(actor, b)
+    return b
+
+
+async def check_reach(tx: Tx, actor: Actor, audience: Audience) -> None:
+    """The event and the action alert an audience names must be ones the actor may see (the
+    recipients are limited to their groups anyway; this keeps others' RSVPs and answers private)."""
+    if audience.event_id is not None:
+        event = await events_store.get(tx, audience.event_id)
+        if event is None:
+            raise BroadcastError(f"There is no event #{audience.event_id}.")
+        check_view(actor, event)
+    if audience.alert_id is not None:
+        alert = await store.get(tx, audience.alert_id)
+        if alert is None or alert.kind != "alert" or alert.status not in ("sending", "sent"):
+            raise BroadcastError(f"There is no action alert #{audience.alert_id} that has been sent.")
+        check_access(actor, alert)

@@ -124,6 +124,30 @@ ROWS: dict[tuple[str, str], Row] = {
         "GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/resend-unknown", "scoped"),
     ("POST", "/broadcasts/{broadcast_id:int}/report/resend-unknown"): Row(
         "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/report/resend-unknown", "scoped"),
+    # Broadcasts (bot/web/console/broadcasts.py): the drafts are sent first, so the later actions meet a
+    # started broadcast (a 400 for schedule and discard) and cancel stops it.
+    ("GET", "/broadcasts"): Row("GET", lambda w, s: "/console/broadcasts", "everyone"),
+    ("GET", "/broadcasts/new"): Row("GET", lambda w, s: "/console/broadcasts/new", "everyone"),
+    ("POST", "/broadcasts/new"): Row("POST", lambda w, s: "/console/broadcasts/new", "scoped",
+                                     lambda w, s: {"action": "save", "kind": "broadcast", "body": f"Draft {s}",
+                                                   "groups": str(w.group[s])}),
+    ("POST", "/broadcasts/preview"): Row("POST", lambda w, s: "/console/broadcasts/preview", "scoped",
+                                         lambda w, s: {"kind": "broadcast", "body": f"Hi {s}",
+                                                       "groups": str(w.group[s])}),
+    ("GET", "/broadcasts/{broadcast_id:int}"): Row("GET", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}",
+                                                   "scoped"),
+    ("POST", "/broadcasts/{broadcast_id:int}/send"): Row(
+        "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/send", "scoped"),
+    ("POST", "/broadcasts/{broadcast_id:int}/schedule"): Row(
+        "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/schedule", "scoped",
+        lambda w, s: {"date": (datetime.now(UTC) + timedelta(days=1)).date().isoformat(), "time": "18:00",
+                      "repeat": "none"}),
+    ("POST", "/broadcasts/{broadcast_id:int}/discard"): Row(
+        "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/discard", "scoped"),
+    ("POST", "/broadcasts/{broadcast_id:int}/followup"): Row(
+        "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/followup", "scoped"),
+    ("POST", "/broadcasts/{broadcast_id:int}/cancel"): Row(
+        "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/cancel", "scoped"),
 }
 
 

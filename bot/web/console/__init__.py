@@ -12,11 +12,11 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.web.console import audit, events, groups, inbox, organisers, overview, reports, signin, supporters
+from bot.web.console import audit, broadcasts, events, groups, inbox, organisers, overview, reports, signin, supporters
 from bot.web.console.base import Console, SecurityHeaders
 
 # Area modules, in the order of the navigation; each has routes(console) -> list[BaseRoute].
-AREAS = (overview, supporters, events, inbox, groups, reports, organisers, audit, signin)
+AREAS = (overview, supporters, events, broadcasts, inbox, groups, reports, organisers, audit, signin)
 
 
 def routes(console: Console, secret: str) -> list[BaseRoute]:

@@ -1,0 +1,361 @@
+"""The console's broadcasts pages: the list, composing with an audience builder and a live preview,
+and a broadcast's page (send now, schedule, discard, cancel, follow up an action alert).
+
+Everything is decided by the organiser operations the CLI and the chat console call too:
+flows.organiser.broadcasts reads and checks the draft (`draft` for the preview while typing,
+`compose` to save it), flows.organiser.sending previews, confirms and cancels. This module turns
+a form into those calls and their answers into pages. A broadcast beyond the organiser's groups
+is a 403, one that does not exist a 404; a form that makes no sense is a 400 that keeps what was
+typed and says what to change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.web.console.base import Console, back, signed_in
+from flows.core.texts import plural, t
+from flows.organiser import broadcasts as compose_ops
+from flows.organiser import events as event_ops
+from flows.organiser import groups as group_ops
+from flows.organiser import people, sending
+from flows.organiser.access import Actor
+from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, local, parse_time
+from flows.organiser.errors import BroadcastError, ScopeError
+from flows.organiser.signin import SignedIn
+from flows.values.templates import PLACEHOLDERS
+from storage.broadcasts import ALERT_FILTERS, RSVP_STATUSES, Audience, Broadcast
+from storage.db import Tx, parse_ts
+
+PAGE = 25
+MAX_BODY = 5000
+SHOWN_NAMES = {"all": "All", "draft": "Drafts", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
+               "cancelled": "Cancelled"}
+RSVP_NAMES = dict(zip(RSVP_STATUSES, ("going", "maybe", "can't go", "waitlist"), strict=True))
+ANSWER_NAMES = dict(zip(ALERT_FILTERS, ("done", "can't", "not answered yet"), strict=True))
+CHANNEL_NAMES = {"": "Any channel", "sms": "SMS only", "telegram": "Telegram only"}
+REPEAT_NAMES = {"none": "once", "daily": "every day", "weekly": "every week"}
+
+
+@dataclass(frozen=True)
+class Typed:
+    """The compose form as the organiser left it: kept as typed, so a 400 shows it again."""
+    kind: str = "broadcast"
+    body: str = ""
+    cta_text: str = ""
+    cta_link: str = ""
+    deadline_date: str = ""
+    deadline_time: str = ""
+    groups: tuple[str, ...] = ()
+    interests: tuple[str, ...] = ()
+    channel: str = ""
+    every: str = "last"
+    event_id: str = ""
+    rsvp: tuple[str, ...] = ()
+    alert_id: str = ""
+    response: str = "not_yet"
+    chats: bool = False
+    keep_typography: bool = False
+
+    @classmethod
+    def read(cls, form: FormData) -> Typed:
+        def one(name: str, limit: int = 200) -> str:
+            value = form.get(name, "")
+            return value[:limit] if isinstance(value, str) else ""
+
+        def many(name: str) -> tuple[str, ...]:
+            return tuple(str(v)[:100] for v in form.getlist(name) if isinstance(v, str))[:200]
+
+        return cls(kind=one("kind") or "broadcast", body=one("body", MAX_BODY), cta_text=one("cta_text", 500),
+                   cta_link=one("cta_link", 500), deadline_date=one("deadline_date", 40),
+                   deadline_time=one("deadline_time", 40), groups=many("groups"), interests=many("interests"),
+                   channel=one("channel"), every=one("every") or "last", event_id=one("event_id"),
+                   rsvp=many("rsvp"), alert_id=one("alert_id"), response=one("response") or "not_yet",
+                   chats=bool(form.get("chats")), keep_typography=bool(form.get("keep_typography")))
+
+    def audience(self, interests: tuple[str, ...]) -> Audience:
+        """The audience these controls describe (BroadcastError: a value no control offers)."""
+        if not all(g.isdigit() for g in self.groups):
+            raise BroadcastError("Choose the local groups from the list.")
+        unknown = set(self.interests) - set(interests)
+        if unknown:
+            raise BroadcastError(f"{sorted(unknown)[0]!r} is not one of the interests supporters can choose.")
+        if self.channel not in CHANNEL_NAMES:
+            raise BroadcastError("Choose any channel, SMS only or Telegram only.")
+        found: dict[str, Any] = {"groups": tuple(dict.fromkeys(int(g) for g in self.groups)),
+                                 "interests": tuple(dict.fromkeys(self.interests)), "channel": self.channel or None,
+                                 "chats": self.chats}
+        if self.event_id:
+            if not self.event_id.isdigit() or set(self.rsvp) - set(RSVP_STATUSES):
+                raise BroadcastError("Choose the event, and the RSVPs, from the lists.")
+            found.update(event_id=int(self.event_id), rsvp=tuple(s for s in RSVP_STATUSES if s in self.rsvp))
+        if self.alert_id:
+            if not self.alert_id.isdigit() or self.response not in ALERT_FILTERS:
+                raise BroadcastError("Choose the action alert, and the answer, from the lists.")
+            found.update(alert_id=int(self.alert_id), response=self.response)
+        return Audience(**found)
+
+    def deadline(self, now: datetime, tz: str) -> datetime | None:
+        """The alert's deadline in the movement's time zone (a date alone means the end of that day)."""
+        if self.kind != "alert" or not (self.deadline_date.strip() or self.deadline_time.strip()):
+            return None
+        text = f"{self.deadline_date.strip()} {self.deadline_time.strip() or '23:59'}".strip()
+        try:
+            return parse_time(text, now, tz)
+        except BroadcastError as exc:
+            raise BroadcastError(f"Deadline: {exc}") from None
+
+    def draft(self, actor: Actor, now: datetime, tz: str, interests: tuple[str, ...]) -> Broadcast:
+        alert = self.kind == "alert"
+        return compose_ops.draft(actor, now, body=self.body, audience=self.audience(interests),
+                                 every=self.every == "every", kind=self.kind,
+                                 cta_text=self.cta_text if alert else None, cta_link=self.cta_link if alert else None,
+                                 deadline=self.deadline(now, tz), normalise=not self.keep_typography)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A preview as the pages show it, or why there is none yet (`problem`, or a `hint` before
+    there is anything to preview)."""
+    p: sending.Preview | None = None
+    problem: str | None = None
+    hint: str | None = None
+    status: int = 200
+
+    @property
+    def counts(self) -> str:
+        assert self.p is not None
+        c = self.p.counts
+        return t("broadcasts.preview_counts", sms=f"{c['sms']:,}", telegram=f"{c['telegram']:,}",
+                 chats=plural("chat", c["chats"]), total=plural("message", self.p.total))
+
+    @property
+    def figures(self) -> str:
+        assert self.p is not None
+        return sending.sms_figures(self.p)
+
+
+def status_of(b: Broadcast) -> str:
+    """A broadcast's state in the words the list and its page use."""
+    if b.status == "cancelled" and not b.started_at and not b.finished_at:
+        return "discarded"
+    return "missed" if b.status == "missed" else b.status
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    settings = console.settings
+    tz = settings.timezone
+    interests = settings.flow_settings().interests
+
+    def when(stamp: str | None) -> str:
+        return local(parse_ts(stamp), tz) if stamp else "–"
+
+    def words() -> dict[str, Any]:
+        return {"kind_words": KIND_WORDS, "status_of": status_of, "when": when, "plural": plural,
+                "rsvp_names": RSVP_NAMES, "answer_names": ANSWER_NAMES, "channel_names": CHANNEL_NAMES,
+                "repeat_names": REPEAT_NAMES, "interest_label": people.interest_label,
+                "placeholders": PLACEHOLDERS, "local": lambda moment: local(moment, tz),
+                "confirm_by_count": compose_ops.CONFIRM_BY_COUNT, "quiet_hours": settings.sms_quiet_hours,
+                "local_zone": tz}
+
+    def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
+        return console.refused(request, who, status, message, heading="Broadcasts", back="/console/broadcasts",
+                               back_to="the broadcasts")
+
+    async def names(tx: Tx, actor: Actor) -> dict[int, str]:
+        return dict(await people.group_choices(tx, actor))
+
+    # -- the list --------------------------------------------------------------------------------
+    async def listing(request: Request, who: SignedIn) -> Response:
+        shown = request.query_params.get("show", "all")
+        shown = shown if shown in SHOWN else "all"
+        raw = request.query_params.get("before", "")
+        before = int(raw) if raw.isdigit() and len(raw) < 12 else None
+        try:
+            async with console.transaction() as tx:
+                found = await compose_ops.listing(tx, who.actor, shown=shown, before=before, limit=PAGE + 1)
+                tally = await compose_ops.tally(tx, who.actor)
+                group_names = await names(tx, who.actor)
+        except ScopeError as exc:
+            return refused(request, who, 403, str(exc))
+        more = found[PAGE - 1].id if len(found) > PAGE else None
+        return console.render(request, "broadcasts/list.html", who=who, found=found[:PAGE], tally=tally,
+                              shown=shown, shown_names=SHOWN_NAMES, before=before, more=more,
+                              group_names=group_names, **words())
+
+    # -- composing -------------------------------------------------------------------------------
+    async def builder(tx: Tx, actor: Actor) -> dict[str, Any]:
+        """What the audience builder offers: the organiser's groups (with their linked chats),
+        the interests, events they may see, and action alerts they have sent."""
+        now = console.now()
+        events = [*await event_ops.in_scope(tx, actor, now, "upcoming", 50),
+                  *await event_ops.in_scope(tx, actor, now, "past", 20)]
+        alerts = await compose_ops.listing(tx, actor, shown="all", kind="alert", limit=100)
+        views = await group_ops.in_scope(tx, actor)
+        return {"group_views": views, "interests": interests,
+                "linked_chats": [(c.title, v.group.name) for v in views for c in v.chats],
+                "events": [e for e in events if e.event.status == "confirmed"],
+                "alerts": [a for a in alerts if a.status in ("sending", "sent")],
+                "national": actor.scope() is None}
+
+    async def previewed(tx: Tx, actor: Actor, typed: Typed) -> Shown:
+        if not typed.body.strip():
+            return Shown(hint="Write the message to see who it reaches, what it costs and how it reads.")
+        now = console.now()
+        try:
+            b = typed.draft(actor, now, tz, interests)
+            await compose_ops.check_reach(tx, actor, b.filters)
+            return Shown(await sending.preview(tx, b, now, settings.flow_settings()))
+        except ScopeError as exc:
+            return Shown(problem=str(exc), status=403)
+        except BroadcastError as exc:
+            return Shown(problem=str(exc), status=400)
+
+    async def compose_page(request: Request, who: SignedIn, typed: Typed, status: int = 200,
+                           shown: Shown | None = None, error: str | None = None) -> Response:
+        async with console.transaction() as tx:
+            try:
+                offered = await builder(tx, who.actor)
+            except ScopeError as exc:
+                return refused(request, who, 403, str(exc))
+            if shown is None:
+                shown = await previewed(tx, who.actor, typed)
+        return console.render(request, "broadcasts/compose.html", status, who=who, typed=typed, shown=shown,
+                              error=error, **offered, **words())
+
+    async def new(request: Request, who: SignedIn) -> Response:
+        kind = request.query_params.get("kind", "broadcast")
+        return await compose_page(request, who, Typed(kind="alert" if kind == "alert" else "broadcast"))
+
+    async def save(request: Request, who: SignedIn) -> Response:
+        form = await request.form()
+        typed = Typed.read(form)
+        if form.get("action") == "preview":
+            async with console.transaction() as tx:
+                shown = await previewed(tx, who.actor, typed)
+            return await compose_page(request, who, typed, 403 if shown.status == 403 else 200, shown)
+        now = console.now()
+        try:
+            async with console.transaction() as tx:
+                b = typed.draft(who.actor, now, tz, interests)
+                await compose_ops.check_reach(tx, who.actor, b.filters)
+                saved = await compose_ops.compose(
+                    tx, who.actor, now, body=b.body, audience=b.filters, every=b.channel_mode == "every",
+                    kind=b.kind, cta_text=b.cta_text, cta_link=b.cta_link,
+                    deadline=parse_ts(b.deadline) if b.deadline else None, normalise=bool(b.normalise))
+        except ScopeError as exc:
+            return await compose_page(request, who, typed, 403, Shown(problem=str(exc), status=403))
+        except BroadcastError as exc:
+            return await compose_page(request, who, typed, 400, Shown(problem=str(exc), status=400),
+                                      error=f"Not saved: {exc}")
+        return back(f"/console/broadcasts/{saved.id}",
+                    f"Draft #{saved.id} saved. Nothing is sent until you send or schedule it.")
+
+    async def fragment(request: Request, who: SignedIn) -> Response:
+        typed = Typed.read(await request.form())
+        async with console.transaction() as tx:
+            shown = await previewed(tx, who.actor, typed)
+        return console.render(request, "broadcasts/_preview.html", shown.status, who=who, shown=shown, **words())
+
+    # -- one broadcast ---------------------------------------------------------------------------
+    async def page(request: Request, who: SignedIn, status: int = 200, error: str | None = None,
+                   asked: dict[str, str] | None = None) -> Response:
+        async with console.transaction() as tx:
+            try:
+                b = await compose_ops.one(tx, who.actor, request.path_params["broadcast_id"])
+            except ScopeError as exc:
+                return refused(request, who, 403, str(exc))
+            except LookupError:
+                return refused(request, who, 404, "There is no such broadcast.")
+            shown = None
+            if b.status in ("draft", "scheduled"):
+                shown = Shown(await sending.preview(tx, b, console.now(), settings.flow_settings()))
+            group_names = await names(tx, who.actor)
+            event = None
+            if b.filters.event_id is not None:
+                try:
+                    event = (await event_ops.one(tx, who.actor, b.filters.event_id)).event
+                except (LookupError, ScopeError):
+                    event = None
+        return console.render(request, "broadcasts/broadcast.html", status, who=who, b=b, shown=shown, error=error,
+                              asked=asked or {}, group_names=group_names, event=event, repeats=REPEATS,
+                              **words())
+
+    async def show(request: Request, who: SignedIn) -> Response:
+        return await page(request, who)
+
+    def action(act: str) -> Route:
+        async def handler(request: Request, who: SignedIn) -> Response:
+            form = await request.form()
+            asked = {k: v[:100] for k, v in form.items() if isinstance(v, str) and k != "csrftoken"}
+            now = console.now()
+            try:
+                async with console.transaction() as tx:
+                    b = await compose_ops.one(tx, who.actor, request.path_params["broadcast_id"])
+                    done = await act_on(tx, who.actor, b, act, asked, now)
+            except ScopeError as exc:
+                return refused(request, who, 403, str(exc))
+            except LookupError:
+                return refused(request, who, 404, "There is no such broadcast.")
+            except BroadcastError as exc:
+                return await page(request, who, 400, str(exc), asked)
+            url, said, woke = done
+            if woke:
+                console.wake()
+            return back(url, said)
+
+        return Route(f"/broadcasts/{{broadcast_id:int}}/{act}", signed_in(console, handler), methods=["POST"])
+
+    async def act_on(tx: Tx, actor: Actor, b: Broadcast, act: str, asked: dict[str, str],
+                     now: datetime) -> tuple[str, str, bool]:
+        """Do one action; (where to go next, what to say there, whether something was queued)."""
+        kind = KIND_WORDS[b.kind].capitalize()
+        here = f"/console/broadcasts/{b.id}"
+        flow = settings.flow_settings()
+        urgent = asked.get("urgent") == "yes"
+        if act == "send":
+            started = await sending.confirm(tx, b, actor, now, flow, typed=asked.get("typed"), urgent=urgent)
+            total = started.recipients + started.chats
+            return here, f"{kind} #{b.id} is on its way: {plural('message', total)} queued.", True
+        if act == "schedule":
+            moment = when_asked(asked, now)
+            repeat = asked.get("repeat", "none")
+            done = await sending.confirm(tx, b, actor, now, flow, when=moment, repeat=repeat,
+                                         typed=asked.get("typed"), urgent=urgent)
+            again = "" if repeat == "none" else f", then {REPEAT_NAMES.get(repeat, repeat)} at that time"
+            return here, f"{kind} #{b.id} is scheduled for {when(done.send_at)}{again}.", False
+        if act == "cancel":
+            dropped = await sending.cancel(tx, b, actor, now)
+            return here, f"{kind} #{b.id} is cancelled; {plural('message', dropped)} not yet sent dropped.", False
+        if act == "discard":
+            await sending.discard(tx, b, actor, now)
+            return "/console/broadcasts", f"Draft #{b.id} discarded.", False
+        assert act == "followup"
+        draft = await compose_ops.followup(tx, actor, b, now)
+        return (f"/console/broadcasts/{draft.id}",
+                f"Draft #{draft.id}: action alert #{b.id} again, to those who have not answered it yet.", False)
+
+    def when_asked(asked: dict[str, str], now: datetime) -> datetime:
+        day, time = asked.get("date", "").strip(), asked.get("time", "").strip()
+        if not day or not time:
+            raise BroadcastError("Give the date and the time to send it.")
+        moment = parse_time(f"{day} {time}", now, tz)
+        if moment is None:
+            raise BroadcastError("Give the date and the time to send it.")
+        return moment
+
+    return [
+        Route("/broadcasts", signed_in(console, listing), methods=["GET"]),
+        Route("/broadcasts/new", signed_in(console, new), methods=["GET"]),
+        Route("/broadcasts/new", signed_in(console, save), methods=["POST"]),
+        Route("/broadcasts/preview", signed_in(console, fragment), methods=["POST"]),
+        Route("/broadcasts/{broadcast_id:int}", signed_in(console, show), methods=["GET"]),
+        *(action(act) for act in ("send", "schedule", "cancel", "discard", "followup")),
+    ]
+

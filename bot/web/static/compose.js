@@ -1,0 +1,76 @@
+/* The compose page's live preview: as the organiser types or ticks, the form is posted (after a
+   short pause) to /console/broadcasts/preview and the preview beside the form is replaced by the
+   fragment the server renders from the same operations the CLI and the chat console use.
+   Without this script the page still works: the Preview button posts the whole form. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-preview-url]");
+  if (!form) { return; }
+  var target = document.getElementById(form.getAttribute("data-preview-target"));
+  var url = form.getAttribute("data-preview-url");
+  var PAUSE = 350;  // ms after the last keystroke
+  var timer = null;
+  var asked = 0;    // the latest request: an older answer arriving late is dropped
+  var inFlight = null;
+
+  function showAlertFields() {
+    var alert = form.querySelector('input[name="kind"][value="alert"]');
+    var isAlert = Boolean(alert && alert.checked);
+    form.querySelectorAll("[data-alert-only]").forEach(function (el) { el.hidden = !isAlert; });
+  }
+
+  function say(text) {
+    var p = document.createElement("p");
+    p.className = "error";
+    p.textContent = text;
+    target.replaceChildren(p);
+  }
+
+  function refresh() {
+    var mine = ++asked;
+    if (inFlight) { inFlight.abort(); }
+    inFlight = new AbortController();
+    var data = new URLSearchParams(new FormData(form));
+    data.delete("action");
+    target.setAttribute("aria-busy", "true");
+    fetch(url, { method: "POST", body: data, credentials: "same-origin", signal: inFlight.signal,
+                 headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        return response.text().then(function (text) { return { response: response, text: text }; });
+      })
+      .then(function (got) {
+        if (mine !== asked) { return; }
+        if (got.response.redirected) {  // the session ended: the answer is the sign-in page
+          say("Your session has ended: sign in again to see the preview (what you typed is still here).");
+        } else if (got.text.indexOf("bc-preview") === -1) {
+          say("The preview could not be updated (" + got.response.status + "). Use the Preview button.");
+        } else {
+          target.innerHTML = got.text;  // rendered and escaped by the server's templates
+        }
+      })
+      .catch(function (error) {
+        if (error.name !== "AbortError" && mine === asked) {
+          say("The preview could not be updated: is the connection down? Use the Preview button to try again.");
+        }
+      })
+      .finally(function () {
+        if (mine === asked) { target.removeAttribute("aria-busy"); }
+      });
+  }
+
+  function soon() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, PAUSE);
+  }
+
+  form.addEventListener("input", soon);
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "kind") { showAlertFields(); }
+    soon();
+  });
+  showAlertFields();
+  var note = document.querySelector("[data-live-note]");
+  if (note) { note.hidden = false; }
+  var button = form.querySelector("[data-preview-button]");
+  if (button) { button.hidden = true; }
+})();
