@@ -380,3 +380,20 @@ def test_announce_previews_who_per_channel_and_when_sms_goes_then_sends_once(qui
     again = _post(client, f"/console/events/{event}/announce")
     assert again.status_code == 400 and "already been announced" in again.text
     assert _db(service, "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE ?", (f"announce:{event}:%",)) == [(3,)]
+
+
+def test_the_title_of_an_event_under_way_can_be_put_right_from_its_own_form(world: World) -> None:
+    """The form shows the start to the minute: sent back unchanged, it is the event's own start, not a
+    new one (which would be in the past, and a move that tells everyone)."""
+    s = world.service
+    event = _event(s, "Rally nwo", "Leeds", starts_in=timedelta(minutes=-10, seconds=-17))
+    before = _db(s, "SELECT starts_at, ends_at, version FROM events WHERE id = ?", (event,))
+    form = world.local.get(f"/console/events/{event}/edit").text
+    start = datetime.fromisoformat(before[0][0].replace("Z", "+00:00")).astimezone(LONDON)
+    assert f'value="{start:%H:%M}"' in form
+    saved = _post(world.local, f"/console/events/{event}/edit", **_form(
+        title="Rally now", date=start.date().isoformat(), time=f"{start:%H:%M}", venue="Civic Hall", postcode="",
+        group=str(world.group["Leeds"])))
+    assert saved.status_code == 303, _text(saved)[:500]
+    assert _db(s, "SELECT title, starts_at, ends_at, version FROM events WHERE id = ?", (event,)) == [
+        ("Rally now", *before[0])]

@@ -182,7 +182,10 @@ def routes(console: Console) -> list[BaseRoute]:
             event = (await ops.one(tx, who.actor, event_id)).event
         try:
             fields = _parse(values, ZoneInfo(event.timezone))
-            if values["hours"].strip() == _hours(event):  # the length as it was, not as rounded for the form
+            shown = _form_of(event)  # what the form showed is the event as it is, not as rounded to the minute
+            if (values["date"].strip(), values["time"].strip()) == (shown["date"], shown["time"]):
+                fields["starts_at"] = event.start
+            if values["hours"].strip() == shown["hours"]:
                 fields["ends_at"] = fields["starts_at"] + (event.end - event.start)
             async with console.transaction() as tx:
                 event = (await ops.one(tx, who.actor, event_id)).event
