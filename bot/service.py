@@ -76,7 +76,7 @@ class Service:
         routes = monitoring.routes(database=database, unwritable=self._unwritable, alive=self._alive,
                                    metrics=self.metrics)
         if self.settings.simulator_enabled:
-            routes += simulator.routes(self.channels, self.submit, self.clock.now)
+            routes += simulator.routes(self.channels, self.submit, self.clock.now, database)
         for channel in self.channels.values():
             routes += channel.routes()
         routes += calendar_routes.routes(database, self.clock.now, self.settings.movement)

@@ -17,6 +17,7 @@ ordinary word): they are only in the supporter's own rows and in messages about 
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -169,6 +170,15 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
         )
     await _scrub_values(tx, was)
     return was
+
+
+async def erased_messages(tx: Tx, outbox_ids: list[int]) -> set[int]:
+    """Which of these outbox rows were blanked by an erasure."""
+    if not outbox_ids:
+        return set()
+    rows = await tx.query("SELECT id FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND payload = ?",
+                          (json.dumps(outbox_ids), ERASED_PAYLOAD))
+    return {r[0] for r in rows}
 
 
 async def sweep(db: Database, pending: bool = False) -> bool:

@@ -70,6 +70,7 @@ class SandboxChannel:
         self.pacer = Pacer(rate)
         self.receipts = receipts if name == "sms" else None  # Telegram sends no receipts
         self.delivered: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.said: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._failures: list[SendError] = []
         self._changed = asyncio.Condition()
         self._reporting: dict[str, tuple[asyncio.Task[None], str, str | None, str]] = {}
@@ -155,17 +156,39 @@ class SandboxChannel:
     def messages(self, address: str, after: int = 0) -> list[dict[str, Any]]:
         return [m for m in self.delivered.get(address, []) if m["id"] > after]
 
+    async def heard(self, address: str, text: str) -> None:
+        """What the person at `address` said, kept beside what they were sent (the simulator's
+        conversation shows both after a reload)."""
+        async with self._changed:
+            self.said[address].append({"id": next(_ids), "from": "supporter", "text": text})
+            self._changed.notify_all()
+
+    def conversation(self, address: str, after: int = 0) -> list[dict[str, Any]]:
+        """Both sides, oldest first: what they said ("from": "supporter") and what they were sent."""
+        theirs = [m for m in self.said.get(address, []) if m["id"] > after]
+        return sorted(theirs + self.messages(address, after), key=lambda m: int(m["id"]))
+
+    def forget(self, address: str, up_to: int) -> None:
+        """Drop both sides of the conversation up to and including message `up_to` (an erasure)."""
+        for box in (self.delivered, self.said):
+            kept = [m for m in box.get(address, []) if m["id"] > up_to]
+            if kept:
+                box[address] = kept
+            else:
+                box.pop(address, None)
+
     def pop(self, address: str) -> list[dict[str, Any]]:
         """Take everything delivered to this address so far (tests push, then pop)."""
         return self.delivered.pop(address, [])
 
-    async def wait(self, address: str, after: int = 0, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Messages to this address newer than `after`, waiting up to `timeout` for the first."""
+    async def wait(self, address: str, after: int = 0, timeout: float = 10.0,
+                   both: bool = False) -> list[dict[str, Any]]:
+        """Messages to this address newer than `after` (and what it said, with `both`), waiting up to
+        `timeout` for the first."""
+        read = self.conversation if both else self.messages
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: bool(self.messages(address, after))), timeout
-                )
+                await asyncio.wait_for(self._changed.wait_for(lambda: bool(read(address, after))), timeout)
             except TimeoutError:
                 pass
-        return self.messages(address, after)
+        return read(address, after)

@@ -184,8 +184,9 @@ def group_remove(
             raise GroupError(f"{exc} Or remove it anyway with --force.") from None
 
     done = in_transaction(remove, errors=(ValueError, LookupError))
-    console.print(f"Removed group #{done.group.id} {shown(repr(done.group.name))}: {plural('supporter', done.supporters)} "
-                  f"now in no group, {plural('role', done.roles)} removed, {plural('event', done.events)} now national.")
+    console.print(f"Removed group #{done.group.id} {shown(repr(done.group.name))}: "
+                  f"{plural('supporter', done.supporters)} now in no group, {plural('role', done.roles)} removed, "
+                  f"{plural('event', done.events)} now national.")
 
 
 @group_app.command("list")

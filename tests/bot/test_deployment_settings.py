@@ -52,7 +52,8 @@ def test_recorded_settings_replace_only_what_differs_and_keep_the_types(tmp_path
         db = await open_database(str(path))
         async with db.transaction() as tx:
             own = load(db_path=path).deployment()
-            await deployment.record(tx, own | {"SMS_PRICE_PER_SEGMENT": "0.07", "MUSTER_PUBLIC_URL": ""}, datetime.now(UTC))
+            changed = own | {"SMS_PRICE_PER_SEGMENT": "0.07", "MUSTER_PUBLIC_URL": ""}
+            await deployment.record(tx, changed, datetime.now(UTC))
         await db.close()
 
     asyncio.run(seed())

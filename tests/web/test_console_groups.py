@@ -232,7 +232,8 @@ def test_cli_group_edit_and_remove(service: Sandbox, towns: dict[str, int]) -> N
     derby = _group_id(service, "Derby")
     waiting, _ = _supporter(service, "DE22")
     edited = service.cli("group", "edit", "derby", "--rename", "Derby City", "--areas", "DE1 de22").stdout
-    assert "Updated group" in edited and "DE1 DE22" in edited and "1 supporter with no group was placed" in " ".join(edited.split())
+    edited = " ".join(edited.split())
+    assert "Updated group" in edited and "DE1 DE22" in edited and "1 supporter with no group was placed" in edited
     assert _db(service, "SELECT name FROM local_groups WHERE id = ?", (derby,)) == [("Derby City",)]
     assert _db(service, "SELECT group_id FROM supporters WHERE id = ?", (waiting,)) == [(derby,)]
     assert _notices(service, waiting) == 1
