@@ -214,8 +214,8 @@ def routes(console: Console) -> list[BaseRoute]:
             return Shown(await sending.preview(tx, b, now, settings.flow_settings()))
         except ScopeError as exc:
             return Shown(problem=str(exc), status=403)
-        except BroadcastError as exc:
-            return Shown(problem=str(exc), status=400)
+        except BroadcastError as exc:  # an unfinished draft: the preview says what is missing (saving is a 400)
+            return Shown(problem=str(exc))
 
     async def compose_page(request: Request, who: SignedIn, typed: Typed, status: int = 200,
                            shown: Shown | None = None, error: str | None = None) -> Response:
@@ -239,7 +239,7 @@ def routes(console: Console) -> list[BaseRoute]:
         if form.get("action") == "preview":
             async with console.transaction() as tx:
                 shown = await previewed(tx, who.actor, typed)
-            return await compose_page(request, who, typed, 403 if shown.status == 403 else 200, shown)
+            return await compose_page(request, who, typed, shown.status, shown)
         now = console.now()
         try:
             async with console.transaction() as tx:
@@ -252,7 +252,7 @@ def routes(console: Console) -> list[BaseRoute]:
         except ScopeError as exc:
             return await compose_page(request, who, typed, 403, Shown(problem=str(exc), status=403))
         except BroadcastError as exc:
-            return await compose_page(request, who, typed, 400, Shown(problem=str(exc), status=400),
+            return await compose_page(request, who, typed, 400, Shown(problem=str(exc)),
                                       error=f"Not saved: {exc}")
         return back(f"/console/broadcasts/{saved.id}",
                     f"Draft #{saved.id} saved. Nothing is sent until you send or schedule it.")
