@@ -458,3 +458,20 @@ def test_quiet_hours_say_when_sms_waits_and_only_admins_may_send_an_alert_urgent
     sent = _post(clients["admin"], f"/console/broadcasts/{alert}/send", {"urgent": "yes"})
     assert sent.status_code == 303
     assert _db(service, "SELECT urgent, status FROM broadcasts WHERE id = ?", (alert,))[0][0] == 1
+
+
+def test_nonsense_in_the_form_or_the_address_is_a_clear_answer_never_a_crash(world) -> None:
+    service, w, clients = world
+    admin = clients["admin"]
+    odd = _post(admin, "/console/broadcasts/new", {"action": "save", "kind": "poster", "body": "Hi",
+                                                   "groups": "9" * 30, "channel": "fax"})
+    assert odd.status_code == 400 and "Choose the local groups from the list." in _text(odd.text)
+    channel = _post(admin, "/console/broadcasts/preview", {"kind": "broadcast", "body": "Hi", "channel": "fax"})
+    assert channel.status_code == 200 and "Choose any channel" in channel.text
+    event = _post(admin, "/console/broadcasts/preview", {"kind": "broadcast", "body": "Hi", "event_id": "999999"})
+    assert "There is no event #999999." in _text(event.text)
+    alert = _post(admin, "/console/broadcasts/preview", {"kind": "broadcast", "body": "Hi", "alert_id": "999999"})
+    assert "There is no action alert #999999 that has been sent." in _text(alert.text)
+    assert admin.get("/console/broadcasts/" + "9" * 30).status_code == 404
+    assert _post(admin, "/console/broadcasts/" + "9" * 30 + "/send", {}).status_code == 404
+    assert admin.get("/console/broadcasts?show=nothing&before=abc").status_code == 200

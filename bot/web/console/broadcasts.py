@@ -43,6 +43,11 @@ CHANNEL_NAMES = {"": "Any channel", "sms": "SMS only", "telegram": "Telegram onl
 REPEAT_NAMES = {"none": "once", "daily": "every day", "weekly": "every week"}
 
 
+def _is_id(text: str) -> bool:
+    """Digits that can name a row (a longer number names none, and SQLite could not hold it)."""
+    return text.isdigit() and len(text) < 12
+
+
 @dataclass(frozen=True)
 class Typed:
     """The compose form as the organiser left it: kept as typed, so a 400 shows it again."""
@@ -72,8 +77,8 @@ class Typed:
         def many(name: str) -> tuple[str, ...]:
             return tuple(str(v)[:100] for v in form.getlist(name) if isinstance(v, str))[:200]
 
-        return cls(kind=one("kind") or "broadcast", body=one("body", MAX_BODY), cta_text=one("cta_text", 500),
-                   cta_link=one("cta_link", 500), deadline_date=one("deadline_date", 40),
+        return cls(kind="alert" if one("kind") == "alert" else "broadcast", body=one("body", MAX_BODY),
+                   cta_text=one("cta_text", 500), cta_link=one("cta_link", 500), deadline_date=one("deadline_date", 40),
                    deadline_time=one("deadline_time", 40), groups=many("groups"), interests=many("interests"),
                    channel=one("channel"), every=one("every") or "last", event_id=one("event_id"),
                    rsvp=many("rsvp"), alert_id=one("alert_id"), response=one("response") or "not_yet",
@@ -81,7 +86,7 @@ class Typed:
 
     def audience(self, interests: tuple[str, ...]) -> Audience:
         """The audience these controls describe (BroadcastError: a value no control offers)."""
-        if not all(g.isdigit() for g in self.groups):
+        if not all(_is_id(g) for g in self.groups):
             raise BroadcastError("Choose the local groups from the list.")
         unknown = set(self.interests) - set(interests)
         if unknown:
@@ -92,11 +97,11 @@ class Typed:
                                  "interests": tuple(dict.fromkeys(self.interests)), "channel": self.channel or None,
                                  "chats": self.chats}
         if self.event_id:
-            if not self.event_id.isdigit() or set(self.rsvp) - set(RSVP_STATUSES):
+            if not _is_id(self.event_id) or set(self.rsvp) - set(RSVP_STATUSES):
                 raise BroadcastError("Choose the event, and the RSVPs, from the lists.")
             found.update(event_id=int(self.event_id), rsvp=tuple(s for s in RSVP_STATUSES if s in self.rsvp))
         if self.alert_id:
-            if not self.alert_id.isdigit() or self.response not in ALERT_FILTERS:
+            if not _is_id(self.alert_id) or self.response not in ALERT_FILTERS:
                 raise BroadcastError("Choose the action alert, and the answer, from the lists.")
             found.update(alert_id=int(self.alert_id), response=self.response)
         return Audience(**found)
@@ -264,11 +269,18 @@ def routes(console: Console) -> list[BaseRoute]:
         return console.render(request, "broadcasts/_preview.html", shown.status, who=who, shown=shown, **words())
 
     # -- one broadcast ---------------------------------------------------------------------------
+    def wanted(request: Request) -> int:
+        """The broadcast id in the path (LookupError for a number no row can have)."""
+        broadcast_id: int = request.path_params["broadcast_id"]
+        if broadcast_id >= 2**63:
+            raise LookupError(broadcast_id)
+        return broadcast_id
+
     async def page(request: Request, who: SignedIn, status: int = 200, error: str | None = None,
                    asked: dict[str, str] | None = None) -> Response:
         async with console.transaction() as tx:
             try:
-                b = await compose_ops.one(tx, who.actor, request.path_params["broadcast_id"])
+                b = await compose_ops.one(tx, who.actor, wanted(request))
             except ScopeError as exc:
                 return refused(request, who, 403, str(exc))
             except LookupError:
@@ -297,7 +309,7 @@ def routes(console: Console) -> list[BaseRoute]:
             now = console.now()
             try:
                 async with console.transaction() as tx:
-                    b = await compose_ops.one(tx, who.actor, request.path_params["broadcast_id"])
+                    b = await compose_ops.one(tx, who.actor, wanted(request))
                     done = await act_on(tx, who.actor, b, act, asked, now)
             except ScopeError as exc:
                 return refused(request, who, 403, str(exc))

@@ -12,6 +12,7 @@
   var timer = null;
   var asked = 0;    // the latest request: an older answer arriving late is dropped
   var inFlight = null;
+  var status = document.querySelector("[data-live-status]");
 
   function showAlertFields() {
     var alert = form.querySelector('input[name="kind"][value="alert"]');
@@ -24,6 +25,17 @@
     p.className = "error";
     p.textContent = text;
     target.replaceChildren(p);
+    if (status) { status.textContent = text; }
+  }
+
+  // A screen reader hears the figures that changed, not the whole preview again.
+  function announce() {
+    if (!status) { return; }
+    var parts = ["[data-problem]", "[data-counts]", "[data-sms-figures]"].map(function (selector) {
+      var found = target.querySelector(selector);
+      return found ? found.textContent.trim() : "";
+    }).filter(Boolean);
+    status.textContent = parts.join(" ");
   }
 
   function refresh() {
@@ -46,6 +58,7 @@
           say("The preview could not be updated (" + got.response.status + "). Use the Preview button.");
         } else {
           target.innerHTML = got.text;  // rendered and escaped by the server's templates
+          announce();
         }
       })
       .catch(function (error) {
