@@ -1,7 +1,7 @@
 """Creating, editing and cancelling an event: one set of rules, whichever front asks."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.cli.events import CLI
 from flows.organiser import events as event_ops
-from flows.organiser.errors import EventError
+from flows.organiser.access import Actor
+from flows.organiser.errors import EventError, ScopeError, UnknownSupporter
 from storage import events as store
 from tests.flows import events_support as es
 from tests.harness import query_file
@@ -89,3 +90,113 @@ def test_the_cli_names_the_option_for_rules_the_chat_already_had(tmp_path, monke
     done = runner.invoke(app, ["event", "edit", "1", "--online", "not a link"])
     assert done.exit_code == 1 and "--online: give a web address" in done.output
     assert query_file(path, "SELECT online_url FROM events") == [("https://meet.example.org/rally",)]
+
+
+async def test_an_event_needs_a_place_on_create_and_on_an_edit_that_would_leave_it_none(harness):
+    now = harness.clock.now()
+    async with harness.db.transaction() as tx:
+        with pytest.raises(EventError, match="say where it is") as refused:
+            await event_ops.create(tx, CLI, now, title="Rally", starts_at=es.SAT_7PM, timezone="Europe/London",
+                                   venue="  ", online_url="")
+        assert refused.value.field == "venue"
+        event = await event_ops.create(tx, CLI, now, title="Rally", starts_at=es.SAT_7PM, timezone="Europe/London",
+                                       postcode="LS1 1UR")
+        settings = harness.engine.settings
+        with pytest.raises(EventError, match="say where it is"):
+            await event_ops.edit(tx, CLI, event, now, settings=settings, postcode="")
+        await event_ops.edit(tx, CLI, event, now, settings=settings, postcode="", online_url="https://meet.example.org/r")
+        assert (event.postcode, event.online_url) == (None, "https://meet.example.org/r")
+
+
+async def test_a_capacity_question_is_asked_only_when_the_new_number_is_below_those_going(harness):
+    event = await es.make_event(harness, capacity=5)
+    people = [await es.supporter(harness, "telegram", str(n)) for n in range(1, 4)]
+    settings, now = harness.engine.settings, harness.clock.now()
+    async with harness.db.transaction() as tx:
+        for person in people:
+            await store.set_rsvp(tx, event.id, person.id, "going", "telegram", now)
+        await event_ops.edit(tx, CLI, event, now, settings=settings, capacity=3)  # exactly full: no question
+        with pytest.raises(event_ops.CapacityQuestion) as asked:
+            await event_ops.edit(tx, CLI, event, now, settings=settings, capacity=1, title="Smaller")
+        assert (asked.value.going, asked.value.capacity, asked.value.extra) == (3, 1, 2)
+        assert (event.capacity, event.title) == (3, "Housing rally")  # nothing changed
+        with pytest.raises(EventError, match="keep everyone going, or move"):
+            await event_ops.edit(tx, CLI, event, now, settings=settings, capacity=1, extra="drop")
+        kept = await event_ops.edit(tx, CLI, event, now, settings=settings, capacity=1, extra="keep")
+        assert (kept.kept, kept.waitlisted) == (2, ())
+        # Sent again with the same number, it is not asked again.
+        await event_ops.edit(tx, CLI, event, now, settings=settings, capacity=1, title="Smaller")
+        assert await store.count_going(tx, event.id) == 3
+        detail = await tx.scalar("SELECT detail FROM audit_log WHERE action = 'event.edit' ORDER BY id DESC LIMIT 1 "
+                                 "OFFSET 1")
+    assert detail == "changed capacity; 2 going beyond the capacity kept"
+
+
+async def test_attendance_is_marked_from_an_hour_before_the_start_and_walk_ins_must_be_in_reach(harness):
+    leeds = await es.group(harness, "Leeds", ["LS1"])
+    york = await es.group(harness, "York", ["YO1"])
+    role = await es.organiser(harness, "organiser", telegram_id=9001, group_id=leeds.id)
+    local = Actor((role,), "telegram:supporter:1")
+    start = harness.clock.now() + timedelta(hours=3)
+    event = await es.make_event(harness, starts=start, group_id=leeds.id)
+    leeds_member = await es.supporter(harness, "sms", "+447400000001", group_id=leeds.id)
+    york_member = await es.supporter(harness, "sms", "+447400000002", group_id=york.id)
+    york_rsvp = await es.supporter(harness, "sms", "+447400000003", group_id=york.id)
+    async with harness.db.transaction() as tx:
+        await store.set_rsvp(tx, event.id, york_rsvp.id, "going", "sms", harness.clock.now())
+        with pytest.raises(EventError, match=r"attendance can be marked from Mon 2 Nov 14:00 GMT, an hour before"):
+            await event_ops.mark_attended(tx, local, event, leeds_member.id, True, harness.clock.now())
+    harness.clock.advance(hours=2)  # an hour before the start: the door is open
+    async with harness.db.transaction() as tx:
+        walk_in = await event_ops.mark_attended(tx, local, event, leeds_member.id, True, harness.clock.now())
+        assert walk_in.walk_in and walk_in.attended
+        listed = await event_ops.mark_attended(tx, local, event, york_rsvp.id, True, harness.clock.now())
+        assert not listed.walk_in  # they RSVPed: on the list whatever their group
+        with pytest.raises(UnknownSupporter):
+            await event_ops.mark_attended(tx, local, event, york_member.id, True, harness.clock.now())
+        await event_ops.mark_attended(tx, local, event, york_rsvp.id, None, harness.clock.now())
+        details = [r[0] for r in await tx.query(
+            "SELECT detail FROM audit_log WHERE action = 'event.attend' ORDER BY id")]
+    assert details == [f"supporter:{leeds_member.id} attended (walk-in)", f"supporter:{york_rsvp.id} attended",
+                       f"supporter:{york_rsvp.id} attendance unmarked"]
+    assert (await es.rsvp_of(harness, event.id, leeds_member.id)).status == "going"
+    assert await es.rsvp_of(harness, event.id, york_member.id) is None
+    cancelled = await es.make_event(harness, "Off", starts=harness.clock.now(), status="cancelled", group_id=leeds.id)
+    theirs = await es.make_event(harness, "York's", starts=harness.clock.now(), group_id=york.id)
+    async with harness.db.transaction() as tx:
+        with pytest.raises(EventError, match="is cancelled"):
+            await event_ops.mark_attended(tx, local, cancelled, leeds_member.id, True, harness.clock.now())
+        with pytest.raises(ScopeError):
+            await event_ops.mark_attended(tx, local, theirs, york_member.id, True, harness.clock.now())
+
+
+async def test_a_forged_capacity_answer_for_another_groups_event_changes_nothing(harness):
+    leeds = await es.group(harness, "Leeds", ["LS1"])
+    york = await es.group(harness, "York", ["YO1"])
+    await es.organiser(harness, "organiser", telegram_id=9001, group_id=york.id)
+    event = await es.make_event(harness, capacity=5, group_id=leeds.id)
+    person = await es.supporter(harness, "telegram", "1", group_id=leeds.id)
+    async with harness.db.transaction() as tx:
+        await store.set_rsvp(tx, event.id, person.id, "going", "telegram", harness.clock.now())
+    for key in (f"evadm:xw:{event.id}:1", f"evadm:xk:{event.id}:1", f"evadm:cap:{event.id}", f"evadm:who:{event.id}"):
+        assert "for organisers only" in await harness.texts("telegram", "9001", choice=key)
+    async with harness.db.transaction() as tx:
+        assert (await store.get(tx, event.id)).capacity == 5
+    assert (await es.rsvp_of(harness, event.id, person.id)).status == "going"
+
+
+async def test_the_announcement_preview_counts_per_channel_and_says_when_sms_go(harness, clock):
+    await es.make_event(harness)
+    await es.supporter(harness, "sms", "+447400000001")
+    await es.supporter(harness, "telegram", "2")
+    clock.set(datetime(2026, 11, 2, 22, 30, tzinfo=UTC))
+    async with harness.db.transaction() as tx:
+        event = await store.get(tx, 1)
+        told = await event_ops.announce_preview(tx, CLI, event, clock.now(), harness.engine.settings)
+        assert (told.sms, told.telegram, told.chats) == (1, 1, 0)
+        assert told.summary() == "2 supporters (1 by SMS, 1 on Telegram) and 0 group chats"
+        assert told.sms_wait() == "SMS waits until Tue 3 Nov 09:00 GMT (quiet hours)"
+        assert await tx.scalar("SELECT COUNT(*) FROM outbox") == 0  # a preview queues nothing
+        clock.set(datetime(2026, 11, 3, 12, 0, tzinfo=UTC))
+        later = await event_ops.announce_preview(tx, CLI, event, clock.now(), harness.engine.settings)
+        assert later.sms_wait() is None
