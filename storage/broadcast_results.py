@@ -26,15 +26,30 @@ class Tally:
     count: int
 
 
-async def tallies(tx: Tx, broadcast_id: int) -> list[Tally]:
-    """Every message of a broadcast counted by (channel, outbox status, receipt, error code), in one
-    pass over its outbox rows: the funnel, the failures table and the channel split all come from it."""
-    rows = await tx.query(
-        "SELECT o.channel, o.status, d.status, COALESCE(d.error_code, o.error_code), COUNT(*) "
-        f"FROM outbox o {_JOIN} WHERE o.broadcast_id = ? GROUP BY 1, 2, 3, 4",
+async def tallies(tx: Tx, broadcast_id: int, receipts_from: tuple[str, ...] = ("sms",)) -> list[Tally]:
+    """Every message of a broadcast counted by (channel, outbox status, receipt, error code): the funnel,
+    the failures table and the channel split all come from it. From the index outbox_broadcast
+    (broadcast, status, channel, provider id) alone, but for the error codes of the few that failed or
+    are unknown, and the receipts of messages sent on the channels that send them (`receipts_from`)."""
+    channels = marks(receipts_from)
+    counted = await tx.query(
+        "SELECT channel, status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY 1, 2", (broadcast_id,),
+    )
+    coded = await tx.query(
+        "SELECT channel, status, error_code, COUNT(*) FROM outbox WHERE broadcast_id = ? "
+        "AND status IN ('failed', 'unknown') GROUP BY 1, 2, 3",
         (broadcast_id,),
     )
-    return [Tally(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    receipts = await tx.query(
+        "SELECT o.channel, d.status, d.error_code, COUNT(*) "
+        f"FROM outbox o {_JOIN} WHERE o.broadcast_id = ? AND o.status = 'sent' AND o.channel IN ({channels}) "
+        "GROUP BY 1, 2, 3",
+        (broadcast_id, *receipts_from),
+    )
+    found = [Tally(channel, status, None, None, n) for channel, status, n in counted
+             if status not in ("failed", "unknown") and not (status == "sent" and channel in receipts_from)]
+    return (found + [Tally(r[0], r[1], None, r[2], r[3]) for r in coded]
+            + [Tally(r[0], "sent", r[1], r[2], r[3]) for r in receipts])
 
 
 async def pending(tx: Tx, broadcast_id: int) -> bool:
@@ -147,7 +162,7 @@ async def opt_outs(tx: Tx, broadcast_id: int, since: datetime, until: datetime) 
         "SELECT COUNT(DISTINCT o.supporter_id) FROM consent_log c CROSS JOIN outbox o "
         "ON o.supporter_id = c.supporter_id AND o.channel = c.channel "
         "WHERE c.at >= ? AND c.at < ? AND c.action = 'opt_out' "
-        "AND o.broadcast_id = ? AND o.status IN ('sent', 'unknown')",
+        "AND o.broadcast_id = ? AND +o.status IN ('sent', 'unknown')",
         (ts(since), ts(until), broadcast_id),
     )
     return value
@@ -155,9 +170,11 @@ async def opt_outs(tx: Tx, broadcast_id: int, since: datetime, until: datetime) 
 
 async def replies(tx: Tx, broadcast_id: int) -> int:
     """Recipients who have written to us since their copy went out."""
+    # In outbox order (+o.status keeps SQLite off the status index): rows and supporters are then
+    # read in the order they are stored, not jumping about.
     value: int = await tx.scalar(
         "SELECT COUNT(DISTINCT o.supporter_id) FROM outbox o JOIN supporters s ON s.id = o.supporter_id "
-        "WHERE o.broadcast_id = ? AND o.status = 'sent' AND s.last_seen_at > o.updated_at",
+        "WHERE o.broadcast_id = ? AND +o.status = 'sent' AND s.last_seen_at > o.updated_at",
         (broadcast_id,),
     )
     return value
@@ -201,15 +218,25 @@ async def responses(tx: Tx, broadcast_id: int) -> dict[str, int]:
 
 
 async def completion_by_group(tx: Tx, broadcast_id: int) -> list[tuple[str, int, int, int]]:
-    """(group name, recipients, done, can't) per local group, for an alert."""
-    rows = await tx.query(
-        "SELECT COALESCE(g.name, '(no group)'), COUNT(DISTINCT o.supporter_id), "
-        "COUNT(DISTINCT CASE WHEN x.response = 'done' THEN o.supporter_id END), "
-        "COUNT(DISTINCT CASE WHEN x.response = 'cant' THEN o.supporter_id END) "
-        "FROM outbox o JOIN supporters s ON s.id = o.supporter_id "
-        "LEFT JOIN local_groups g ON g.id = s.group_id "
-        "LEFT JOIN alert_responses x ON x.broadcast_id = o.broadcast_id AND x.supporter_id = o.supporter_id "
-        f"WHERE o.broadcast_id = ? AND o.status IN ({marks(LIVE)}) GROUP BY 1 ORDER BY 1",
-        (broadcast_id, *LIVE),
+    """(group name, recipients, done, can't) per local group, for an alert. Its recipients are the
+    people it was queued for (as the report's own count of recipients), from the index
+    outbox_broadcast_supporter; the answers are counted from the answers themselves."""
+    people = await tx.query(
+        "SELECT s.group_id, COUNT(DISTINCT o.supporter_id) FROM outbox o JOIN supporters s ON s.id = o.supporter_id "
+        "WHERE o.broadcast_id = ? GROUP BY 1",
+        (broadcast_id,),
     )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    answers = await tx.query(
+        "SELECT s.group_id, x.response, COUNT(*) FROM alert_responses x JOIN supporters s ON s.id = x.supporter_id "
+        "WHERE x.broadcast_id = ? GROUP BY 1, 2",
+        (broadcast_id,),
+    )
+    names = {r[0]: r[1] for r in await tx.query("SELECT id, name FROM local_groups")}
+    by_group: dict[int | None, list[int]] = {g: [n, 0, 0] for g, n in people}
+    for group_id, response, n in answers:
+        counts = by_group.setdefault(group_id, [0, 0, 0])
+        counts[1 if response == "done" else 2] += n
+    found: list[tuple[str, int, int, int]] = [
+        (names.get(g, "(no group)") if g is not None else "(no group)", n, done, cant)
+        for g, (n, done, cant) in by_group.items()]
+    return sorted(found)

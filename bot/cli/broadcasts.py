@@ -279,6 +279,10 @@ def report(
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
+    for failure in r.failures:  # what each error code means and what to do, as the web report says
+        console.print(f"{failure.code} ({failure.means.short}): {failure.means.meaning} {failure.means.action}")
+    if r.funnel and r.funnel.telegram:
+        console.print(broadcast_report.NO_TELEGRAM_RECEIPTS)
     if r.count("unknown"):
         console.print(f"{r.count('unknown'):,} messages are in doubt (the service stopped or the provider did not "
                       f"answer mid-send): some may have arrived. `muster broadcast resend-unknown {b.id}` sends them "
