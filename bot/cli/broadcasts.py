@@ -15,7 +15,7 @@ from flows.core.texts import plural
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import KIND_WORDS, compose, followup, local, parse_audience, parse_time
+from flows.organiser.broadcasts import KIND_WORDS, compose, followup, headline, local, parse_audience, parse_time, state
 from flows.organiser.errors import BroadcastError
 from storage import broadcasts as store
 from storage import open_database
@@ -233,7 +233,8 @@ def list_broadcasts(limit: int = typer.Option(20, "--limit")) -> None:
     tz = settings().flow_settings().timezone
     for b in _in_tx(work):
         when = local(parse_ts(b.send_at), tz) if b.send_at else ""
-        table.add_row(str(b.id), b.kind, b.status, when, b.repeat, f"{b.recipients:,}", shown(b.body[:50]))
+        people = f"{b.recipients:,}" if b.started_at else "—"  # counted when it starts
+        table.add_row(str(b.id), KIND_WORDS[b.kind], state(b), when, b.repeat, people, shown(headline(b, 50)))
     console.print(table)
 
 

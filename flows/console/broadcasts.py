@@ -16,7 +16,7 @@ from flows.core.types import Choice
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor, check_access
-from flows.organiser.broadcasts import KIND_WORDS, compose, followup, local, parse_audience, parse_time
+from flows.organiser.broadcasts import KIND_WORDS, compose, followup, headline, local, parse_audience, parse_time, state
 from flows.organiser.errors import BodyError, BroadcastError
 from flows.values import dates
 from storage import broadcasts as store
@@ -60,7 +60,7 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
     who = await actor(ctx)
     if sub == "list":
         found = await store.recent(ctx.tx, 10, who.scope())
-        lines = [f"#{b.id} {b.kind} {b.status} — {b.body[:40]}" for b in found]
+        lines = [f"#{b.id} {KIND_WORDS[b.kind]} {state(b)} — {headline(b)}" for b in found]
         ctx.reply("\n".join(lines) if lines else ctx.t("broadcasts.none"))
         return
     b = await store.get(ctx.tx, int(arg)) if arg.isdigit() else None
@@ -279,7 +279,8 @@ async def _confirm(ctx: Context) -> None:
         return
     ctx.finish()
     if done.status == "scheduled" and done.send_at is not None:
-        ctx.say("broadcasts.scheduled", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id, time=local(parse_ts(done.send_at), ctx.settings.timezone))
+        ctx.say("broadcasts.scheduled", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id,
+                time=local(parse_ts(done.send_at), ctx.settings.timezone))
     else:
         ctx.say("broadcasts.started", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id,
                 total=plural("message", done.recipients + done.chats))

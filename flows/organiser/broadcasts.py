@@ -10,6 +10,7 @@ import difflib
 import json
 import logging
 import shlex
+import textwrap
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +36,19 @@ CONFIRM_BY_COUNT = 1000  # above this many messages, the organiser types the cou
 REPEATS = ("none", "daily", "weekly")
 CHANNELS = ("sms", "telegram")
 KIND_WORDS = {"broadcast": "broadcast", "alert": "action alert"}  # how each kind is named to organisers
+
+
+def state(b: Broadcast) -> str:
+    """A broadcast's state in the words every front uses: a draft thrown away is "discarded"
+    (stored as cancelled, never started or stopped), not "cancelled"."""
+    if b.status == "cancelled" and not b.started_at and not b.finished_at:
+        return "discarded"
+    return b.status
+
+
+def headline(b: Broadcast, width: int = 40) -> str:
+    """The start of its text on one line, cut at a word with an ellipsis."""
+    return textwrap.shorten(" ".join(b.body.split()), width, placeholder="…")
 
 
 # -- reading what the organiser asked for --------------------------------------------------

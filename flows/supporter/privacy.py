@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flows.core import keywords
 from flows.core.context import Context
 from flows.core.types import Choice, Document, Reply
+from flows.supporter.interests import label_in
 from storage import consent, privacy, supporters, suppression
 from storage.db import parse_ts
 
@@ -62,7 +63,8 @@ def summary(ctx: Context, data: dict[str, Any]) -> str:
         line("privacy.field.email", data.get("email")),
         line("privacy.field.postcode", data.get("postcode")),
         line("privacy.field.group", data.get("local_group")),
-        line("privacy.field.interests", ", ".join(data.get("interests") or [])),
+        line("privacy.field.interests", ", ".join(label_in(ctx.supporter.language, key)
+                                                  for key in data.get("interests") or [])),
     ]
     for channel, state in (data.get("consent") or {}).items():
         status = ctx.t(f"privacy.status.{state['status']}")

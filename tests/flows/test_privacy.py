@@ -48,7 +48,7 @@ async def test_mydata_by_sms_lists_what_we_hold(harness: Harness) -> None:
     await _signed_up(harness)
     text = await harness.texts("sms", PHONE, "mydata")
     for expected in (f"Name: {NAME}", f"Phone: {PHONE}", f"Email: {EMAIL}", f"Postcode: {POSTCODE}",
-                     "Local group: Leeds North", "Interests: housing, voter registration",
+                     "Local group: Leeds North", "Interests: Housing and rents, Voter registration",
                      "Text messages: you agreed to receive them (since 2 Nov 2026)",
                      "Telegram messages: you agreed to receive them", "Your referral code: K7MX4Q",
                      "Send DELETE"):

@@ -26,7 +26,7 @@ from flows.organiser import events as event_ops
 from flows.organiser import groups as group_ops
 from flows.organiser import people, sending
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, local, parse_time
+from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, local, parse_time, state
 from flows.organiser.errors import BroadcastError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.values.templates import PLACEHOLDERS
@@ -146,11 +146,7 @@ class Shown:
         return sending.sms_figures(self.p)
 
 
-def status_of(b: Broadcast) -> str:
-    """A broadcast's state in the words the list and its page use."""
-    if b.status == "cancelled" and not b.started_at and not b.finished_at:
-        return "discarded"
-    return "missed" if b.status == "missed" else b.status
+status_of = state  # a broadcast's state in the words every front uses
 
 
 def routes(console: Console) -> list[BaseRoute]:
