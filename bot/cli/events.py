@@ -16,7 +16,7 @@ from flows.organiser.access import Actor
 from flows.organiser.errors import EventError
 from flows.supporter import events as flow_events
 from flows.values import dates, phones
-from storage import events, supporters
+from storage import events, groups, supporters
 from storage.db import Row, Tx
 from storage.events import Event
 
@@ -78,7 +78,8 @@ async def _group_id(tx: Tx, name: str | None) -> int | None:
 
 
 def _describe(event: Event) -> str:
-    return shown(f"#{event.id} {event.title} — {flow_events.when(event)} [{event.status}] public id {event.public_id}")
+    status = event_ops.STATUS_WORDS[event.status]
+    return shown(f"#{event.id} {event.title} — {flow_events.when(event)} [{status}] public id {event.public_id}")
 
 
 @event_app.command("create")
@@ -212,19 +213,20 @@ def list_events(everything: bool = typer.Option(False, "--all", help="Include pa
     """Events not yet over (or all), with RSVP counts."""
     now = SystemClock().now()
 
-    async def work(tx: Tx) -> tuple[list[Event], dict[int, dict[str, int]]]:
+    async def work(tx: Tx) -> tuple[list[Event], dict[int, dict[str, int]], dict[int, str]]:
         found = await events.listing(tx, datetime(1970, 1, 1, tzinfo=UTC) if everything else now, limit=1000)
-        return found, await events.counts(tx, [e.id for e in found])
+        names = {g.id: g.name for g in await groups.list_all(tx)}
+        return found, await events.counts(tx, [e.id for e in found]), names
 
-    found, tally = _in_tx(work)
+    found, tally, names = _in_tx(work)
     table = Table("id", "public id", "starts", "title", "status", "group", "going", "maybe", "waitlist")
     for e in found:
         c = tally[e.id]
-        table.add_row(
-            str(e.id), e.public_id, dates.short(e.start, e.timezone), shown(e.title), e.status,
-            str(e.group_id or "national"), f"{c.get('going', 0)}" + (f"/{e.capacity}" if e.capacity else ""),
-            str(c.get("maybe", 0)), str(c.get("waitlisted", 0)),
-        )
+        group = shown(names.get(e.group_id, "")) if e.group_id else "national"
+        going = f"{c.get('going', 0)}" + (f"/{e.capacity}" if e.capacity else "")
+        table.add_row(str(e.id), e.public_id, dates.short(e.start, e.timezone), shown(e.title),
+                      event_ops.STATUS_WORDS[e.status], group, going, str(c.get("maybe", 0)),
+                      str(c.get("waitlisted", 0)))
     console.print(table)
 
 
@@ -257,7 +259,7 @@ def attendees(
     for r in rows:
         phone = phones.masked(r["phone"]) if r["phone"] else ""
         table.add_row(str(r["supporter_id"]), shown(r["first_name"] or ""), phone,
-                      str(r["telegram_id"] or ""), r["status"], attended[r["attended"]])
+                      str(r["telegram_id"] or ""), event_ops.RSVP_WORDS[r["status"]], attended[r["attended"]])
     console.print(table)
 
 
@@ -302,7 +304,7 @@ def report(ident: str = typer.Argument(..., metavar="ID")) -> None:
     event, numbers = _in_tx(work)
     console.print(_describe(event))
     table = Table("", "count")
-    labels = [("going", "going"), ("maybe", "maybe"), ("declined", "can't go"), ("waitlisted", "waitlisted"),
+    labels = [*((k, event_ops.RSVP_WORDS[k]) for k in ("going", "maybe", "declined", "waitlisted")),
               ("attended", "attended"), ("no_show", "no-shows"), ("unknown", "going, attendance unknown")]
     for key, label in labels:
         table.add_row(label, str(numbers[key]))

@@ -35,6 +35,11 @@ from storage import people as people_store
 from storage.db import Row, Tx, ts
 from storage.events import Event
 
+# The words every front uses: an event is "published" (stored as 'confirmed'); an RSVP "can't go"
+# (stored as 'declined').
+STATUS_WORDS = {"draft": "draft", "confirmed": "published", "cancelled": "cancelled"}
+RSVP_WORDS = {"going": "going", "maybe": "maybe", "declined": "can't go", "waitlisted": "waitlist"}
+
 DEFAULT_LENGTH = timedelta(hours=2)
 MAX_TITLE = 120
 MAX_VENUE = 200

@@ -61,7 +61,7 @@ def test_create_publish_edit_cancel_list(db_path):
     out = cli("event", "create", "--title", "Rally", "--when", "2030-05-04 14:00", "--venue", "Civic Hall",
               "--capacity", "2", "--group", "Leeds", "--instructions", "Meet at the steps")
     assert "Created #1 Rally — Saturday 4 May 2030, 14:00 [draft]" in out
-    assert "[confirmed]" in cli("event", "publish", "1")
+    assert "[published]" in cli("event", "publish", "1")
     assert "RSVPs will be told" in cli("event", "edit", "1", "--when", "2030-05-04 15:00")
     assert "told" not in cli("event", "edit", "1", "--title", "Big rally")
     [(version, starts, ends, status)] = query_file(db_path, "SELECT version, starts_at, ends_at, status FROM events")
@@ -106,7 +106,7 @@ def test_attendees_attendance_and_report(db_path):
     assert "+447400000001" not in table and "Ada" in table  # masked outside CSV
     report = cli("event", "report", "1")
     cells = {tuple(c.strip() for c in line.strip("│ ").split("│")) for line in report.splitlines() if "│" in line}
-    for label, count in (("going", 2), ("maybe", 1), ("attended", 1), ("no-shows", 1), ("waitlisted", 0)):
+    for label, count in (("going", 2), ("maybe", 1), ("attended", 1), ("no-shows", 1), ("waitlist", 0)):
         assert (label, str(count)) in cells, (label, report)
     assert going
 

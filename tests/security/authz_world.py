@@ -121,7 +121,7 @@ async def fingerprint(h: Harness, *ignore: str) -> dict[str, list[tuple[Any, ...
     found: dict[str, list[tuple[Any, ...]]] = {}
     async with h.db.transaction() as tx:
         for table in TABLES:
-            found[table] = [tuple(r) for r in await tx.query(f"SELECT * FROM {table} ORDER BY rowid")]
+            found[table] = sorted((tuple(r) for r in await tx.query(f"SELECT * FROM {table}")), key=repr)
         marks = ", ".join("?" for _ in ignore) or "NULL"
         found["outbox"] = [tuple(r) for r in await tx.query(
             f"SELECT channel, address, payload, broadcast_id, dedupe_key FROM outbox "

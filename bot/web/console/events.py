@@ -37,8 +37,8 @@ AT = {"starts_at": "date", "ends_at": "hours", "group_id": "group"}
 LABELS = {"title": "Title", "date": "Date", "time": "Start time", "hours": "Length", "venue": "Venue",
           "address": "Address", "postcode": "Postcode", "online_url": "Online link", "capacity": "Places",
           "group": "Local group", "description": "Description", "instructions": "Instructions", "extra": "Places"}
-STATUS_WORDS = {"draft": "Draft", "confirmed": "Published", "cancelled": "Cancelled"}
-RSVP_WORDS = {"going": "Going", "maybe": "Maybe", "declined": "Can't go", "waitlisted": "Waitlist"}
+STATUS_WORDS = {k: v.capitalize() for k, v in ops.STATUS_WORDS.items()}
+RSVP_WORDS = {k: v.capitalize() for k, v in ops.RSVP_WORDS.items()}
 PART_NAMES = {"upcoming": "Upcoming", "drafts": "Drafts", "past": "Past"}
 AT_THE_DOOR = ("going", "maybe", "waitlisted")  # who the check-in list shows, in this order
 MAX_TEXT = 5000
