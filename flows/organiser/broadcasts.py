@@ -213,6 +213,7 @@ async def compose(
     """Check and save a draft; nothing is sent until it is confirmed."""
     b = draft(actor, now, body=body, audience=audience, every=every, kind=kind, cta_text=cta_text,
               cta_link=cta_link, deadline=deadline, normalise=normalise)
+    await check_reach(tx, actor, b.filters)
     saved = await store.create(tx, now, **{k: v for k, v in b.__dict__.items()
                                            if k in store.EDITABLE and v is not None and k != "created_at"})
     groups_ = b.filters.groups

@@ -233,3 +233,20 @@ async def test_preview_says_one_encoding_and_segments_each_when_all_agree(db):
         draft = await compose(tx, ADMIN, NOW, body="Hi {first_name}", audience=Audience())
         p = await broadcast_send.preview(tx, draft, NOW, FlowSettings(sms_quiet_hours=""))
     assert broadcast_send.sms_figures(p).startswith("SMS: UCS-2, 2 segments in all (1 segment each)")
+
+
+async def test_an_audience_naming_another_groups_event_is_refused_on_every_front(db):
+    """The recipients are limited to the organiser's groups anyway; naming another group's event
+    would still show who RSVPed to it, so compose refuses it (the CLI, the chat and the web call it)."""
+    async with db.transaction() as tx:
+        leeds, york = await group(tx, "Leeds"), await group(tx, "York")
+        local = Actor((await organiser(tx, "organiser", telegram_id=78, group_id=leeds),), "telegram:78")
+        event = await tx.scalar(
+            "INSERT INTO events (public_id, title, starts_at, ends_at, timezone, status, group_id, created_at, "
+            "updated_at) VALUES ('yk1', 'York AGM', '2026-12-20T18:00:00.000000Z', '2026-12-20T20:00:00.000000Z', "
+            "'Europe/London', 'confirmed', ?, 'x', 'x') RETURNING id", (york,))
+        with pytest.raises(ScopeError):
+            await compose(tx, local, NOW, body="Hi", audience=Audience(event_id=event))
+        with pytest.raises(BroadcastError, match="no event #999"):
+            await compose(tx, ADMIN, NOW, body="Hi", audience=Audience(event_id=999))
+        assert (await compose(tx, ADMIN, NOW, body="Hi", audience=Audience(event_id=event))).id

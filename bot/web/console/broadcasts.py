@@ -245,7 +245,6 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             async with console.transaction() as tx:
                 b = typed.draft(who.actor, now, tz, interests)
-                await compose_ops.check_reach(tx, who.actor, b.filters)
                 saved = await compose_ops.compose(
                     tx, who.actor, now, body=b.body, audience=b.filters, every=b.channel_mode == "every",
                     kind=b.kind, cta_text=b.cta_text, cta_link=b.cta_link,
