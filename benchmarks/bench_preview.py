@@ -87,19 +87,23 @@ async def migrate(path: Path) -> None:
     await db.close()
 
 
+def run(supporters: int, runs: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        asyncio.run(migrate(path))
+        started = time.perf_counter()
+        build(path, supporters)
+        built = time.perf_counter() - started
+        result = asyncio.run(measure(path, runs))
+    return {"supporters": supporters, "build_s": round(built, 1), **result}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supporters", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.db"
-        asyncio.run(migrate(path))
-        started = time.perf_counter()
-        build(path, args.supporters)
-        built = time.perf_counter() - started
-        result = asyncio.run(measure(path, args.runs))
-    print(json.dumps({"supporters": args.supporters, "build_s": round(built, 1), **result}, indent=2))
+    print(json.dumps(run(args.supporters, args.runs), indent=2))
 
 
 if __name__ == "__main__":
