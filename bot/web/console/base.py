@@ -1,9 +1,7 @@
 """What every console page shares: the database, the clock, templates, the signed-in organiser,
-flash messages, rate limits and the security headers."""
+flash messages and the security headers (rate limits: bot.web.limits)."""
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -49,26 +47,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
-
-@dataclass
-class Limiter:
-    """At most `limit` events per key in any `window` seconds (sign-in requests per address and per client)."""
-    limit: int
-    window: float
-    _seen: dict[str, deque[float]] = field(default_factory=dict)
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        times = self._seen.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        if len(self._seen) > 10_000:
-            self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.window}
-        return True
 
 
 @dataclass

@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import COOKIE, Console, Limiter, client_address, signed_in
+from bot.web.console.base import COOKIE, Console, client_address, signed_in
+from bot.web.limits import Limiter
 from flows.organiser import signin
 from flows.organiser.signin import SESSION_LIFETIME, SignedIn
 
