@@ -1,4 +1,4 @@
-"""The audit log: every organiser action from any front (CLI, chat, web), append-only."""
+"""The audit log: every organiser action from any front (CLI, chat, web) and every API call, append-only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from storage.db import Tx, ts
 
-FRONTS = ("cli", "chat", "web")
+FRONTS = ("cli", "chat", "web", "api")
 
 
 @dataclass(frozen=True)

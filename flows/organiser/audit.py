@@ -10,9 +10,11 @@ from storage.db import Tx
 
 
 def front_of(actor: Actor) -> str:
-    """'cli' for the command line, 'web' for the console, 'chat' for the chat console."""
+    """'cli' for the command line, 'web' for the console, 'api' for an API token, 'chat' for the chat console."""
     if actor.trusted or actor.label == "cli":
         return "cli"
+    if actor.label.startswith("api:"):
+        return "api"
     return "web" if actor.label.startswith("web:") else "chat"
 
 

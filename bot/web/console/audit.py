@@ -11,7 +11,7 @@ from flows.organiser.errors import ScopeError
 from flows.organiser.signin import SignedIn
 
 PAGE = 50
-FRONTS = {"cli": "Command line", "chat": "Chat", "web": "Web"}
+FRONTS = {"cli": "Command line", "chat": "Chat", "web": "Web", "api": "API"}
 
 
 def routes(console: Console) -> list[BaseRoute]:
