@@ -19,9 +19,10 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
+from bot.web import api, console, monitoring, simulator
 from bot.web import app as web_app
 from bot.web import calendar as calendar_routes
-from bot.web import console, monitoring, simulator
+from bot.web.api.base import Api
 from bot.web.console.base import Console
 from flows.core.clock import Clock, SystemClock
 from flows.core.engine import Engine, Handled
@@ -82,6 +83,7 @@ class Service:
         routes += calendar_routes.routes(database, self.clock.now, self.settings.movement)
         routes += console.routes(Console(database, self.clock.now, self.settings, self._wake_dispatcher),
                                  self.settings.secret_key or secrets.token_urlsafe(32))
+        routes += api.routes(Api(database, self.clock.now, self.settings, self._wake_dispatcher))
         return web_app.build(routes, self.running)
 
     def _wake_dispatcher(self) -> None:
