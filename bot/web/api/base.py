@@ -52,7 +52,7 @@ class Api:
     wake: Callable[[], None]  # the dispatcher: something was queued
     event_page: Callable[[str], str] | None = None  # an event's public page from its public id, where there is one
     per_token: Limiter = field(default_factory=lambda: Limiter(limit=60, window=60))
-    failures: Limiter = field(default_factory=lambda: Limiter(limit=30, window=60))  # per client
+    failures: Limiter = field(default_factory=lambda: Limiter(limit=60, window=60))  # per client
     noted: Limiter = field(default_factory=lambda: Limiter(limit=1, window=60))  # one 429 audited a minute
 
     @asynccontextmanager
