@@ -378,3 +378,13 @@ def test_the_entry_point_and_the_openapi_description(service: Sandbox, reader: s
     assert "/api/v1/people/person_signup_helper" in document["paths"]
     assert document["paths"]["/api/v1/people"]["get"]["x-muster-scope"] == "read"
     assert document["components"]["securitySchemes"]["OsdiToken"]["name"] == "OSDI-API-Token"
+
+
+def test_a_client_sending_bad_tokens_is_slowed_to_429(tmp_path) -> None:
+    with sandbox(tmp_path) as own:  # its own service: the limit is per client, and every test here is 127.0.0.1
+        good = token(own, "good", "read")
+        answers = [get(own, "mst_" + f"{n:043d}", "/api/v1/people").status_code for n in range(61)]
+        assert answers[:60] == [401] * 60 and answers[60] == 429
+        assert get(own, "garbage", "/api/v1/people").status_code == 429
+        assert int(get(own, None, "/api/v1/people").headers["retry-after"]) >= 1
+        assert get(own, good, "/api/v1/people").status_code == 200  # a real token still gets through

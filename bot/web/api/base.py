@@ -127,22 +127,28 @@ UNAUTHORISED = {"www-authenticate": 'Bearer realm="muster-api"'}
 
 def guarded(api: Api, scope: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """The route, for a live token of this scope ('signup', 'read', or 'any') within its rate."""
+    def unauthenticated(origin: str | None, secret: str | None, path: str) -> Response:
+        log.info("API call without a valid token from %s to %s", origin, path)
+        client = origin or "-"
+        if not api.failures.allow(client):
+            wait = api.failures.retry_after(client)
+            return error(429, f"Too many calls without a valid token: try again in {wait} s.",
+                         code="RATE_LIMITED", headers={"retry-after": str(wait)})
+        missing = secret is None
+        return error(401, "An API token is needed: send it in the OSDI-API-Token header (or as "
+                          "Authorization: Bearer)." if missing else "That API token is not one of ours.",
+                     code="TOKEN_MISSING" if missing else "TOKEN_UNKNOWN", headers=UNAUTHORISED)
+
     async def endpoint(request: Request) -> Response:
         origin = client_address(request)
         secret = presented(request)
+        if secret is None or not api_tokens.well_formed(secret):  # refused without a transaction
+            return unauthenticated(origin, secret, request.url.path)
         now = api.now()
         async with api.transaction() as tx:
-            token = await api_tokens.find(tx, secret) if secret else None
+            token = await api_tokens.find(tx, secret)
             if token is None:
-                log.info("API call without a valid token from %s to %s", origin, request.url.path)
-                if not api.failures.allow(origin or "-"):
-                    wait = api.failures.retry_after(origin or "-")
-                    return error(429, f"Too many calls without a valid token: try again in {wait} s.",
-                                 code="RATE_LIMITED", headers={"retry-after": str(wait)})
-                missing = secret is None
-                return error(401, "An API token is needed: send it in the OSDI-API-Token header (or as "
-                                  "Authorization: Bearer)." if missing else "That API token is not one of ours.",
-                             code="TOKEN_MISSING" if missing else "TOKEN_UNKNOWN", headers=UNAUTHORISED)
+                return unauthenticated(origin, secret, request.url.path)
             key = str(token.id)
             if not api.per_token.allow(key, token.per_minute):
                 wait = api.per_token.retry_after(key)
