@@ -127,4 +127,4 @@ def test_tables_wrap_at_80_columns_rather_than_cut_words_short(tmp_path, monkeyp
         cells = [line.split("│")[column].strip() for line in shown.splitlines() if line.startswith("│")]
         assert "".join(cells) == text, shown  # folded over several lines, every character there
     shown = invoke("event", "list").output
-    assert "".join(line.split("│")[5].strip() for line in shown.splitlines() if line.startswith("│")) == "confirmed"
+    assert "".join(line.split("│")[5].strip() for line in shown.splitlines() if line.startswith("│")) == "published"
