@@ -2,7 +2,7 @@
 
 Identifiers are `muster:<kind>-<id>` (person-42, event-7, attendance-7-42, tag-housing), so a tool
 keeping every kind in one table never mixes them. Times are UTC, to the second ('…Z'). Fields OSDI
-has no name for are Muster's own, prefixed `muster:`; `family_name` is the last name when one is kept.
+has no name for are Muster's own, prefixed `muster:`.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def event_url(call: Call, event_id: int) -> str:
     return call.url(f"/events/{event_id}")
 
 
-def person(call: Call, p: Person, last_name: str | None = None) -> dict[str, Any]:
+def person(call: Call, p: Person) -> dict[str, Any]:
     """A person, with their phone number (personal data: only read tokens are ever answered with one)."""
     consent = {"sms": CONSENT_WORDS[p.sms_consent]} if p.phone else {}
     if p.on_telegram:
@@ -51,7 +51,6 @@ def person(call: Call, p: Person, last_name: str | None = None) -> dict[str, Any
         "created_date": when(p.created_at),
         "modified_date": when(modified),
         "given_name": p.first_name,
-        "family_name": last_name,
         "languages_spoken": [p.language],
         "email_addresses": [{"address": p.email, "primary": True}] if p.email else [],
         "phone_numbers": [{
