@@ -21,6 +21,9 @@ BULK = 10  # storage.outbox.BULK; repeated so this module stays a leaf
 LIVE = ("queued", "sending", "sent", "unknown")  # outbox rows that reached, or may reach, someone
 RESPONSES = ("done", "cant")
 RSVP_STATUSES = ("going", "maybe", "declined", "waitlisted")
+# An audience's RSVP filter: any of these statuses, or "attended" (marked at the door), e.g. the
+# people who came, for the action alert after a meeting.
+RSVP_FILTERS = (*RSVP_STATUSES, "attended")
 ALERT_FILTERS = ("done", "cant", "not_yet")
 
 # Placeholder name → the recipient column that fills it.
@@ -219,10 +222,13 @@ def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, l
         )
         params += list(a.interests)
     if a.event_id is not None:
-        statuses = a.rsvp or RSVP_STATUSES
+        statuses = [s for s in RSVP_STATUSES if s in a.rsvp] or ([] if "attended" in a.rsvp else list(RSVP_STATUSES))
+        which = [f"v.status IN ({marks(statuses)})"] if statuses else []
+        if "attended" in a.rsvp:
+            which.append("v.attended = 1")
         conds.append(
             "EXISTS (SELECT 1 FROM rsvps v WHERE v.supporter_id = s.id AND v.event_id = ? "
-            f"AND v.status IN ({marks(statuses)}))"
+            f"AND ({' OR '.join(which)}))"
         )
         params += [a.event_id, *statuses]
     if a.alert_id is not None:

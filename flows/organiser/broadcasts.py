@@ -124,8 +124,9 @@ async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
         elif key in ("event", "rsvp") and value:
             event, _, statuses = value.partition(":")
             wanted = tuple(s.strip().lower() for s in statuses.split(",") if s.strip())
-            if not event.isdigit() or set(wanted) - set(store.RSVP_STATUSES):
-                raise BroadcastError("Write the event filter as event:ID or event:ID:going,maybe.")
+            if not event.isdigit() or set(wanted) - set(store.RSVP_FILTERS):
+                raise BroadcastError("Write the event filter as event:ID or event:ID:going,maybe "
+                                     "(also declined, waitlisted, attended).")
             found["event_id"], found["rsvp"] = int(event), wanted
         elif key == "alert" and value:
             alert, _, response = value.partition(":")

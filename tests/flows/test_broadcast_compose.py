@@ -250,3 +250,24 @@ async def test_an_audience_naming_another_groups_event_is_refused_on_every_front
         with pytest.raises(BroadcastError, match="no event #999"):
             await compose(tx, ADMIN, NOW, body="Hi", audience=Audience(event_id=999))
         assert (await compose(tx, ADMIN, NOW, body="Hi", audience=Audience(event_id=event))).id
+
+
+async def test_an_alert_can_go_to_the_people_who_came(db):
+    """event:ID:attended reaches those marked at the door, whatever their RSVP said."""
+    async with db.transaction() as tx:
+        came, stayed_away, walked_in = await person(tx), await person(tx), await person(tx)
+        event = await tx.scalar(
+            "INSERT INTO events (public_id, title, starts_at, ends_at, timezone, status, created_at, updated_at) "
+            "VALUES ('m1', 'Meeting', '2026-11-01T18:00:00.000000Z', '2026-11-01T20:00:00.000000Z', "
+            "'Europe/London', 'confirmed', 'x', 'x') RETURNING id")
+        for who, status, attended in ((came, "going", 1), (stayed_away, "going", 0), (walked_in, "maybe", 1)):
+            await tx.execute("INSERT INTO rsvps (event_id, supporter_id, status, attended, created_at, updated_at) "
+                             "VALUES (?, ?, ?, ?, 'x', 'x')", (event, who, status, attended))
+        audience, _ = await parse_audience(tx, f"event:{event}:attended")
+        draft = await compose(tx, ADMIN, NOW, body="Thanks for coming!", audience=audience, kind="alert",
+                              cta_text="Sign the petition")
+        assert (await broadcast_send.preview(tx, draft, NOW, SETTINGS)).total == 2
+        going, _ = await parse_audience(tx, f"event:{event}:going")
+        assert (await store.count(tx, going))["sms"] == 2
+        with pytest.raises(BroadcastError, match="attended"):
+            await parse_audience(tx, f"event:{event}:came")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -30,14 +30,14 @@ from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, local, parse_
 from flows.organiser.errors import BroadcastError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.values.templates import PLACEHOLDERS
-from storage.broadcasts import ALERT_FILTERS, RSVP_STATUSES, Audience, Broadcast
+from storage.broadcasts import ALERT_FILTERS, RSVP_FILTERS, Audience, Broadcast
 from storage.db import Tx, parse_ts
 
 PAGE = 25
 MAX_BODY = 5000
 SHOWN_NAMES = {"all": "All", "draft": "Drafts", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
                "cancelled": "Cancelled"}
-RSVP_NAMES = dict(zip(RSVP_STATUSES, ("going", "maybe", "can't go", "waitlist"), strict=True))
+RSVP_NAMES = dict(zip(RSVP_FILTERS, ("going", "maybe", "can't go", "waitlist", "came (checked in)"), strict=True))
 ANSWER_NAMES = dict(zip(ALERT_FILTERS, ("done", "can't", "not answered yet"), strict=True))
 CHANNEL_NAMES = {"": "Any channel", "sms": "SMS only", "telegram": "Telegram only"}
 REPEAT_NAMES = {"none": "once", "daily": "every day", "weekly": "every week"}
@@ -69,7 +69,7 @@ class Typed:
     keep_typography: bool = False
 
     @classmethod
-    def read(cls, form: FormData) -> Typed:
+    def read(cls, form: FormData | QueryParams) -> Typed:
         def one(name: str, limit: int = 200) -> str:
             value = form.get(name, "")
             return value[:limit] if isinstance(value, str) else ""
@@ -97,9 +97,9 @@ class Typed:
                                  "interests": tuple(dict.fromkeys(self.interests)), "channel": self.channel or None,
                                  "chats": self.chats}
         if self.event_id:
-            if not _is_id(self.event_id) or set(self.rsvp) - set(RSVP_STATUSES):
+            if not _is_id(self.event_id) or set(self.rsvp) - set(RSVP_FILTERS):
                 raise BroadcastError("Choose the event, and the RSVPs, from the lists.")
-            found.update(event_id=int(self.event_id), rsvp=tuple(s for s in RSVP_STATUSES if s in self.rsvp))
+            found.update(event_id=int(self.event_id), rsvp=tuple(s for s in RSVP_FILTERS if s in self.rsvp))
         if self.alert_id:
             if not _is_id(self.alert_id) or self.response not in ALERT_FILTERS:
                 raise BroadcastError("Choose the action alert, and the answer, from the lists.")
@@ -231,8 +231,8 @@ def routes(console: Console) -> list[BaseRoute]:
                               error=error, **offered, **words())
 
     async def new(request: Request, who: SignedIn) -> Response:
-        kind = request.query_params.get("kind", "broadcast")
-        return await compose_page(request, who, Typed(kind="alert" if kind == "alert" else "broadcast"))
+        """A blank form, or one started from a link (an event page's "alert the people who came")."""
+        return await compose_page(request, who, Typed.read(request.query_params))
 
     async def save(request: Request, who: SignedIn) -> Response:
         form = await request.form()
