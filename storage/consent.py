@@ -7,7 +7,7 @@ from storage import outbox
 from storage.db import Row, Tx, ts
 from storage.supporters import CHANNELS, Supporter
 
-SOURCES = ("keyword", "flow", "carrier", "import", "organiser")
+SOURCES = ("keyword", "flow", "carrier", "import", "organiser", "import-opt-out", "web", "api")
 
 
 def record(
@@ -19,11 +19,14 @@ def record(
     at: datetime,
     wording_version: str | None = None,
     reason: str | None = None,
+    import_id: int | None = None,
+    method: str | None = None,
 ) -> None:
     """Append one consent event and update the supporter's current status on that channel.
 
     `reason` is why, when someone other than the supporter recorded it (an organiser opting them
-    out on their behalf, as they asked by email or in person)."""
+    out on their behalf, as they asked by email or in person). `import_id` is the import that made it
+    and `method` how the person consented as that file's evidence says (the source is then 'import')."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if action not in ("opt_in", "opt_out"):
@@ -33,9 +36,9 @@ def record(
     status = "opted_in" if action == "opt_in" else "opted_out"
     setattr(supporter, f"{channel}_consent", status)
     tx.write(
-        "INSERT INTO consent_log (supporter_id, channel, action, source, wording_version, reason, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (supporter.id, channel, action, source, wording_version, reason, ts(at)),
+        "INSERT INTO consent_log (supporter_id, channel, action, source, wording_version, reason, at, import_id, "
+        "method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (supporter.id, channel, action, source, wording_version, reason, ts(at), import_id, method),
     )
     tx.write(f"UPDATE supporters SET {channel}_consent = ? WHERE id = ?", (status, supporter.id))
     if action == "opt_out":  # opt-out wins over anything already queued

@@ -53,6 +53,7 @@ async def export(tx: Tx, supporter_id: int) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = {
         "first_name": row["first_name"],
+        "last_name": row["last_name"],
         "phone": row["phone"],
         "telegram_id": row["telegram_id"],
         "email": row["email"],
@@ -71,8 +72,8 @@ async def export(tx: Tx, supporter_id: int) -> dict[str, Any] | None:
     )]
     data["recruited"] = await tx.scalar("SELECT COUNT(*) FROM supporters WHERE referred_by = ?", (supporter_id,))
     history = [dict(r) for r in await tx.query(
-        "SELECT channel, action, source, wording_version, reason, at FROM consent_log WHERE supporter_id = ? "
-        "ORDER BY id",
+        "SELECT channel, action, source, method, wording_version, reason, at FROM consent_log "
+        "WHERE supporter_id = ? ORDER BY id",
         (supporter_id,),
     )]
     data["consent"] = {
@@ -132,13 +133,14 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
     tg = None if telegram_id is None else str(telegram_id)
 
     await tx.execute(
-        "UPDATE supporters SET phone = NULL, telegram_id = NULL, first_name = NULL, email = NULL, "
+        "UPDATE supporters SET phone = NULL, telegram_id = NULL, first_name = NULL, last_name = NULL, email = NULL, "
         "postcode = NULL, area = NULL, referral_code = NULL, sms_undeliverable = 0, status = 'erased' "
         "WHERE id = ?",
         (supporter_id,),
     )
-    # An organiser's words about why they opted out may name them: the reason goes with the link.
-    await tx.execute("UPDATE consent_log SET supporter_id = NULL, reason = NULL WHERE supporter_id = ?",
+    # An organiser's words about why they opted out may name them: the reason goes with the link, and
+    # so does the method an imported file stated for their consent.
+    await tx.execute("UPDATE consent_log SET supporter_id = NULL, reason = NULL, method = NULL WHERE supporter_id = ?",
                      (supporter_id,))
     await tx.execute("DELETE FROM supporter_interests WHERE supporter_id = ?", (supporter_id,))
     await tx.execute("DELETE FROM conversations WHERE supporter_id = ?", (supporter_id,))

@@ -57,7 +57,7 @@ def summary(ctx: Context, data: dict[str, Any]) -> str:
 
     lines = [
         ctx.t("privacy.mydata_title", movement=ctx.settings.movement),
-        line("privacy.field.name", data.get("first_name")),
+        line("privacy.field.name", " ".join(n for n in (data.get("first_name"), data.get("last_name")) if n)),
         line("privacy.field.phone", data.get("phone")),
         line("privacy.field.telegram", data.get("telegram_id")),
         line("privacy.field.email", data.get("email")),

@@ -1,0 +1,248 @@
+"""Imports of supporters and opt-outs: the record of each import, the consent wordings files state,
+the lookups an import needs for many rows at once, and its writes in bulk.
+
+Rows already seen in the file being imported are remembered in a temporary table of the
+connection (keyed by the import's run), not in memory, so that a file of any length is read in
+flat memory: each batch asks which of its phone numbers, emails and Telegram ids came earlier.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from storage.db import Tx, ts
+from storage.supporters import Supporter
+
+CHUNK = 500  # values per IN (…) list: well below SQLite's limit on bound parameters
+_COLUMNS = ", ".join(f"s.{f.name}" for f in fields(Supporter))
+
+
+@dataclass(frozen=True)
+class Previous:
+    """An import of the same file (same SHA-256) that ran to its end."""
+    id: int
+    file_name: str
+    imported_by: str
+    at: str
+    counts: dict[str, int]
+
+
+@dataclass
+class Known:
+    """An existing supporter as an import compares a row with them."""
+    supporter: Supporter
+    last_name: str | None
+    interests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewSupporter:
+    id: int
+    phone: str | None
+    telegram_id: int | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    postcode: str | None
+    area: str | None
+    group_id: int | None
+    language: str
+    sms_consent: str
+    telegram_consent: str
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    supporter_id: int
+    channel: str
+    action: str
+    source: str
+    wording_version: str | None
+    at: datetime
+    import_id: int | None
+    method: str | None
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+# -- the record of imports -------------------------------------------------------------------------
+async def previous(tx: Tx, kind: str, sha256: str) -> Previous | None:
+    row = await tx.one("SELECT id, file_name, imported_by, at, counts FROM imports WHERE kind = ? AND sha256 = ? "
+                       "AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 1", (kind, sha256))
+    return None if row is None else Previous(row[0], row[1], row[2], row[3], json.loads(row[4]))
+
+
+async def start(tx: Tx, kind: str, file_name: str, sha256: str, imported_by: str, now: datetime,
+                evidence: dict[str, Any] | None) -> int:
+    value: int = await tx.scalar(
+        "INSERT INTO imports (kind, file_name, sha256, imported_by, at, evidence) VALUES (?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
+        (kind, file_name, sha256, imported_by, ts(now), None if evidence is None else json.dumps(evidence)))
+    return value
+
+
+def finish(tx: Tx, import_id: int, counts: dict[str, int], now: datetime) -> None:
+    tx.write("UPDATE imports SET counts = ?, finished_at = ? WHERE id = ?", (json.dumps(counts), ts(now), import_id))
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: int
+    kind: str
+    file_name: str
+    imported_by: str
+    at: str
+    counts: dict[str, int]
+    finished: bool
+
+
+async def recent(tx: Tx, limit: int = 20) -> list[Listed]:
+    rows = await tx.query("SELECT id, kind, file_name, imported_by, at, counts, finished_at FROM imports "
+                          "ORDER BY id DESC LIMIT ?", (limit,))
+    return [Listed(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6] is not None) for r in rows]
+
+
+# -- wordings -------------------------------------------------------------------------------------
+async def wording_versions(tx: Tx) -> set[str]:
+    return {r[0] for r in await tx.query("SELECT version FROM consent_wordings")}
+
+
+def add_wording(tx: Tx, version: str, text: str, source: str, now: datetime) -> None:
+    tx.write("INSERT INTO consent_wordings (version, text, source, created_at) VALUES (?, ?, ?, ?) "
+             "ON CONFLICT (version) DO NOTHING", (version, text, source, ts(now)))
+
+
+# -- what a batch needs to know --------------------------------------------------------------------
+async def groups_by_name(tx: Tx) -> dict[str, int]:
+    return {r[0].lower(): r[1] for r in await tx.query("SELECT name, id FROM local_groups")}
+
+
+async def area_groups(tx: Tx) -> dict[str, int]:
+    return {r[0]: r[1] for r in await tx.query("SELECT area, group_id FROM group_areas")}
+
+
+async def _known(tx: Tx, where: str, values: Sequence[Any]) -> list[Known]:
+    found: list[Known] = []
+    for chunk in _chunks(values):
+        rows = await tx.query(
+            f"SELECT {_COLUMNS}, s.last_name, (SELECT group_concat(i.interest, ',') FROM supporter_interests i "
+            f"WHERE i.supporter_id = s.id) FROM supporters s WHERE s.status <> 'erased' AND {where} "
+            f"IN ({_marks(chunk)}) ORDER BY s.id", list(chunk))
+        width = len(fields(Supporter))
+        for r in rows:
+            person = Supporter(*r[:width])
+            found.append(Known(person, r[width], tuple(sorted(r[width + 1].split(","))) if r[width + 1] else ()))
+    return found
+
+
+async def by_phone(tx: Tx, phones: Sequence[str]) -> dict[str, Known]:
+    return {k.supporter.phone or "": k for k in await _known(tx, "s.phone", phones)}
+
+
+async def by_telegram(tx: Tx, ids: Sequence[int]) -> dict[int, Known]:
+    return {int(k.supporter.telegram_id or 0): k for k in await _known(tx, "s.telegram_id", ids)}
+
+
+async def by_email(tx: Tx, emails: Sequence[str]) -> dict[str, Known]:
+    """By email, case folded; the earliest supporter where several share one."""
+    found: dict[str, Known] = {}
+    for k in await _known(tx, "lower(s.email)", [e.lower() for e in emails]):
+        found.setdefault((k.supporter.email or "").lower(), k)
+    return found
+
+
+async def suppressed(tx: Tx, hashes: Sequence[str]) -> dict[str, str]:
+    """hash → reason ('erased' or 'opted_out') for those of these on the suppression list."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(hashes):
+        found.update({r[0]: r[1] for r in await tx.query(
+            f"SELECT hash, reason FROM suppression WHERE hash IN ({_marks(chunk)})", list(chunk))})
+    return found
+
+
+# -- rows already seen in this file ----------------------------------------------------------------
+async def begin_run(tx: Tx, run: str) -> None:
+    await tx.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (run TEXT NOT NULL, key TEXT NOT NULL, "
+                     "line INTEGER NOT NULL, PRIMARY KEY (run, key)) WITHOUT ROWID")
+    await tx.execute("DELETE FROM temp.import_seen WHERE run = ?", (run,))
+
+
+async def seen(tx: Tx, run: str, keys: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        found.update({r[0]: r[1] for r in await tx.query(
+            f"SELECT key, line FROM temp.import_seen WHERE run = ? AND key IN ({_marks(chunk)})", [run, *chunk])})
+    return found
+
+
+def remember(tx: Tx, run: str, keys: Iterable[tuple[str, int]]) -> None:
+    tx.write_many("INSERT INTO temp.import_seen (run, key, line) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                  [(run, key, line) for key, line in keys])
+
+
+async def end_run(tx: Tx, run: str) -> None:
+    await tx.execute("DELETE FROM temp.import_seen WHERE run = ?", (run,))
+
+
+# -- writes ---------------------------------------------------------------------------------------
+async def next_supporter_id(tx: Tx) -> int:
+    """The id the next new supporter takes (the transaction holds the write lock: nobody else inserts)."""
+    value: int = await tx.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM supporters")
+    return value
+
+
+def insert_supporters(tx: Tx, rows: Sequence[NewSupporter], now: datetime) -> None:
+    stamp = ts(now)
+    tx.write_many(
+        "INSERT INTO supporters (id, phone, telegram_id, first_name, last_name, email, postcode, area, group_id, "
+        "language, status, sms_consent, telegram_consent, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        [(r.id, r.phone, r.telegram_id, r.first_name, r.last_name, r.email, r.postcode, r.area, r.group_id,
+          r.language, r.sms_consent, r.telegram_consent, stamp) for r in rows])
+
+
+# What an import may change on an existing supporter (identities only where they had none).
+UPDATABLE = frozenset({"phone", "telegram_id", "first_name", "last_name", "email", "postcode", "area", "group_id",
+                       "language"})
+
+
+def update_supporter(tx: Tx, supporter_id: int, changes: dict[str, Any]) -> None:
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise ValueError(f"not changed by an import: {sorted(unknown)}")
+    names = sorted(changes)
+    tx.write(f"UPDATE supporters SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
+             [changes[n] for n in names] + [supporter_id])
+
+
+def insert_consents(tx: Tx, rows: Sequence[ConsentRow]) -> None:
+    """Consent events of supporters this import creates (their current state is set as they are inserted)."""
+    tx.write_many(
+        "INSERT INTO consent_log (supporter_id, channel, action, source, wording_version, reason, at, import_id, "
+        "method) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        [(r.supporter_id, r.channel, r.action, r.source, r.wording_version, ts(r.at), r.import_id, r.method)
+         for r in rows])
+
+
+def set_interests(tx: Tx, pairs: Sequence[tuple[int, str]], replace: Sequence[int] = ()) -> None:
+    if replace:
+        tx.write_many("DELETE FROM supporter_interests WHERE supporter_id = ?", [(i,) for i in replace])
+    tx.write_many("INSERT INTO supporter_interests (supporter_id, interest) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                  pairs)
+
+
+def suppress(tx: Tx, entries: Sequence[tuple[str, str]], import_id: int | None, now: datetime) -> None:
+    """(hash, kind) of numbers opted out elsewhere and not known here: on the list as 'opted_out'."""
+    tx.write_many("INSERT INTO suppression (hash, kind, created_at, reason, import_id) "
+                  "VALUES (?, ?, ?, 'opted_out', ?) ON CONFLICT (hash) DO NOTHING",
+                  [(h, kind, ts(now), import_id) for h, kind in entries])
