@@ -40,6 +40,7 @@ class Person:
     on_telegram: bool
     created_at: str
     consent_changed_at: str | None  # the latest opt-in or opt-out, if any
+    last_name: str | None = None
     tags: tuple[str, ...] = ()
 
 
@@ -79,7 +80,7 @@ class Attendance:
 
 _PERSON = ("s.id, s.first_name, s.email, s.phone, s.postcode, s.language, s.group_id, g.name, s.status, "
            "s.sms_consent, s.telegram_consent, s.telegram_id IS NOT NULL, s.created_at, "
-           "(SELECT MAX(c.at) FROM consent_log c WHERE c.supporter_id = s.id)")
+           "(SELECT MAX(c.at) FROM consent_log c WHERE c.supporter_id = s.id), s.last_name")
 _EVENT = ("e.id, e.public_id, e.title, e.description, e.instructions, e.starts_at, e.ends_at, e.timezone, e.venue, "
           "e.address, e.postcode, e.address_public, e.online_url IS NOT NULL, e.capacity, e.group_id, g.name, "
           "e.status, e.created_at, e.updated_at, "
@@ -111,7 +112,7 @@ async def _with_tags(tx: Tx, rows: list[Row]) -> list[Person]:
                 f"({', '.join('?' for _ in ids)}) ORDER BY interest", ids):
             held.setdefault(sid, []).append(interest)
     return [Person(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], bool(r[11]), r[12], r[13],
-                   tuple(held.get(r[0], ()))) for r in rows]
+                   r[14], tuple(held.get(r[0], ()))) for r in rows]
 
 
 async def people(tx: Tx, page: Page, limit: int) -> list[Person]:

@@ -332,8 +332,8 @@ def test_an_rsvp_through_the_api_is_an_attendance_once_confirmed(service: Sandbo
 def test_people_are_paged_by_their_links_and_erased_people_never_appear(service: Sandbox, reader: str) -> None:
     with sqlite3.connect(service.workdir / "muster.db", timeout=10) as conn:
         for n in range(7):
-            conn.execute("INSERT INTO supporters (phone, first_name, status, sms_consent, created_at) "
-                         "VALUES (?, 'Paged', 'active', 'opted_in', '2026-01-01T00:00:00.000000Z')",
+            conn.execute("INSERT INTO supporters (phone, first_name, last_name, status, sms_consent, created_at) "
+                         "VALUES (?, 'Paged', 'Jones', 'active', 'opted_in', '2026-01-01T00:00:00.000000Z')",
                          (f"+4474005550{n:02d}",))
         conn.execute("INSERT INTO supporters (first_name, status, created_at) "
                      "VALUES (NULL, 'erased', '2026-01-01T00:00:00.000000Z')")
@@ -357,6 +357,8 @@ def test_people_are_paged_by_their_links_and_erased_people_never_appear(service:
     back = httpx.get(pages[1]["_links"]["prev"]["href"], headers={"OSDI-API-Token": reader}, timeout=10).json()
     assert back["_embedded"] == first["_embedded"] and back["page"] == 1 and "prev" not in back["_links"]
     assert get(service, reader, f"/api/v1/people/{erased}").status_code == 404
+    paged = [p for page in pages for p in page["_embedded"]["osdi:people"] if p.get("given_name") == "Paged"]
+    assert len(paged) == 7 and {p["family_name"] for p in paged} == {"Jones"}
 
     tags = get(service, reader, "/api/v1/tags").json()
     housing = next(t for t in tags["_embedded"]["osdi:tags"] if t["name"] == "housing")

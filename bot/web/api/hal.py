@@ -2,7 +2,7 @@
 
 Identifiers are `muster:<kind>-<id>` (person-42, event-7, attendance-7-42, tag-housing), so a tool
 keeping every kind in one table never mixes them. Times are UTC, to the second ('…Z'). Fields OSDI
-has no name for are Muster's own, prefixed `muster:`.
+has no name for are Muster's own, prefixed `muster:`; `family_name` is the last name an import kept.
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def person(call: Call, p: Person) -> dict[str, Any]:
         "created_date": when(p.created_at),
         "modified_date": when(modified),
         "given_name": p.first_name,
+        "family_name": p.last_name,
         "languages_spoken": [p.language],
         "email_addresses": [{"address": p.email, "primary": True}] if p.email else [],
         "phone_numbers": [{
