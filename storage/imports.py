@@ -52,6 +52,7 @@ class NewSupporter:
     language: str
     sms_consent: str
     telegram_consent: str
+    joined_at: datetime | None = None  # when they joined, if the file says (else: now)
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def insert_supporters(tx: Tx, rows: Sequence[NewSupporter], now: datetime) -> No
         "language, status, sms_consent, telegram_consent, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
         [(r.id, r.phone, r.telegram_id, r.first_name, r.last_name, r.email, r.postcode, r.area, r.group_id,
-          r.language, r.sms_consent, r.telegram_consent, stamp) for r in rows])
+          r.language, r.sms_consent, r.telegram_consent, ts(r.joined_at) if r.joined_at else stamp) for r in rows])
 
 
 # What an import may change on an existing supporter (identities only where they had none).

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bot.cli import admin, api_tokens, referrals
+from bot.cli import admin, api_tokens, referrals, transfers
 from bot.cli import broadcasts as broadcast_cli
 from bot.cli import console as console_cli
 from bot.cli import events as event_cli
@@ -93,6 +93,8 @@ app.add_typer(admin.group_app, name="group")
 app.add_typer(event_cli.event_app, name="event")
 app.command("referrals")(referrals.referrals)
 app.add_typer(broadcast_cli.broadcast_app, name="broadcast")
+app.add_typer(transfers.import_app, name="import")
+app.add_typer(transfers.export_app, name="export")
 app.add_typer(api_tokens.api_token_app, name="api-token")
 
 

@@ -45,6 +45,7 @@ class Parsed:
     claims: dict[str, Claim] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     opted_out_at: datetime | None = None
+    joined_at: datetime | None = None
 
 
 @dataclass
@@ -200,7 +201,8 @@ def _new(ctx: Context, r: Parsed, writes: _Writes, next_id: list[int]) -> Decide
     pc = r.postcode
     writes.supporters.append(NewSupporter(
         supporter_id, r.phone, r.telegram_id, r.first_name, r.last_name, r.email, pc.postcode if pc else None,
-        pc.outward if pc else None, _group_for(ctx, r), r.language or "en", states["sms"], states["telegram"]))
+        pc.outward if pc else None, _group_for(ctx, r), r.language or "en", states["sms"], states["telegram"],
+        r.joined_at))
     writes.interests += [(supporter_id, i) for i in r.interests]
     if opted_in:
         return Decided(r.line, "new", _said([f"opted in to {_channels(opted_in)}", *r.notes]))

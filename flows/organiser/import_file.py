@@ -48,6 +48,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "telegram_consent_date": ("telegram consent date",),
     "telegram_consent_method": ("telegram consent method",),
     "telegram_consent_wording": ("telegram consent wording",),
+    "joined_at": ("joined at", "joined", "date joined", "created at", "signed up", "signup date"),
 }
 OPT_OUT_FIELDS: dict[str, tuple[str, ...]] = {
     "phone": FIELDS["phone"],
@@ -63,7 +64,7 @@ FIELD_LABELS = {
     "sms_consent_wording": "SMS consent: wording version",
     "telegram_consent": "Telegram consent (opted in / opted out / none)",
     "telegram_consent_date": "Telegram consent: date", "telegram_consent_method": "Telegram consent: how",
-    "telegram_consent_wording": "Telegram consent: wording version",
+    "telegram_consent_wording": "Telegram consent: wording version", "joined_at": "Joined (date)",
 }
 
 

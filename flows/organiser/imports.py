@@ -34,7 +34,16 @@ from flows.organiser import import_rows as cells
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError
 from flows.organiser.import_decide import Batch, Claim, Context, Parsed, decide_batch
-from flows.organiser.import_file import FileError, Reader, Scan, default_mapping, fields_for, plain, scan
+from flows.organiser.import_file import (
+    SEPARATOR_NAMES,
+    FileError,
+    Reader,
+    Scan,
+    default_mapping,
+    fields_for,
+    plain,
+    scan,
+)
 from flows.supporter.consent import RESTART_WORDING
 from flows.supporter.interests import label_in
 from flows.supporter.signup import CONSENT_WORDING
@@ -272,6 +281,8 @@ def _parse(line: int, row: list[str], mapping: dict[str, int], ctx: Context) -> 
             parsed.postcode = cells.postcode(values["postcode"])
         if values.get("interests"):
             parsed.interests = cells.interests(values["interests"], ctx.interests)
+        if values.get("joined_at"):
+            parsed.joined_at = cells.moment(values["joined_at"], ctx.zone, ctx.now, "joined date")
         if values.get("language"):
             parsed.language = cells.language(values["language"])
         if values.get("group"):
@@ -316,6 +327,10 @@ def _claim(values: dict[str, str], channel: str, ctx: Context, parsed: Parsed) -
     if state == "opted_in":
         parsed.notes.append(f"marked opted in to {name} without evidence")
     return None
+
+
+def separator_name(separator: str) -> str:
+    return SEPARATOR_NAMES.get(separator, repr(separator))
 
 
 def describe(counts: dict[str, int]) -> str:
