@@ -38,7 +38,7 @@ from bot.config import load  # noqa: E402
 from bot.service import Service  # noqa: E402
 from flows.core.clock import FakeClock  # noqa: E402
 from flows.organiser.signin import Identity, start_session  # noqa: E402
-from storage import open_database  # noqa: E402
+from storage import broadcast_results, open_database  # noqa: E402
 from storage.db import ts  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -252,6 +252,7 @@ async def measure(path: Path, built: dict[str, Any], requests: int, seed: int = 
         async with db.transaction() as tx:
             for who, phone in (("admin", ADMIN_PHONE), ("local", LOCAL_PHONE)):
                 cookies[who] = await start_session(tx, Identity("sms", phone), "bench", NOW)
+            await broadcast_results.count_groups(tx, built["report"])  # as the alert's start did
         everyone, local = built["supporters"], built["local"]
         report = f"/console/broadcasts/{built['report']}/report"
         names = [n.lower()[:k] for n in NAMES for k in (1, 2, 3)]

@@ -217,15 +217,32 @@ async def responses(tx: Tx, broadcast_id: int) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+async def count_groups(tx: Tx, broadcast_id: int) -> None:
+    """Count an alert's recipients by local group, once, when it starts (later calls change nothing):
+    the people it was queued for, by the group each was in then."""
+    if await tx.scalar("SELECT 1 FROM broadcast_groups WHERE broadcast_id = ? LIMIT 1", (broadcast_id,)):
+        return
+    await tx.execute(
+        "INSERT INTO broadcast_groups (broadcast_id, group_id, recipients) "
+        "SELECT ?, COALESCE(s.group_id, 0), COUNT(DISTINCT o.supporter_id) FROM outbox o "
+        "JOIN supporters s ON s.id = o.supporter_id WHERE o.broadcast_id = ? GROUP BY 2",
+        (broadcast_id, broadcast_id),
+    )
+
+
 async def completion_by_group(tx: Tx, broadcast_id: int) -> list[tuple[str, int, int, int]]:
     """(group name, recipients, done, can't) per local group, for an alert. Its recipients are the
-    people it was queued for (as the report's own count of recipients), from the index
-    outbox_broadcast_supporter; the answers are counted from the answers themselves."""
+    people it was queued for (as the report's own count of recipients), as counted when it started
+    (count_groups), or counted now for an alert started before that was kept; the answers are counted
+    from the answers themselves."""
     people = await tx.query(
-        "SELECT s.group_id, COUNT(DISTINCT o.supporter_id) FROM outbox o JOIN supporters s ON s.id = o.supporter_id "
-        "WHERE o.broadcast_id = ? GROUP BY 1",
-        (broadcast_id,),
-    )
+        "SELECT NULLIF(group_id, 0), recipients FROM broadcast_groups WHERE broadcast_id = ?", (broadcast_id,))
+    if not people:
+        people = await tx.query(
+            "SELECT s.group_id, COUNT(DISTINCT o.supporter_id) FROM outbox o "
+            "JOIN supporters s ON s.id = o.supporter_id WHERE o.broadcast_id = ? GROUP BY 1",
+            (broadcast_id,),
+        )
     answers = await tx.query(
         "SELECT s.group_id, x.response, COUNT(*) FROM alert_responses x JOIN supporters s ON s.id = x.supporter_id "
         "WHERE x.broadcast_id = ? GROUP BY 1, 2",

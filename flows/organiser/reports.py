@@ -210,14 +210,15 @@ async def build(tx: Tx, b: Broadcast, now: datetime) -> Report:
     for x in tallies:
         statuses[x.status] = statuses.get(x.status, 0) + x.count
     funnel, failures = funnel_of(tallies), failures_of(tallies)
+    by_group = await results.completion_by_group(tx, b.id) if alert else []
+    responses = {"done": sum(g[2] for g in by_group), "cant": sum(g[3] for g in by_group)} if alert else {}
     return Report(
         broadcast=b, recipients=b.recipients, chats=b.chats, statuses=statuses,
         delivered=funnel.delivered if funnel.sms_sent or not funnel.telegram_sent else None,
         failed={f.code: f.count for f in failures},
         opt_outs=await results.opt_outs(tx, b.id, started, started + timedelta(hours=24)),
         replies=await results.replies(tx, b.id),
-        responses=await results.responses(tx, b.id) if alert else {},
-        by_group=await results.completion_by_group(tx, b.id) if alert else [],
+        responses=responses, by_group=by_group,
         funnel=funnel, failures=tuple(failures),
     )
 
@@ -328,7 +329,10 @@ async def tell_settled(tx: Tx, now: datetime, settings: FlowSettings) -> None:
 
 
 async def progress(tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings) -> None:
-    """Tell the organiser at each quarter of a large broadcast, and send the report at the end."""
+    """Tell the organiser at each quarter of a large broadcast, and send the report at the end. An
+    alert's recipients by group are counted the first time (it has just started)."""
+    if b.kind == "alert":
+        await results.count_groups(tx, b.id)
     counts = await store.delivery_counts(tx, b.id)
     total = sum(counts.values())
     pending = counts.get("queued", 0) + counts.get("sending", 0)

@@ -97,6 +97,7 @@ def test_the_report_follows_a_broadcast_draining_through_the_sandbox(service: Sa
     assert page.locator('[data-bar="sent"]').get_attribute("width") != sent_width, "the chart did not move"
     assert page.locator("progress").evaluate("p => p.value") == total
     assert page.evaluate("window.loadedOnce === true"), "the page was reloaded"
+    assert page.locator("[data-announce]").inner_text() == f"Every message has gone: {total} of {total} done."
     shot(page, "console-report-finished-laptop")
 
     # The rest of the receipts come in; the full report has the failures table.

@@ -48,6 +48,10 @@
       document.querySelectorAll("[data-when-sending], [data-refresh]").forEach(function (n) { n.hidden = true; });
       var finished = document.querySelector("[data-finished]");
       if (finished) { finished.hidden = false; }
+      // Said once by a screen reader, rather than every figure every 2 seconds.
+      var announce = document.querySelector("[data-announce]");
+      if (announce) { announce.textContent = "Every message has gone: " + format.format(p.done) + " of " +
+                      format.format(p.total) + " done."; }
     }
   }
 
