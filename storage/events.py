@@ -7,6 +7,7 @@ from typing import Any
 
 from storage.db import Row, Tx, parse_ts, ts
 from storage.supporters import Reachable
+from storage.web_signups import permitted_sql
 
 STATUSES = ("draft", "confirmed", "cancelled")
 RSVP_STATUSES = ("going", "maybe", "declined", "waitlisted")
@@ -73,6 +74,8 @@ class Recipient(Reachable):
     """A supporter to be told something about an event, with what is needed to reach them."""
     rsvp_channel: str | None
     rsvp_status: str | None
+    # A channel they allowed this event's own messages on without campaign consent (web RSVP).
+    permitted: str | None = None
 
 
 _COLUMNS = ", ".join(f.name for f in fields(Event))
@@ -87,7 +90,7 @@ _RECIPIENT = (
 def _recipient(r: Row, with_rsvp: bool = True) -> Recipient:
     return Recipient(
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-        r[8] if with_rsvp else None, r[9] if with_rsvp else None,
+        r[8] if with_rsvp else None, r[9] if with_rsvp else None, r[10] if with_rsvp and len(r) > 10 else None,
     )
 
 
@@ -368,7 +371,8 @@ async def pending(
     if unmarked_only:
         where += " AND r.attended IS NULL"
     rows = await tx.query(
-        f"SELECT {_RECIPIENT}, r.channel, r.status FROM rsvps r JOIN supporters s ON s.id = r.supporter_id "
+        f"SELECT {_RECIPIENT}, r.channel, r.status, {permitted_sql('r.event_id', 's.id')} "
+        "FROM rsvps r JOIN supporters s ON s.id = r.supporter_id "
         f"WHERE r.event_id = ? AND r.status IN ({marks}) AND s.status != 'erased'{where} "
         "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = ? || r.supporter_id || ?) "
         "ORDER BY r.supporter_id",

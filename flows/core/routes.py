@@ -20,6 +20,8 @@ from flows.console import events as event_admin
 from flows.core import keywords
 from flows.core.context import Context, Handler
 from flows.supporter import alerts, consent, events, identity, media, menu, privacy, referrals, signup, telegram_groups
+from flows.supporter.web_signup import FLOW as WEB_SIGNUP
+from flows.supporter.web_signup import STEPS as WEB_SIGNUP_STEPS
 from flows.verdicts import telegram_status
 
 
@@ -79,6 +81,8 @@ CHOICES.update({
 })
 FLOWS[event_admin.FLOW] = Flow(event_admin.FLOW, event_admin.STEPS)
 FLOWS[privacy.FLOW] = Flow(privacy.FLOW, {"confirm": privacy.confirm})
+# A sign-up or RSVP made on the web or through the API, waiting for YES by text.
+FLOWS[WEB_SIGNUP] = Flow(WEB_SIGNUP, WEB_SIGNUP_STEPS)
 FLOWS[broadcast_console.FLOW] = Flow(broadcast_console.FLOW, broadcast_console.STEPS)
 CHOICES.update({"alert": alerts.chosen, "bc": broadcast_console.chosen})
 # Flows in which an organiser writes free text (a title, a message): read as what it is, never as a stop request.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flows.core import keywords
 from flows.core.context import Context, Handler
-from flows.supporter import menu, privacy, signup
+from flows.supporter import menu, privacy, signup, web_signup
 from storage import consent as consent_log
 
 OPT_OUT = (
@@ -35,8 +35,8 @@ async def stop(ctx: Context) -> None:
         return
     ctx.finish()
     person = ctx.supporter
-    if person.consent(ctx.channel) == "opted_out":
-        return  # already out: they have had their one confirmation
+    if person.consent(ctx.channel) == "opted_out" and not await web_signup.standing(ctx, ctx.channel):
+        return  # already out: they have had their one confirmation (and hear about no event since)
     consent_log.record(ctx.tx, person, ctx.channel, "opt_out", "keyword", ctx.now)
     if _provider_answers(ctx):
         return
@@ -72,8 +72,11 @@ async def start(ctx: Context) -> None:
 
 
 async def yes(ctx: Context) -> None:
-    """YES opts back in on SMS only when opted out; otherwise it is an ordinary answer."""
-    if ctx.channel == "sms" and ctx.supporter.consent("sms") == "opted_out":
+    """YES opts back in on SMS only when opted out; otherwise it is an ordinary answer. The answer to
+    a confirmation someone asked for on the web is that, even from an opted-out number: it confirms
+    what they asked for (flows/supporter/web_signup.py), not every campaign text."""
+    waiting_web = ctx.conversation.flow == web_signup.FLOW
+    if ctx.channel == "sms" and ctx.supporter.consent("sms") == "opted_out" and not waiting_web:
         ctx.finish()
         _opt_in(ctx)
         return

@@ -17,7 +17,7 @@ from flows.core.texts import t
 from flows.core.types import Choice, Document, Reply
 from flows.values import calendar, dates
 from flows.values.quiet_hours import QuietHours
-from storage import conversations, outbox, supporters
+from storage import conversations, outbox, supporters, web_signups
 from storage import events as store
 from storage.db import Tx, ts
 from storage.events import Event
@@ -51,12 +51,19 @@ def rsvp_choices(event: Event, lang: str = "en") -> list[Choice]:
     ]
 
 
-def reach(person: Any, preferred: str | None = None) -> tuple[str, str] | None:
-    """The channel and address to tell someone on: one they are opted in on, theirs first."""
+def reach(person: Any, preferred: str | None = None, permitted: str | None = None) -> tuple[str, str] | None:
+    """The channel and address to tell someone on: one they are opted in on, theirs first.
+
+    For an event's own messages only, `permitted` (or a Recipient's own `permitted`) is a channel on
+    which they allowed that event's messages without campaign consent: an RSVP from the event's web
+    page (storage.web_signups). Broadcasts and announcements never pass it.
+    """
+    permitted = permitted or getattr(person, "permitted", None)
     for channel in (preferred, getattr(person, "last_channel", None), "telegram", "sms"):
-        if channel == "telegram" and person.telegram_consent == "opted_in" and person.telegram_id:
+        if (channel == "telegram" and person.telegram_id
+                and (person.telegram_consent == "opted_in" or permitted == "telegram")):
             return channel, str(person.telegram_id)
-        if (channel == "sms" and person.sms_consent == "opted_in" and person.phone
+        if (channel == "sms" and (person.sms_consent == "opted_in" or permitted == "sms") and person.phone
                 and not person.sms_undeliverable):
             return channel, person.phone
     return None
@@ -106,7 +113,8 @@ async def promote(tx: Tx, event: Event, now: datetime, settings: FlowSettings) -
         await store.set_rsvp(tx, event.id, first.supporter_id, "going", None, now)
         promoted.append(first.supporter_id)
         person = await supporters.get(tx, first.supporter_id)
-        target = reach(person, first.channel) if person and person.status != "erased" else None
+        allowed = await web_signups.permitted(tx, event.id, first.supporter_id)
+        target = reach(person, first.channel, allowed) if person and person.status != "erased" else None
         if person is None or target is None:
             continue
         reply = confirmation(event, target[0], settings, now, person.language, "events.promoted")
@@ -149,6 +157,23 @@ async def show(ctx: Context) -> None:
     event = await _event(ctx, parts[1] if len(parts) > 1 else "")
     if event is None:
         return
+    await _details(ctx, event)
+
+
+async def from_page(ctx: Context, public_id: str) -> None:
+    """/start e_<public id>: the RSVP button of the event's web page, opened in Telegram. Opening the
+    bot from an event's page allows that event's own messages here (its reminders and changes), as
+    an RSVP on the page does; campaign messages still need their own yes."""
+    found = await store.by_public_id(ctx.tx, public_id)
+    event = await _event(ctx, str(found.id) if found else "")
+    if event is None:
+        return
+    if ctx.channel == "telegram":
+        web_signups.permit(ctx.tx, event.id, ctx.supporter.id, "telegram", "web", ctx.now)
+    await _details(ctx, event)
+
+
+async def _details(ctx: Context, event: Event) -> None:
     lines = [ctx.t("events.details", title=event.title, when=when(event), place=place(event, ctx.supporter.language))]
     if event.description:
         lines.append(event.description)

@@ -1,7 +1,8 @@
 """Sign-up: first name → postcode → interests → email → consent → welcome.
 
 Started by JOIN (SMS: `JOIN <referral code>`), Telegram /start and /start deep links
-(`r_<code>` a referral, `g_<group id>` a local group). Answers are saved as they come,
+(`r_<code>` a referral, `g_<group id>` a local group; `e_<public id>`, an event page's RSVP
+button, shows that event instead). Answers are saved as they come,
 so a supporter who stops half-way keeps what they gave; they become "active" only at
 the end. Consent is asked for this channel only, and a "no" records nothing.
 """
@@ -34,6 +35,7 @@ _YES = frozenset({"YES", "Y", "YEP", "YEAH", "OK", "OKAY", "SURE"})
 _NO = frozenset({"NO", "N", "NOPE", "NAH"})
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-])*$", re.UNICODE)
 _GROUP_PAYLOAD = re.compile(r"^g_(\d{1,12})$")
+_EVENT_PAYLOAD = re.compile(r"^e_([a-z0-9]{4,32})$")
 
 
 def _word(ctx: Context) -> str:
@@ -55,6 +57,9 @@ def _miss(ctx: Context, key: str, choices: list[Choice] | None = None, multi: bo
 # -- starting --------------------------------------------------------------------
 async def join(ctx: Context) -> None:
     """JOIN, /start, /start <payload>: begin sign-up, or offer an active supporter an update."""
+    if (page := _EVENT_PAYLOAD.match(ctx.args.strip())):  # an event page's "RSVP in Telegram" button
+        await events.from_page(ctx, page.group(1))
+        return
     data = await _payload(ctx, ctx.args.strip())
     if ctx.supporter.status == "active":
         await offer_update(ctx)
