@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
-from bot.web import api, console, monitoring, simulator
+from bot.web import api, console, monitoring, public, simulator
 from bot.web import app as web_app
 from bot.web import calendar as calendar_routes
 from bot.web.api.base import Api
@@ -84,6 +84,8 @@ class Service:
         routes += console.routes(Console(database, self.clock.now, self.settings, self._wake_dispatcher),
                                  self.settings.secret_key or secrets.token_urlsafe(32))
         routes += api.routes(Api(database, self.clock.now, self.settings, self._wake_dispatcher))
+        routes += public.routes(public.Public(database, self.clock.now, self.settings, self._wake_dispatcher),
+                                self.settings.secret_key or secrets.token_urlsafe(32))
         return web_app.build(routes, self.running)
 
     def _wake_dispatcher(self) -> None:

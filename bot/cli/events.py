@@ -1,14 +1,17 @@
-"""`muster event …`: create, edit, publish, cancel and list events; attendees, attendance, report."""
+"""`muster event …`: create, edit, publish, cancel and list events; attendees, attendance, report;
+a printable poster."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
+from bot import posters
 from bot.cli.base import Table, console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows.core.clock import SystemClock
 from flows.organiser import events as event_ops
@@ -309,3 +312,39 @@ def report(ident: str = typer.Argument(..., metavar="ID")) -> None:
     for key, label in labels:
         table.add_row(label, str(numbers[key]))
     console.print(table)
+
+
+@event_app.command("poster")
+def poster(
+    ident: str = typer.Argument(..., metavar="ID"),
+    size: str = typer.Option("A4", "--size", help="A4 or A5."),
+    out: str | None = typer.Option(None, "--out", "-o", help="Where to write the PDF (default: event-ID-poster.pdf)."),
+) -> None:
+    """A printable invitation (PDF): the event, a QR code for its public page, and "Text JOIN to …"."""
+    size = size.upper()
+    if size not in posters.SIZES:
+        fail(f"--size: {size!r} is not A4 or A5")
+    config = settings()
+
+    async def work(tx: Tx) -> tuple[Event, str | None]:
+        event = await _find(tx, ident)
+        if event.status != "confirmed":
+            raise ValueError(f"ID: #{event.id} is {event_ops.STATUS_WORDS[event.status]}: only a published event has "
+                             "a public page to print")
+        group = await groups.get(tx, event.group_id) if event.group_id is not None else None
+        return event, group.name if group else None
+
+    event, group_name = _in_tx(work)
+    base = (config.public_url or f"http://{config.host}:{config.port}").rstrip("/")
+    made = posters.poster_for(event, f"{base}/e/{event.public_id}", config.movement, group_name,
+                              config.twilio_from_number, config.sms_default_region)
+    target = Path(out or f"event-{event.id}-poster.pdf")
+    target.write_bytes(posters.render(made, size))
+    console.print(shown(f"Wrote {target} ({size}): {event.title}"), soft_wrap=True)
+    console.print(shown(f"The QR code opens {made.url}"), soft_wrap=True)
+    if not config.public_url:
+        console.print("MUSTER_PUBLIC_URL is not set: the QR code points at this machine. Set it to the address "
+                      "people reach the service at, then make the poster again.", soft_wrap=True)
+    if not config.twilio_from_number:
+        console.print(shown(f"No TWILIO_FROM_NUMBER: the poster says \"{made.join}\" (sandbox mode)."),
+                      soft_wrap=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from flows.core import keywords
@@ -30,7 +31,7 @@ from flows.core.texts import t
 from flows.core.types import Reply
 from flows.supporter import events as ev
 from flows.supporter import privacy, referrals
-from flows.values import phones, postcodes
+from flows.values import calendar, phones, postcodes
 from storage import consent as consent_log
 from storage import conversations, groups, outbox, supporters, suppression
 from storage import events as event_store
@@ -147,7 +148,7 @@ async def _checked(tx: Tx, now: datetime, settings: FlowSettings, s: Signup) -> 
 async def request(tx: Tx, now: datetime, settings: FlowSettings, signup: Signup) -> Requested:
     """Text the number a confirmation for this sign-up or RSVP, at most once an hour; see the module."""
     phone = phones.normalise(signup.phone or "", settings.sms_default_region)
-    if phone is None:
+    if phone is None or not _textable(phone):
         return _refused("give a mobile number, like 07700 900123 or +44 7700 900123", "phone")
     try:
         data, event = await _checked(tx, now, settings, signup)
@@ -174,6 +175,11 @@ async def request(tx: Tx, now: datetime, settings: FlowSettings, signup: Signup)
                    priority=outbox.INTERACTIVE, dedupe_key=f"web-signup:{data['request']}")
     log.info("web sign-up %s: confirmation queued for %s (%s)", data["request"], phones.masked(phone), signup.source)
     return Requested("sent")
+
+
+def _textable(e164: str) -> bool:
+    """Long enough to be a mobile number where it is from (a short code or '12345' cannot be texted YES)."""
+    return phonenumbers.is_possible_number_for_type(phonenumbers.parse(e164), phonenumbers.PhoneNumberType.MOBILE)
 
 
 def _question(settings: FlowSettings, lang: str, data: dict[str, Any], event: Event | None) -> str:
@@ -270,7 +276,9 @@ async def _rsvp(ctx: Context, event_id: int, source: str, request_id: int) -> No
         return
     await event_store.set_rsvp(tx, event.id, person.id, "going", "sms", now)
     reply = ev.confirmation(event, "sms", ctx.settings, now, lang, "events.going")
-    ctx.replies.append(Reply(reply.text + only))
+    private = "" if event.address_public or not (event.address or event.postcode) else \
+        "\n" + t("web.address", lang, address=calendar.where(event, public_only=False))
+    ctx.replies.append(Reply(reply.text + private + only))
 
 
 STEPS = {"confirm": confirm}

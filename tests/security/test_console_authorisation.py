@@ -106,6 +106,8 @@ ROWS: dict[tuple[str, str], Row] = {
         "POST", lambda w, s: f"/console/events/{w.event[s]}/announce", "scoped"),
     ("GET", "/events/{event_id:int}/attendees.csv"): Row(
         "GET", lambda w, s: f"/console/events/{w.event[s]}/attendees.csv", "scoped"),
+    ("GET", "/events/{event_id:int}/poster.pdf"): Row(
+        "GET", lambda w, s: f"/console/events/{w.event[s]}/poster.pdf?size=A5", "scoped"),
     ("GET", "/events/{event_id:int}/checkin"): Row(
         "GET", lambda w, s: f"/console/events/{w.event[s]}/checkin", "scoped"),
     ("POST", "/events/{event_id:int}/attend"): Row(

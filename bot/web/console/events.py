@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import posters
 from bot.web.console.base import Console, back, signed_in
 from flows.organiser import events as ops
 from flows.organiser.errors import EventError, ScopeError
@@ -296,6 +297,23 @@ def routes(console: Console) -> list[BaseRoute]:
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": f'attachment; filename="event-{event_id}-attendees.csv"'})
 
+    async def poster(request: Request, who: SignedIn, event_id: int) -> Response:
+        """A printable invitation (bot/posters.py), as `muster event poster` makes it."""
+        size = request.query_params.get("size", "A4").upper()
+        async with console.transaction() as tx:
+            seen = await ops.one(tx, who.actor, event_id)
+            ops.check_access(who.actor, seen.event)
+        if size not in posters.SIZES:
+            return refused(request, who, 400, "Choose a poster size: A4 or A5.")
+        if seen.event.status != "confirmed":
+            return refused(request, who, 400, "Only a published event has a public page to print: publish it first.")
+        settings = console.settings
+        made = posters.poster_for(seen.event, f"{console.base_url(request)}/e/{seen.event.public_id}",
+                                  settings.movement, seen.group_name, settings.twilio_from_number,
+                                  settings.sms_default_region)
+        return Response(posters.render(made, size), media_type="application/pdf", headers={
+            "content-disposition": f'attachment; filename="event-{event_id}-poster-{size}.pdf"'})
+
     # -- attendance: the event page, the check-in page and checkin.js ------------------------------
     async def attend(request: Request, who: SignedIn, event_id: int) -> Response:
         form = await request.form()
@@ -357,6 +375,7 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/events/{event_id:int}/cancel", on_event(cancel_page), methods=["GET"]),
         Route("/events/{event_id:int}/cancel", on_event(cancel), methods=["POST"]),
         Route("/events/{event_id:int}/attendees.csv", on_event(export), methods=["GET"]),
+        Route("/events/{event_id:int}/poster.pdf", on_event(poster), methods=["GET"]),
         Route("/events/{event_id:int}/attend", on_event(attend), methods=["POST"]),
         Route("/events/{event_id:int}/checkin", on_event(checkin), methods=["GET"]),
     ]

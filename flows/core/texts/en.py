@@ -373,6 +373,7 @@ TEXTS: dict[str, str] = {
     "web.confirm_event_only": "We'll only text you about this event.",
     "web.confirm_no_campaign": "We won't send you campaign texts unless you ask for them.",
     "web.campaign_box": "Yes, send me text messages about {movement}'s campaigns and events near me. I can reply STOP at any time to stop them.",
+    "web.address": "The full address (for people going): {address}",
     "web.event_only": "You'll only get messages about this event: its reminders and any changes. Reply STOP to stop them.",
     "web.already_going": "You're already going to {title}. Reply MYEVENTS to change your answer.",
     "web.already_waitlisted": "You're already on the waitlist for {title}. We'll message you as soon as a place comes up.",
