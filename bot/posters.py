@@ -67,19 +67,25 @@ def poster_for(event: Event, url: str, movement: str, group: str | None, from_nu
                   url=url, join=join_line(from_number, region), note=JOIN_NOTE if from_number else SANDBOX_NOTE)
 
 
+def unicode_font() -> tuple[Path, Path] | None:
+    """DejaVu Sans (regular, bold) where Debian's fonts-dejavu put it; None: the core font is used."""
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.exists() and bold.exists():
+            return regular, bold
+    return None
+
+
 class _Page(FPDF):
     def __init__(self, size: str) -> None:
         super().__init__(orientation="P", unit="mm", format=size)
         self.set_auto_page_break(False)
         self.set_margins(0, 0, 0)
-        self.has_unicode = False
-        for folder in FONT_DIRS:
-            regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-            if regular.exists() and bold.exists():
-                self.add_font("body", "", str(regular))
-                self.add_font("body", "B", str(bold))
-                self.has_unicode = True
-                break
+        font = unicode_font()
+        self.has_unicode = font is not None
+        if font is not None:
+            self.add_font("body", "", str(font[0]))
+            self.add_font("body", "B", str(font[1]))
 
     def use(self, size: float, bold: bool = False) -> None:
         self.set_font("body" if self.has_unicode else "helvetica", "B" if bold else "", size)

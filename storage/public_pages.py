@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
+from typing import Any
 
 from storage.db import Tx, ts
 from storage.events import Event
@@ -15,11 +16,16 @@ async def upcoming(tx: Tx, now: datetime, group_id: int | None = None, *, nation
                    limit: int = 100) -> list[Event]:
     """Published events not yet started, soonest first: every one (no group given), a group's own
     (and with `national`, the national ones too)."""
-    where, params = "status = 'confirmed' AND starts_at > ?", [ts(now), *(() if group_id is None else (group_id,))]
-    if group_id is not None:
-        where += " AND (group_id = ? OR group_id IS NULL)" if national else " AND group_id = ?"
-    rows = await tx.query(f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY starts_at, id LIMIT ?",
-                          [*params, limit])
+    published = "status = 'confirmed' AND starts_at > ?"
+    params: list[Any]
+    if group_id is None:
+        sql, params = f"SELECT {_COLUMNS} FROM events WHERE {published}", [ts(now)]
+    else:  # each part read from the (group, start) index rather than every published event filtered
+        sql, params = f"SELECT {_COLUMNS} FROM events WHERE group_id = ? AND {published}", [group_id, ts(now)]
+        if national:
+            sql += f" UNION ALL SELECT {_COLUMNS} FROM events WHERE group_id IS NULL AND {published}"
+            params.append(ts(now))
+    rows = await tx.query(f"{sql} ORDER BY starts_at, id LIMIT ?", [*params, limit])
     return [Event.from_row(r) for r in rows]
 
 

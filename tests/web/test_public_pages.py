@@ -118,8 +118,10 @@ def test_campaign_consent_records_the_words_shown(service: Sandbox) -> None:
                        "ON s.id = c.supporter_id JOIN consent_wordings w ON w.version = c.wording_version "
                        "WHERE s.phone = ?", (e164,)) == [("web", shown, "web")]
     # A tick sent with words other than those the page now shows is refused, the form kept.
-    stale = c.post(f"/e/{public_id}", data={"csrftoken": token(page), "wording": "web-000000000000",
-                                            "first_name": "Jo", "phone": phone()[0], "campaign": "1"})
+    other = client(service)
+    fresh = other.get(f"/e/{public_id}")
+    stale = other.post(f"/e/{public_id}", data={"csrftoken": token(fresh), "wording": "web-000000000000",
+                                                "first_name": "Jo", "phone": phone()[0], "campaign": "1"})
     assert stale.status_code == 400 and "have changed since this page was loaded" in stale.text
 
 

@@ -94,4 +94,7 @@ def test_a_long_welsh_title_fits_and_keeps_its_letters() -> None:
                           join=posters.join_line(None), note=posters.SANDBOX_NOTE)
     codes, text, _ = read(posters.render(made, "A4"), "poster-welsh")
     assert codes == ["https://example.org/e/abcdefghjk"]
-    assert "ŵyr" in text.replace("\r", "").replace("\n", " ") or "ŵ" in text
+    if posters.unicode_font():  # with DejaVu (Debian's fonts-dejavu) Welsh letters print as they are
+        assert "ŵyr" in text and "ŷd" in text
+    else:  # the PDF core font: the letter without its accent, never a missing glyph
+        assert "wyr" in text and "yd" in text

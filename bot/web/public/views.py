@@ -67,7 +67,14 @@ async def group(tx: Tx, ident: str) -> GroupView | None:
     return GroupView(found[0], names[found[0]], wanted) if found else None
 
 
+def _short(event: Event) -> str:
+    """'Sat 7 Nov, 19:00' in the event's own zone."""
+    start = event.start.astimezone(ZoneInfo(event.timezone))
+    return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
+
+
 def _when(event: Event) -> tuple[str, str]:
+    """('Saturday 7 November 2026, 19:00–21:00', 'Sat 7 Nov, 19:00')."""
     zone = ZoneInfo(event.timezone)
     start, end = event.start.astimezone(zone), event.end.astimezone(zone)
     full = dates.full(event.start, event.timezone)
@@ -75,7 +82,7 @@ def _when(event: Event) -> tuple[str, str]:
         full += f"–{end:%H:%M}"
     else:
         full += f" to {dates.full(event.end, event.timezone)}"
-    return full, f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
+    return full, _short(event)
 
 
 def map_url(place: str) -> str | None:
@@ -125,7 +132,7 @@ async def listing(tx: Tx, events: list[Event]) -> list[ListItem]:
     items = []
     for e in events:
         left = None if e.capacity is None else max(e.capacity - going[e.id], 0)
-        items.append(ListItem(e.public_id, e.title, _when(e)[1], calendar.where(e),
+        items.append(ListItem(e.public_id, e.title, _short(e), calendar.where(e),
                               names.get(e.group_id) if e.group_id is not None else None, left))
     return items
 
