@@ -7,6 +7,7 @@ flat memory: each batch asks which of its phone numbers, emails and Telegram ids
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -62,7 +63,7 @@ class ConsentRow:
     action: str
     source: str
     wording_version: str | None
-    at: datetime
+    at: str  # as stored (storage.db.ts)
     import_id: int | None
     method: str | None
 
@@ -172,26 +173,34 @@ async def suppressed(tx: Tx, hashes: Sequence[str]) -> dict[str, str]:
 
 
 # -- rows already seen in this file ----------------------------------------------------------------
-async def begin_run(tx: Tx, run: str) -> None:
-    await tx.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (run TEXT NOT NULL, key TEXT NOT NULL, "
+async def begin_run(tx: Tx, run: int) -> None:
+    await tx.execute("PRAGMA temp.cache_size = -32000")
+    await tx.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (run INTEGER NOT NULL, key INTEGER NOT NULL, "
                      "line INTEGER NOT NULL, PRIMARY KEY (run, key)) WITHOUT ROWID")
     await tx.execute("DELETE FROM temp.import_seen WHERE run = ?", (run,))
 
 
-async def seen(tx: Tx, run: str, keys: Sequence[str]) -> dict[str, int]:
+def _key(text: str) -> int:
+    """A key as 8 bytes (a smaller, faster index than the text; a clash is a 1 in 2^64 chance)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def seen(tx: Tx, run: int, keys: Sequence[str]) -> dict[str, int]:
+    """Which of these keys an earlier row of the same run had, and on which line."""
+    by_key = {_key(k): k for k in keys}
     found: dict[str, int] = {}
-    for chunk in _chunks(keys):
-        found.update({r[0]: r[1] for r in await tx.query(
+    for chunk in _chunks(list(by_key)):
+        found.update({by_key[r[0]]: r[1] for r in await tx.query(
             f"SELECT key, line FROM temp.import_seen WHERE run = ? AND key IN ({_marks(chunk)})", [run, *chunk])})
     return found
 
 
-def remember(tx: Tx, run: str, keys: Iterable[tuple[str, int]]) -> None:
+def remember(tx: Tx, run: int, keys: Iterable[tuple[str, int]]) -> None:
     tx.write_many("INSERT INTO temp.import_seen (run, key, line) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                  [(run, key, line) for key, line in keys])
+                  [(run, _key(key), line) for key, line in keys])
 
 
-async def end_run(tx: Tx, run: str) -> None:
+async def end_run(tx: Tx, run: int) -> None:
     await tx.execute("DELETE FROM temp.import_seen WHERE run = ?", (run,))
 
 
@@ -231,7 +240,7 @@ def insert_consents(tx: Tx, rows: Sequence[ConsentRow]) -> None:
     tx.write_many(
         "INSERT INTO consent_log (supporter_id, channel, action, source, wording_version, reason, at, import_id, "
         "method) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
-        [(r.supporter_id, r.channel, r.action, r.source, r.wording_version, ts(r.at), r.import_id, r.method)
+        [(r.supporter_id, r.channel, r.action, r.source, r.wording_version, r.at, r.import_id, r.method)
          for r in rows])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flows.values.postcodes import Postcode
 from storage import consent
 from storage import imports as store
-from storage.db import Tx
+from storage.db import Tx, ts
 from storage.imports import ConsentRow, Known, NewSupporter
 from storage.supporters import CHANNELS
 from storage.suppression import digest
@@ -27,6 +27,10 @@ class Claim:
     at: datetime
     method: str | None
     wording_version: str | None
+    stamp: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stamp", ts(self.at))  # written once, however many rows it is for
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Parsed:
 class Context:
     """What every batch of one import shares."""
     kind: str
-    run: str
+    run: int
     now: datetime
     zone: str
     region: str
@@ -65,6 +69,8 @@ class Context:
     overwrite: bool
     group_mapped: bool
     import_id: int | None
+    consent_mapped: bool = True
+    file_claim: Claim | None = None
 
 
 @dataclass
@@ -111,14 +117,21 @@ def _hashes(ctx: Context, r: Parsed) -> dict[str, str]:
 
 
 async def decide_batch(tx: Tx, ctx: Context, batch: Batch, dry_run: bool) -> list[Decided]:
+    """Each row's outcome, in order. A row repeating an earlier one of the file is found by its keys
+    within the batch; across batches, a dry run asks the run's table of keys, and an import (whose
+    earlier batches are written) finds the supporter made or updated by the earlier line."""
     live = [r for r in batch.rows if r.refused is None]
-    earlier = await store.seen(tx, ctx.run, [k for r in live for k in _keys(r)])
     phones = [r.phone for r in live if r.phone]
     tgs = [r.telegram_id for r in live if r.telegram_id is not None]
     emails = [r.email for r in live if r.email] if ctx.kind == "supporters" else []
     by_phone = await store.by_phone(tx, phones) if phones else {}
     by_tg = await store.by_telegram(tx, tgs) if tgs else {}
     by_email = await store.by_email(tx, emails) if emails else {}
+    if dry_run:
+        earlier = await store.seen(tx, ctx.run, [k for r in live for k in _keys(r)])
+    else:
+        matched = {k.supporter.id for found in (by_phone, by_tg, by_email) for k in found.values()}
+        earlier = await store.seen(tx, ctx.run, [f"s:{i}" for i in sorted(matched)])
     hashes = {id(r): _hashes(ctx, r) for r in live}
     blocked = await store.suppressed(tx, [h for found in hashes.values() for h in found.values()])
     writes = _Writes()
@@ -134,36 +147,45 @@ async def decide_batch(tx: Tx, ctx: Context, batch: Batch, dry_run: bool) -> lis
         for k in keys:
             now_seen.setdefault(k, r.line)
         if dup is not None:
-            said = f"the same {_KEY_NAMES[dup[0][0]]} as line {dup[1]}"
-            out.append(Decided(r.line, "unchanged", f"already on the list: {said}") if ctx.kind == "opt-outs"
-                       else Decided(r.line, "refused", f"a duplicate: {said}"))
+            out.append(_duplicate(ctx, r, dup[0][0], dup[1]))
             continue
-        hit = [blocked[h] for h in hashes[id(r)].values() if h in blocked]
         if ctx.kind == "opt-outs":
             out.append(_opt_out(tx, ctx, r, by_phone, by_tg, hashes[id(r)], blocked, writes, dry_run))
             continue
+        hit = [blocked[h] for h in hashes[id(r)].values() if h in blocked]
         if hit:
             out.append(Decided(r.line, "refused", ERASED if "erased" in hit else OPTED_OUT_ELSEWHERE))
             continue
-        known = (by_phone.get(r.phone or "") or by_tg.get(r.telegram_id or 0)
-                 or by_email.get((r.email or "").lower()))
+        how, known = next(((how, k) for how, k in (("p", by_phone.get(r.phone or "")),
+                                                    ("t", by_tg.get(r.telegram_id or 0)),
+                                                    ("e", by_email.get((r.email or "").lower()))) if k), ("", None))
         if known is None:
-            out.append(_new(ctx, r, writes, next_id))
+            decided = _new(ctx, r, writes, next_id)
+            if decided.result == "new" and not dry_run:
+                now_seen[f"s:{writes.supporters[-1].id}"] = r.line
+            out.append(decided)
             continue
         key = f"s:{known.supporter.id}"
         if key in earlier or key in now_seen:
-            out.append(Decided(r.line, "refused", f"a duplicate: the same supporter as line "
-                                                  f"{earlier.get(key) or now_seen[key]}"))
+            out.append(_duplicate(ctx, r, how, earlier.get(key) or now_seen[key]))
             continue
         now_seen[key] = r.line
         out.append(_update(tx, ctx, r, known, writes, dry_run))
-    store.remember(tx, ctx.run, now_seen.items())
+    store.remember(tx, ctx.run, now_seen.items() if dry_run else
+                   [(k, line) for k, line in now_seen.items() if k.startswith("s:")])
     if not dry_run:
         store.insert_supporters(tx, writes.supporters, ctx.now)
         store.insert_consents(tx, writes.consents)
         store.set_interests(tx, writes.interests, writes.replaced)
         store.suppress(tx, writes.suppress, ctx.import_id, ctx.now)
     return out
+
+
+def _duplicate(ctx: Context, r: Parsed, how: str, line: int) -> Decided:
+    said = f"the same {_KEY_NAMES[how]} as line {line}"
+    if ctx.kind == "opt-outs":
+        return Decided(r.line, "unchanged", f"already on the list: {said}")
+    return Decided(r.line, "refused", f"a duplicate: {said}")
 
 
 def _group_for(ctx: Context, r: Parsed) -> int | None:
@@ -178,8 +200,11 @@ def _said(parts: list[str]) -> str:
     return "; ".join(p for p in parts if p)
 
 
+_BOTH = {("sms",): "SMS", ("telegram",): "Telegram", ("sms", "telegram"): "SMS and Telegram"}
+
+
 def _channels(names: list[str]) -> str:
-    return " and ".join(CHANNEL_NAMES[c] for c in names)
+    return _BOTH[tuple(names)]
 
 
 def _new(ctx: Context, r: Parsed, writes: _Writes, next_id: list[int]) -> Decided:
@@ -195,7 +220,7 @@ def _new(ctx: Context, r: Parsed, writes: _Writes, next_id: list[int]) -> Decide
         states[channel] = "none" if claim is None else "opted_in" if claim.action == "opt_in" else "opted_out"
         if claim is not None:
             writes.consents.append(ConsentRow(supporter_id, channel, claim.action, "import", claim.wording_version,
-                                              claim.at, ctx.import_id, claim.method))
+                                              claim.stamp, ctx.import_id, claim.method))
             if claim.action == "opt_in":
                 opted_in.append(channel)
     pc = r.postcode

@@ -198,10 +198,10 @@ class Reader:
             try:
                 for cells in rows:
                     start, last = last + 1, rows.line_num
-                    if not any(c.strip() for c in cells):
+                    if not "".join(cells).strip():
                         self.blank_lines += 1
                         continue
-                    if any(len(c) > MAX_CELL for c in cells):
+                    if max(map(len, cells)) > MAX_CELL:
                         raise FileError(f"Line {start} has a cell longer than {MAX_CELL:,} characters: is a quote "
                                         "left open before it?")
                     if not header_read:

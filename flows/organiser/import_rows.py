@@ -10,6 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
+from uk_postcodes_parsing.postcode_utils import is_valid
 
 from flows.values import phones, postcodes
 
@@ -26,6 +27,8 @@ _GB_MOBILE = re.compile(r"^(?:\+44|0044|0)(7\d{9})$")
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _INTEREST_SPLIT = re.compile(r"[,;|/]")
+_POSTCODE = re.compile(r"^([A-Z]{1,2})(\d[A-Z\d]?) (\d[A-Z]{2})$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RowError(ValueError):
@@ -40,7 +43,10 @@ def phone(text: str, region: str = "GB") -> str:
     if _DECIMAL.match(text):
         raise RowError(f"phone number {text!r} was saved as a number with decimals: format the column as text "
                        "and export it again")
-    if region == "GB" and (mobile := _GB_MOBILE.match(text.replace(" ", "").replace("-", ""))):
+    compact = text.replace(" ", "").replace("-", "")
+    if compact.startswith(("+44(0)", "0044(0)")):
+        compact = compact.replace("(0)", "", 1)
+    if region == "GB" and (mobile := _GB_MOBILE.match(compact)):
         return f"+44{mobile.group(1)}"  # what phonenumbers gives for every UK mobile number
     found = phones.normalise(text, region)
     if found is None:
@@ -77,8 +83,17 @@ def email(text: str) -> str:
         raise RowError(f"{text!r} is not an email address") from None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1024)
+def _known_outward(outward: str) -> bool:
+    return postcodes.parse(f"{outward} 1AA") is not None
+
+
 def postcode(text: str) -> postcodes.Postcode:
+    """As flows.values.postcodes reads it; a postcode already written as one ('M1 1AE') is checked directly."""
+    upper = " ".join(text.upper().split())
+    shaped = _POSTCODE.match(upper)
+    if shaped and is_valid(upper) and _known_outward(shaped.group(1) + shaped.group(2)):
+        return postcodes.Postcode(upper, shaped.group(1) + shaped.group(2), shaped.group(1))
     found = postcodes.parse(text)
     if found is None:
         raise RowError(f"{text!r} is not a UK postcode")
@@ -137,6 +152,6 @@ def name(text: str, what: str) -> str:
     text = " ".join(text.split())
     if len(text) > 100:
         raise RowError(f"{what} is longer than 100 characters")
-    if any(ord(c) < 32 for c in text):
+    if _CONTROL.search(text):
         raise RowError(f"{what} holds control characters")
     return text

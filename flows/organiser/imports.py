@@ -20,7 +20,9 @@ beyond any one local group, and they answer for its consent evidence.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -192,7 +194,10 @@ async def run(transaction: Transaction, actor: Actor, path: Path, file_name: str
     mapping = mapping_for(header, options.kind, options.mapping)
     summary = Summary(options.kind, safe_name(file_name), scanned.sha256, dry_run, reader.separator or ",",
                       header, mapping)
-    run_key = f"{scanned.sha256[:16]}-{id(summary)}"
+    if not dry_run:
+        for _ in reader:
+            pass  # the whole file is read once before anything is written: a broken quote stops it here
+    run_key = secrets.randbits(62)
     async with transaction() as tx:
         summary.previous = await store.previous(tx, options.kind, scanned.sha256)
         if summary.previous is not None and not dry_run and not options.again:
@@ -207,27 +212,37 @@ async def run(transaction: Transaction, actor: Actor, path: Path, file_name: str
             ctx.import_id = summary.import_id
         await store.begin_run(tx, run_key)
     pending: list[Parsed] = []
+    writing: asyncio.Task[None] | None = None
 
-    async def flush() -> None:
+    async def flush(batch: list[Parsed]) -> None:
         async with transaction() as tx:
-            for outcome in await decide_batch(tx, ctx, Batch(list(pending)), dry_run):
+            for outcome in await decide_batch(tx, ctx, Batch(batch), dry_run):
                 summary.counts[outcome.result] += 1
                 summary.counts["no_consent"] += outcome.no_consent
                 if on_outcome:
                     on_outcome(Outcome(outcome.line, outcome.result, outcome.reason))
-        pending.clear()
         if on_progress:
             on_progress(Progress(reader.bytes_read, scanned.size, summary.rows, dict(summary.counts)))
 
     try:
+        # Each batch is written while the next one is read: SQLite works in its own thread meanwhile.
         for record in reader:
             summary.rows += 1
             pending.append(_parse(record.line, record.cells, mapping, ctx))
+            if len(pending) % 200 == 0:
+                await asyncio.sleep(0)  # lets the batch being written take its next step
             if len(pending) >= BATCH:
-                await flush()
+                if writing is not None:
+                    await writing
+                writing, pending = asyncio.create_task(flush(pending)), []
+        if writing is not None:
+            await writing
         if pending:
-            await flush()
+            await flush(pending)
     finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
         async with transaction() as tx:
             await store.end_run(tx, run_key)
     summary.blank_lines = reader.blank_lines
@@ -241,7 +256,7 @@ async def run(transaction: Transaction, actor: Actor, path: Path, file_name: str
 
 
 async def _context(tx: Tx, options: Options, mapping: dict[str, int], settings: FlowSettings, now: datetime,
-                   run_key: str) -> Context:
+                   run_key: int) -> Context:
     offered: dict[str, str] = {}
     for key in settings.interests:
         offered[key.lower()] = key
@@ -254,12 +269,18 @@ async def _context(tx: Tx, options: Options, mapping: dict[str, int], settings: 
         salt=settings.erasure_salt, interests=offered, groups=await store.groups_by_name(tx),
         areas=await store.area_groups(tx), wordings=wordings, evidence=options.evidence,
         overwrite=options.overwrite, group_mapped="group" in mapping,
-        import_id=None)
+        import_id=None, consent_mapped=any("consent" in name for name in mapping),
+        file_claim=None if options.evidence is None else Claim(
+            "opt_in", options.evidence.date, options.evidence.method, options.evidence.version))
 
 
 def _parse(line: int, row: list[str], mapping: dict[str, int], ctx: Context) -> Parsed:
     """One record's cells as values, or refused with the first reason found."""
-    values = {name: plain(row[i]) if i < len(row) else "" for name, i in mapping.items()}
+    width = len(row)
+    values = {name: row[i].strip() if i < width else "" for name, i in mapping.items()}
+    for name, value in values.items():
+        if value[:1] == "'":
+            values[name] = plain(value)
     parsed = Parsed(line)
     try:
         if values.get("phone"):
@@ -290,6 +311,10 @@ def _parse(line: int, row: list[str], mapping: dict[str, int], ctx: Context) -> 
             if group_id is None:
                 raise cells.RowError(f"there is no local group called {values['group']!r}")
             parsed.group_id = group_id
+        if not ctx.consent_mapped:
+            if ctx.file_claim is not None:
+                parsed.claims = {channel: ctx.file_claim for channel in CHANNELS}
+            return parsed
         for channel in CHANNELS:
             claim = _claim(values, channel, ctx, parsed)
             if claim is not None:
@@ -322,8 +347,8 @@ def _claim(values: dict[str, str], channel: str, ctx: Context, parsed: Parsed) -
             raise cells.RowError(f"consent wording {wording!r} is not a version Muster knows (give the file's "
                                  "wording with the import, or use a version already recorded)")
         return Claim("opt_in", cells.moment(date, ctx.zone, ctx.now), cells.name(method, "consent method"), wording)
-    if ctx.evidence is not None:
-        return Claim("opt_in", ctx.evidence.date, ctx.evidence.method, ctx.evidence.version)
+    if ctx.file_claim is not None:
+        return ctx.file_claim
     if state == "opted_in":
         parsed.notes.append(f"marked opted in to {name} without evidence")
     return None
