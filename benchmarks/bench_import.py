@@ -40,6 +40,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 GROUPS = ("Manchester Central", "Leeds North", "Bristol East", "Cardiff", "Glasgow South")
 OUTWARDS = ("M1", "M4", "LS6", "BS5", "CF10", "G41", "SW1A", "E8", "N16", "B12")
 NAMES = ("Amy", "Ben", "Carys", "Dylan", "Eilidh", "Fatima", "George", "Hannah", "Isaac", "Siân", "Zoë", "Łukasz")
+UNIT = "ABDEFGHJLNPQRSTUWXYZ"
 ASCII = {"Siân": "Sian", "Zoë": "Zoe", "Łukasz": "Lukasz"}
 INTERESTS = ("housing", "jobs_pay", "elections", "voter_registration", "benefits_disability")
 
@@ -59,7 +60,7 @@ def write_file(path: Path, rows: int, seed: int = 7) -> None:
             outward = rng.choice(OUTWARDS)
             row = [_phone(i), name, f"Smith; {i % 7}" if i % 50 == 0 else "Jones",
                    f"{ASCII.get(name, name).lower()}.{i}@example.org" if i % 5 else "",
-                   f"{outward} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}",
+                   f"{outward} {rng.randint(1, 9)}{rng.choice(UNIT)}{rng.choice(UNIT)}",
                    ";".join(rng.sample(INTERESTS, rng.randint(0, 2))), rng.choice(GROUPS)]
             bad = i % 100
             if bad == 17:
