@@ -71,4 +71,5 @@ def routes(public: Public, secret: str) -> list[BaseRoute]:
                                          signing_namespace="muster-public", cookie_path="/",
                                          cookie_secure=public.secure_cookies, always_protect=_EveryPath())))
     # The same paths outside, each handing the request to the protected app (which routes it again).
-    return [Route(r.path, endpoint=protected) for r in inner if isinstance(r, Route)]
+    paths = dict.fromkeys(r.path for r in inner if isinstance(r, Route))
+    return [Route(path, endpoint=protected) for path in paths]
