@@ -145,6 +145,9 @@ async def erase(tx: Tx, supporter_id: int, now: datetime) -> dict[str, Any]:
     await tx.execute("DELETE FROM supporter_interests WHERE supporter_id = ?", (supporter_id,))
     await tx.execute("DELETE FROM conversations WHERE supporter_id = ?", (supporter_id,))
     await inbox.delete_for(tx, supporter_id)  # the row stays, so ON DELETE CASCADE never fires
+    # What a web form asked for on their behalf, and the event notices it allowed.
+    await tx.execute("DELETE FROM event_permissions WHERE supporter_id = ?", (supporter_id,))
+    await tx.execute("DELETE FROM signup_requests WHERE supporter_id = ?", (supporter_id,))
     # Messages not yet sent never will be; bodies go now, addresses once a row is final.
     await tx.execute(
         "UPDATE outbox SET supporter_id = ? WHERE supporter_id IS NULL AND "

@@ -264,3 +264,6 @@ async def test_an_erasure_after_an_rsvp_leaves_no_number_behind(harness: Harness
         await privacy.erase(tx, me.id, h.clock.now())
     rows = await one(h, "SELECT COUNT(*) FROM signup_requests WHERE phone_hash LIKE '%7400%'")
     assert rows == 0  # only a salted hash was ever kept
+    # Erased means gone: the request made for them and the event notices it allowed go too.
+    assert await one(h, "SELECT COUNT(*) FROM signup_requests WHERE supporter_id = ?", (me.id,)) == 0
+    assert await one(h, "SELECT COUNT(*) FROM event_permissions WHERE supporter_id = ?", (me.id,)) == 0
