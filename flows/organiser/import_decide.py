@@ -290,7 +290,7 @@ def _update(tx: Tx, ctx: Context, r: Parsed, known: Known, writes: _Writes, dry_
     if changes and not dry_run:
         store.update_supporter(tx, s.id, changes)
     if not (filled or said):
-        return Decided(r.line, "unchanged", _said(notes))
+        return Decided(r.line, "unchanged", _said(["already a supporter: nothing to add", *notes]))
     return Decided(r.line, "updated", _said([f"filled {', '.join(filled)}" if filled else "", *said, *notes]))
 
 

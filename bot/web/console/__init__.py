@@ -12,11 +12,23 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bot.web.console import audit, broadcasts, events, groups, inbox, organisers, overview, reports, signin, supporters
+from bot.web.console import (
+    audit,
+    broadcasts,
+    events,
+    groups,
+    inbox,
+    organisers,
+    overview,
+    reports,
+    signin,
+    supporters,
+    transfers,
+)
 from bot.web.console.base import Console, SecurityHeaders
 
 # Area modules, in the order of the navigation; each has routes(console) -> list[BaseRoute].
-AREAS = (overview, supporters, events, broadcasts, inbox, groups, reports, organisers, audit, signin)
+AREAS = (overview, supporters, events, broadcasts, inbox, groups, transfers, reports, organisers, audit, signin)
 
 
 def routes(console: Console, secret: str) -> list[BaseRoute]:
@@ -26,5 +38,6 @@ def routes(console: Console, secret: str) -> list[BaseRoute]:
     app = Starlette(routes=inner)
     protected = asgi_csrf(SecurityHeaders(app), signing_secret=secret, cookie_path="/console",
                           cookie_secure=console.secure_cookies,
-                          always_protect={"/console/login", "/console/login/code"})
+                          always_protect={"/console/login", "/console/login/code"},
+                          skip_if_scope=transfers.checks_its_own_csrf)
     return [Mount("/console", app=protected)]
