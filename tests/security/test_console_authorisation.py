@@ -42,7 +42,7 @@ class World:
 class Row:
     """A route: how to call it on a side's objects, and who may. `rule` is one of
     'everyone' (every organiser; lists are checked for scope separately), 'scoped' (the object's
-    group decides), 'admin' (admins only)."""
+    group decides), 'national' (national organisers and admins), 'admin' (admins only)."""
     method: str
     path: Callable[[World, str], str]
     rule: str
@@ -150,6 +150,22 @@ ROWS: dict[tuple[str, str], Row] = {
         "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/followup", "scoped"),
     ("POST", "/broadcasts/{broadcast_id:int}/cancel"): Row(
         "POST", lambda w, s: f"/console/broadcasts/{w.broadcast[s]}/cancel", "scoped"),
+    # Import and export (bot/web/console/transfers.py): importing is for national organisers and admins (an
+    # upload no one holds is 410 Gone to them); exports are every organiser's, within their scope
+    # (tests/web/test_console_transfers.py reads what a local organiser's file holds).
+    ("GET", "/import"): Row("GET", lambda w, s: "/console/import", "national"),
+    ("POST", "/import"): Row("POST", lambda w, s: "/console/import", "national", lambda w, s: {"kind": "supporters"}),
+    ("GET", "/import/{token}"): Row("GET", lambda w, s: "/console/import/no-such-upload", "national"),
+    ("POST", "/import/{token}/check"): Row("POST", lambda w, s: "/console/import/no-such-upload/check", "national"),
+    ("POST", "/import/{token}/run"): Row("POST", lambda w, s: "/console/import/no-such-upload/run", "national"),
+    ("GET", "/import/{token}/progress"): Row("GET", lambda w, s: "/console/import/no-such-upload/progress",
+                                             "national"),
+    ("GET", "/import/{token}/refused.csv"): Row("GET", lambda w, s: "/console/import/no-such-upload/refused.csv",
+                                                "national"),
+    ("POST", "/import/{token}/discard"): Row("POST", lambda w, s: "/console/import/no-such-upload/discard",
+                                             "national"),
+    ("GET", "/export"): Row("GET", lambda w, s: "/console/export", "everyone"),
+    ("GET", "/export/{kind}.csv"): Row("GET", lambda w, s: "/console/export/supporters.csv", "everyone"),
 }
 
 
@@ -168,6 +184,8 @@ def allowed(rule: str, who: str) -> bool:
         return True
     if rule == "admin":
         return who == "admin"
+    if rule == "national":
+        return who in ("national", "admin")
     return who != "organiser_a_on_b"
 
 
