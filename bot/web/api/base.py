@@ -12,21 +12,18 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.config import Settings
+from bot.web.front import Front
 from bot.web.limits import Limiter
 from flows.organiser import api_tokens
 from flows.organiser.errors import ScopeError
 from storage.api_tokens import Token
-from storage.db import Database, Tx
 from storage.osdi import Page
 
 log = logging.getLogger(__name__)
@@ -44,27 +41,12 @@ CURIES = [{"name": "osdi", "href": "https://opensupporter.github.io/osdi-docs/{r
 
 
 @dataclass
-class Api:
+class Api(Front):
     """What the API's routes need from the running service, and nothing more."""
-    database: Callable[[], Database | None]
-    now: Callable[[], datetime]
-    settings: Settings
-    wake: Callable[[], None]  # the dispatcher: something was queued
     event_page: Callable[[str], str] | None = None  # an event's public page from its public id, where there is one
     per_token: Limiter = field(default_factory=lambda: Limiter(limit=60, window=60))
     failures: Limiter = field(default_factory=lambda: Limiter(limit=60, window=60))  # per client
     noted: Limiter = field(default_factory=lambda: Limiter(limit=1, window=60))  # one 429 audited a minute
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        db = self.database()
-        if db is None:
-            raise RuntimeError("the service is not running")
-        async with db.transaction() as tx:
-            yield tx
-
-    def base_url(self, request: Request) -> str:
-        return (self.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from bot.web.console import (
     supporters,
     transfers,
 )
-from bot.web.console.base import Console, SecurityHeaders
+from bot.web.console.base import SECURITY_HEADERS, Console
+from bot.web.front import Headers
 
 # Area modules, in the order of the navigation; each has routes(console) -> list[BaseRoute].
 AREAS = (overview, supporters, events, broadcasts, inbox, groups, transfers, reports, organisers, audit, signin)
@@ -36,7 +37,7 @@ def routes(console: Console, secret: str) -> list[BaseRoute]:
     for area in AREAS:
         inner += area.routes(console)
     app = Starlette(routes=inner)
-    protected = asgi_csrf(SecurityHeaders(app), signing_secret=secret, cookie_path="/console",
+    protected = asgi_csrf(Headers(app, SECURITY_HEADERS), signing_secret=secret, cookie_path="/console",
                           cookie_secure=console.secure_cookies,
                           always_protect={"/console/login", "/console/login/code"},
                           skip_if_scope=transfers.checks_its_own_csrf)

@@ -2,10 +2,8 @@
 flash messages and the security headers (rate limits: bot.web.limits)."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -13,12 +11,10 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.config import Settings
+from bot.web.front import Front
 from flows.organiser import signin
 from flows.organiser.signin import SignedIn
-from storage.db import Database, Tx
 
 COOKIE = "muster_session"
 # No inline script or style anywhere in the console: everything it needs is served from 'self'.
@@ -32,30 +28,9 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Adds the console's security headers to every response it sends."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *[(k, v) for k, v in SECURITY_HEADERS if k not in names]]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
 @dataclass
-class Console:
+class Console(Front):
     """What the console's routes need from the running service, and nothing more."""
-    database: Callable[[], Database | None]
-    now: Callable[[], datetime]
-    settings: Settings
-    wake: Callable[[], None]  # the dispatcher: something was queued
     templates: Jinja2Templates = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,21 +38,6 @@ class Console:
                                  autoescape=True, undefined=jinja2.StrictUndefined)
         env.filters["urlquote"] = lambda v: quote(str(v), safe="")
         self.templates = Jinja2Templates(env=env)
-
-    @property
-    def secure_cookies(self) -> bool:
-        return (self.settings.public_url or "").startswith("https://")
-
-    def base_url(self, request: Request) -> str:
-        return (self.settings.public_url or str(request.base_url)).rstrip("/")
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        db = self.database()
-        if db is None:
-            raise RuntimeError("the service is not running")
-        async with db.transaction() as tx:
-            yield tx
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         csrf = request.scope.get("csrftoken")

@@ -13,8 +13,9 @@ from typing import Any
 from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from bot.web.front import Headers
 from bot.web.public import pages
 from bot.web.public.base import Public
 
@@ -39,22 +40,6 @@ class _EveryPath:
         return True
 
 
-class _Headers:
-    """The security headers on every public response; a page's own Cache-Control wins."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *[(k, v) for k, v in HEADERS if k not in names]]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
 class _Asgi:
     """An ASGI app as a Route's endpoint (a plain function would be taken for a request handler)."""
 
@@ -67,9 +52,9 @@ class _Asgi:
 
 def routes(public: Public, secret: str) -> list[BaseRoute]:
     inner = pages.routes(public)
-    protected = _Asgi(_Headers(asgi_csrf(Starlette(routes=inner), cookie_name=CSRF_COOKIE, signing_secret=secret,
+    protected = _Asgi(Headers(asgi_csrf(Starlette(routes=inner), cookie_name=CSRF_COOKIE, signing_secret=secret,
                                          signing_namespace="muster-public", cookie_path="/",
-                                         cookie_secure=public.secure_cookies, always_protect=_EveryPath())))
+                                         cookie_secure=public.secure_cookies, always_protect=_EveryPath()), HEADERS))
     # The same paths outside, each handing the request to the protected app (which routes it again).
     paths = dict.fromkeys(r.path for r in inner if isinstance(r, Route))
     return [Route(path, endpoint=protected) for path in paths]

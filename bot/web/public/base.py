@@ -3,10 +3,7 @@ stylesheet (served from memory, named by its hash so it can be cached for a day)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -15,19 +12,14 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from bot.config import Settings
+from bot.web.front import Front
 from bot.web.limits import Limiter
 from flows.core.settings import FlowSettings
-from storage.db import Database, Tx
 
 
 @dataclass
-class Public:
+class Public(Front):
     """What the public pages need from the running service, and nothing more."""
-    database: Callable[[], Database | None]
-    now: Callable[[], datetime]
-    settings: Settings
-    wake: Callable[[], None]  # the dispatcher: a confirmation text was queued
     # Forms sent per client address, and per phone number, in their windows (seconds).
     per_client: Limiter = field(default_factory=lambda: Limiter(limit=30, window=10 * 60))
     per_phone: Limiter = field(default_factory=lambda: Limiter(limit=5, window=60 * 60))
@@ -49,21 +41,6 @@ class Public:
     @cached_property
     def css_url(self) -> str:
         return f"/static/public.css?v={hashlib.sha256(self.css).hexdigest()[:10]}"
-
-    @property
-    def secure_cookies(self) -> bool:
-        return (self.settings.public_url or "").startswith("https://")
-
-    def base_url(self, request: Request) -> str:
-        return (self.settings.public_url or str(request.base_url)).rstrip("/")
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        db = self.database()
-        if db is None:
-            raise RuntimeError("the service is not running")
-        async with db.transaction() as tx:
-            yield tx
 
     def render(self, request: Request, template: str, status: int = 200, *, cache: str | None = None,
                **context: Any) -> HTMLResponse:
