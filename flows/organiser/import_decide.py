@@ -238,6 +238,7 @@ def _update(tx: Tx, ctx: Context, r: Parsed, known: Known, writes: _Writes, dry_
     s = known.supporter
     changes: dict[str, Any] = {}
     filled: list[str] = []
+    replaced: list[str] = []
     notes = list(r.notes)
 
     def offer(column: str, value: Any, current: Any, label: str) -> None:
@@ -248,7 +249,7 @@ def _update(tx: Tx, ctx: Context, r: Parsed, known: Known, writes: _Writes, dry_
             filled.append(label)
         elif ctx.overwrite and current != value:
             changes[column] = value
-            filled.append(label)
+            replaced.append(label)
 
     offer("first_name", r.first_name, s.first_name, "first name")
     offer("last_name", r.last_name, known.last_name, "last name")
@@ -269,7 +270,7 @@ def _update(tx: Tx, ctx: Context, r: Parsed, known: Known, writes: _Writes, dry_
         elif value is not None and current != value:
             notes.append(f"kept their {label} (the file gives another)")
     if r.interests and (not known.interests or (ctx.overwrite and set(r.interests) != set(known.interests))):
-        filled.append("interests")
+        (replaced if known.interests else filled).append("interests")
         if known.interests:
             writes.replaced.append(s.id)
         writes.interests += [(s.id, i) for i in r.interests]
@@ -289,9 +290,10 @@ def _update(tx: Tx, ctx: Context, r: Parsed, known: Known, writes: _Writes, dry_
             notes.append(f"opted out of {CHANNEL_NAMES[channel]}: stays opted out")
     if changes and not dry_run:
         store.update_supporter(tx, s.id, changes)
-    if not (filled or said):
+    if not (filled or replaced or said):
         return Decided(r.line, "unchanged", _said(["already a supporter: nothing to add", *notes]))
-    return Decided(r.line, "updated", _said([f"filled {', '.join(filled)}" if filled else "", *said, *notes]))
+    return Decided(r.line, "updated", _said([f"filled {', '.join(filled)}" if filled else "",
+                                             f"replaced {', '.join(replaced)}" if replaced else "", *said, *notes]))
 
 
 def _opt_out(tx: Tx, ctx: Context, r: Parsed, by_phone: dict[str, Known], by_tg: dict[int, Known],
