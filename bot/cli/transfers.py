@@ -116,7 +116,7 @@ def _report(s: imports.Summary, refused: list[imports.Outcome], lines: list[str]
                       "read it again (its rows would be unchanged).", highlight=False, soft_wrap=True)
         return
     for line in lines:
-        console.print(shown(line), highlight=False)
+        console.print(shown(line), highlight=False, soft_wrap=True)
     c = s.counts
     what = "Dry run: nothing was changed. Importing" if s.dry_run else f"Import #{s.import_id}:"
     verb = " would make" if s.dry_run else ""
@@ -131,8 +131,9 @@ def _report(s: imports.Summary, refused: list[imports.Outcome], lines: list[str]
                       highlight=False, soft_wrap=True)
     if s.previous is not None and s.dry_run:
         console.print(f"This file was imported already (import #{s.previous.id}, {_when(s.previous.at)}).")
-    for o in refused:
-        err.print(f"line {o.line}: refused: {shown(o.reason)}", highlight=False, soft_wrap=True)
+    if not lines:  # with --list they are listed above already
+        for o in refused:
+            console.print(f"line {o.line}: refused: {shown(o.reason)}", highlight=False, soft_wrap=True)
     if refused_to is not None:
         with refused_to.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
