@@ -29,7 +29,8 @@ MATCH_NAMES = {"name": "names starting", "email": "email addresses", "phone": "p
                "postcode": "postcodes", "outward": "the postcode district"}
 CONSENT_LABELS = {"opted_in": "opted in", "opted_out": "opted out", "none": "not asked"}
 SOURCE_LABELS = {"keyword": "keyword (STOP/START)", "flow": "sign-up", "carrier": "provider signal",
-                 "import": "import", "organiser": "organiser, on their behalf"}
+                 "import": "import", "organiser": "organiser, on their behalf",
+                 "import-opt-out": "opt-out list from another platform"}
 
 
 def _query(request: Request) -> people.Query:
