@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.web.browser import LAPTOP, PHONE, browser, shot  # noqa: F401  (browser is a fixture)
+from tests.web.browser import LAPTOP, PHONE, shot
 from tests.web.console_support import Sandbox, csrf, sandbox, sign_in
 
 FILE = ("\ufeffMobile;First name;Surname;Email;Postcode;Group\r\n"
@@ -185,7 +185,7 @@ def _upload_status(client: httpx.Client) -> int:
                        files={"file": ("x.csv", b"phone\n07400 200020\n", "text/csv")}).status_code
 
 
-def test_the_pages_in_a_browser(service: Sandbox, browser) -> None:  # noqa: F811
+def test_the_pages_in_a_browser(service: Sandbox, browser) -> None:
     client = sign_in(service)
     body = FILE.replace(b"07400 2000", b"07400 2100").replace(b"ann@", b"ann2@").replace(b"bob@", b"bob2@")
     url = _upload(client, body, "stall-sheet.csv").headers["location"]
