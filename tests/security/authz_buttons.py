@@ -172,4 +172,4 @@ ORGANISER_EVENTS = {"group_command": ["linkgroup"]}
 PLATFORM_EVENTS = {"media", "blocked", "unblocked", "group_added", "group_removed", "group_join", "group_migrated",
                    "contact"}
 ORGANISER_FLOWS = {"newevent": ["revoked-newevent"], "broadcast": ["revoked-broadcast", "revoked-bc-now"]}
-SUPPORTER_FLOWS = {"signup", "privacy"}
+SUPPORTER_FLOWS = {"signup", "privacy", "web_signup"}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import typer
@@ -267,7 +269,30 @@ class CliCase:
         return "-".join(p for p in ("cli", self.path.replace(" ", "-"), "operator", self.variant) if p)
 
 
+async def api_token_create(h: Harness, w: World) -> None:
+    ok(await cli("api-token", "create", "--name", "website", "--scope", "signup"), "mst_")
+    assert await value(h, "SELECT scope FROM api_tokens WHERE name = 'website'") == "signup"
+
+
+async def api_token_revoke(h: Harness, w: World) -> None:
+    ok(await cli("api-token", "create", "--name", "old site", "--scope", "read"))
+    token = await value(h, "SELECT id FROM api_tokens WHERE name = 'old site'")
+    ok(await cli("api-token", "revoke", str(token)))
+    assert await value(h, "SELECT revoked_at IS NOT NULL FROM api_tokens WHERE id = ?", (token,)) == 1
+
+
+async def event_poster(h: Harness, w: World) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "poster.pdf"
+        ok(await cli("event", "poster", str(w.live_event[YORK]), "--size", "A5", "--out", str(out)))
+        assert out.read_bytes().startswith(b"%PDF")
+
+
 CLI_ROWS: dict[str, dict[str, Case]] = {
+    "api-token create": {"": api_token_create},
+    "api-token list": {"": _read_only("api-token", "list", expected=lambda w: [])},
+    "api-token revoke": {"": api_token_revoke},
+    "event poster": {"": event_poster},
     "db upgrade": {"": _read_only("db", "upgrade", expected=lambda w: ["up to date"])},
     "organiser add": {"own-group": organiser_add_scoped, "admin": organiser_add_admin,
                       "unknown-group": organiser_add_unknown_group},

@@ -43,3 +43,16 @@ def shot(page: Any, name: str) -> Path:
     path = ARTEFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(service: Any, page: Any, phone: str) -> None:
+    """Into the console through the sign-in page and the link the bot sends, as a person would."""
+    after = service.last_message_id("sms", phone)
+    page.goto(f"{service.base}/console/")
+    page.get_by_label("Phone number or Telegram user id").fill(phone)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    page.get_by_role("heading", name="Check your texts").wait_for()
+    link = service.wait_for_message("sms", phone, r"(http://\S+/console/login/[A-Za-z0-9_-]+)", after).group(1)
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").wait_for()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.web.browser import LAPTOP, PHONE, shot
+from tests.web.browser import LAPTOP, PHONE, shot, sign_in
 from tests.web.console_support import Sandbox, sandbox
 
 GROUP = "St Ann's Well"
@@ -32,17 +32,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield running
 
 
-def sign_in(service: Sandbox, page: Any, phone: str) -> None:
-    """Through the sign-in page and the link the bot sends, as a person would."""
-    after = service.last_message_id("sms", phone)
-    page.goto(f"{service.base}/console/")
-    page.get_by_label("Phone number or Telegram user id").fill(phone)
-    page.get_by_role("button", name="Send me a sign-in link").click()
-    page.get_by_role("heading", name="Check your texts").wait_for()
-    link = service.wait_for_message("sms", phone, r"(http://\S+/console/login/[A-Za-z0-9_-]+)", after).group(1)
-    page.goto(link)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Overview").wait_for()
 
 
 def _page(browser: Any, service: Sandbox, viewport: dict[str, int]) -> tuple[Any, Any, list[str]]:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.web.browser import LAPTOP, PHONE, shot
+from tests.web.browser import LAPTOP, PHONE, shot, sign_in
 from tests.web.console_support import Sandbox, sandbox
-from tests.web.test_console_browser import sign_in
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.web.browser import LAPTOP, PHONE, shot
+from tests.web.browser import LAPTOP, PHONE, shot, sign_in
 from tests.web.console_support import Sandbox, sandbox
-from tests.web.test_console_browser import sign_in
 
 PEOPLE = {"Amina": "+447400810001", "Siân": "+447400810002", "Tom": "+447400810003"}
 
