@@ -5,9 +5,10 @@ who may, and audit it).
 
 An uploaded file is kept on the server under a random token, for the session that uploaded it and for
 an hour at most, between the mapping, the dry run and the import; it is deleted after the import, when
-discarded, or when it expires. Work on it runs in the background, a batch per transaction, and its
-page refreshes itself (a meta refresh: no script) until it is done. Outcomes go to a file beside it,
-so the page lists them a page at a time and the refused rows download as CSV, at any size.
+discarded, or when it expires (and one a stopped service left behind, an hour after it was last used).
+Work on it runs in the background, a batch per transaction, and its page refreshes itself (a meta
+refresh: no script) until it is done. Outcomes go to a file beside it, so the page lists them a page at
+a time and the refused rows download as CSV, at any size.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from storage import imports as import_store
 log = logging.getLogger(__name__)
 
 KEEP_SECONDS = 3600
+PREFIX = "muster-import-"
 LISTED = 200  # outcomes shown on one page of results
 UPLOAD_PATH = "/console/import"
 MAX_BYTES = UPLOADS[UPLOAD_PATH]
@@ -107,6 +109,7 @@ def routes(console: Console) -> list[BaseRoute]:
                                back_to="import and export")
 
     def expire() -> None:
+        _sweep_stale(KEEP_SECONDS)
         for token, upload in list(uploads.items()):
             running = upload.job is not None and not upload.job.done
             if time.monotonic() - upload.created > KEEP_SECONDS and not running:
@@ -153,7 +156,7 @@ def routes(console: Console) -> list[BaseRoute]:
         if not isinstance(sent, UploadFile) or not sent.filename:
             return await start_page(request, who, 400, "Choose a CSV file to upload.")
         expire()
-        folder = Path(tempfile.mkdtemp(prefix="muster-import-"))
+        folder = Path(tempfile.mkdtemp(prefix=PREFIX))
         token = secrets.token_urlsafe(18)
         path, size = folder / "upload.csv", 0
         with path.open("wb") as out:
@@ -366,6 +369,17 @@ def _when(zone: str) -> Any:
     def when(stamp: str | None) -> str:
         return parse_ts(stamp).astimezone(ZoneInfo(zone)).strftime("%-d %b %Y, %H:%M") if stamp else "–"
     return when
+
+
+def _sweep_stale(age: float) -> None:
+    """Uploads left behind by a service that stopped (they hold people's details): gone after `age` seconds."""
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            if now - folder.stat().st_mtime > age:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _percent(job: Job) -> int:
