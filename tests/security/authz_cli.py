@@ -275,8 +275,8 @@ async def api_token_create(h: Harness, w: World) -> None:
 
 
 async def api_token_revoke(h: Harness, w: World) -> None:
-    ok(await cli("api-token", "create", "--name", "old site", "--scope", "read"))
-    token = await value(h, "SELECT id FROM api_tokens WHERE name = 'old site'")
+    ok(await cli("api-token", "create", "--name", "old-site", "--scope", "read"))
+    token = await value(h, "SELECT id FROM api_tokens WHERE name = 'old-site'")
     ok(await cli("api-token", "revoke", str(token)))
     assert await value(h, "SELECT revoked_at IS NOT NULL FROM api_tokens WHERE id = ?", (token,)) == 1
 
