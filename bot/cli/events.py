@@ -2,8 +2,6 @@
 a printable poster."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +13,7 @@ from bot import posters
 from bot.cli.base import Table, console, fail, group_id, in_transaction, phone_option, settings, shown
 from flows.core.clock import SystemClock
 from flows.organiser import events as event_ops
+from flows.organiser import exports
 from flows.organiser.access import Actor
 from flows.organiser.errors import EventError
 from flows.supporter import events as flow_events
@@ -250,13 +249,7 @@ def attendees(
     rows = _in_tx(work)
     attended = {None: "", 1: "yes", 0: "no"}
     if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["supporter_id", "first_name", "phone", "telegram_id", "rsvp", "attended", "updated_at"])
-        for r in rows:
-            writer.writerow([r["supporter_id"], r["first_name"] or "", r["phone"] or "", r["telegram_id"] or "",
-                             r["status"], attended[r["attended"]], r["updated_at"]])
-        typer.echo(out.getvalue(), nl=False)
+        typer.echo(exports.attendee_csv(rows, event_ops.RSVP_WORDS), nl=False)
         return
     table = Table("supporter", "name", "phone", "telegram", "rsvp", "attended")
     for r in rows:

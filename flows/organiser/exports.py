@@ -57,6 +57,22 @@ def neutralise(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+ATTENDEE_HEADER = ["supporter_id", "first_name", "phone", "telegram_id", "rsvp", "attended", "updated_at"]
+
+
+def attendee_csv(attendees: Sequence[Row], rsvp_words: dict[str, str]) -> str:
+    """One event's attendees (flows.organiser.events.export_attendees) as a CSV file's text, each cell
+    neutralised as every export's is."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ATTENDEE_HEADER)
+    attended = {None: "", 1: "yes", 0: "no"}
+    for r in attendees:
+        writer.writerow([neutralise(v) for v in (r["supporter_id"], r["first_name"], r["phone"], r["telegram_id"],
+                                                  rsvp_words[r["status"]], attended[r["attended"]], r["updated_at"])])
+    return out.getvalue()
+
+
 def stamp(text: str | None) -> str:
     """A stored time as ISO 8601 UTC to the second ('2025-03-01T10:00:00Z'), which an import reads back."""
     return parse_ts(text).strftime("%Y-%m-%dT%H:%M:%SZ") if text else ""

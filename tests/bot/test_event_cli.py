@@ -99,8 +99,8 @@ def test_attendees_attendance_and_report(db_path):
     assert "marked as attended" in cli("event", "attend", "1", "--phone", "07400 000001")
     assert "not attended" in cli("event", "attend", "1", "--supporter", str(other), "--no")
     rows = list(csv.DictReader(io.StringIO(cli("event", "attendees", "1", "--csv"))))
-    assert [(r["phone"], r["rsvp"], r["attended"]) for r in rows] == [
-        ("+447400000001", "going", "yes"), ("+447400000003", "going", "no"), ("+447400000002", "maybe", ""),
+    assert [(r["phone"], r["rsvp"], r["attended"]) for r in rows] == [  # a leading + is never a formula
+        ("'+447400000001", "going", "yes"), ("'+447400000003", "going", "no"), ("'+447400000002", "maybe", ""),
     ]
     table = cli("event", "attendees", "1")
     assert "+447400000001" not in table and "Ada" in table  # masked outside CSV

@@ -269,7 +269,7 @@ def test_walk_ins_attendance_and_the_csv_export(world: World) -> None:
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert list(rows[0]) == ["supporter_id", "first_name", "phone", "telegram_id", "rsvp", "attended", "updated_at"]
     assert sorted((r["first_name"], r["phone"], r["rsvp"], r["attended"]) for r in rows) == [
-        ("Hamid", walk_in_phone, "going", "yes"), ("Hana", listed_phone, "going", "yes")]
+        ("Hamid", "'" + walk_in_phone, "going", "yes"), ("Hana", "'" + listed_phone, "going", "yes")]
     assert _db(s, "SELECT front, action, detail FROM audit_log WHERE action = 'event.export' AND target = ?",
                (f"event:{event}",)) == [("web", "event.export", "2 attendees")]
     assert _db(s, "SELECT COUNT(*) FROM audit_log WHERE action = 'event.attend' AND target = ?",

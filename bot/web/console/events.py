@@ -9,8 +9,6 @@ a form that makes no sense a 400 that keeps what was typed.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from bot import posters
 from bot.web.console.base import Console, back, signed_in
 from flows.organiser import events as ops
+from flows.organiser import exports
 from flows.organiser.errors import EventError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.supporter import events as ev
@@ -287,14 +286,7 @@ def routes(console: Console) -> list[BaseRoute]:
         async with console.transaction() as tx:
             event = (await ops.one(tx, who.actor, event_id)).event
             rows = await ops.export_attendees(tx, who.actor, event, console.now())
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["supporter_id", "first_name", "phone", "telegram_id", "rsvp", "attended", "updated_at"])
-        for r in rows:
-            writer.writerow([r["supporter_id"], r["first_name"] or "", r["phone"] or "", r["telegram_id"] or "",
-                             RSVP_WORDS[r["status"]].lower(), {None: "", 1: "yes", 0: "no"}[r["attended"]],
-                             r["updated_at"]])
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        return Response(exports.attendee_csv(rows, ops.RSVP_WORDS), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": f'attachment; filename="event-{event_id}-attendees.csv"'})
 
     async def poster(request: Request, who: SignedIn, event_id: int) -> Response:
