@@ -288,7 +288,35 @@ async def event_poster(h: Harness, w: World) -> None:
         assert out.read_bytes().startswith(b"%PDF")
 
 
+def _csv(text: str) -> Path:
+    folder = Path(tempfile.mkdtemp())
+    (folder / "list.csv").write_text(text, encoding="utf-8")
+    return folder / "list.csv"
+
+
+async def import_supporters(h: Harness, w: World) -> None:
+    path = _csv("phone,first_name,group\n+447400299001,Rosa,York\n+447400299002,Ida,Nowhere\n")
+    before = await fingerprint(h)
+    ok(await cli("import", "supporters", str(path), "--dry-run"), "line 3")  # the unknown group, by its line
+    assert await fingerprint(h) == before
+    ok(await cli("import", "supporters", str(path), "--source", "stall sign-up sheet", "--consent-date", "2026-11-01",
+                 "--method", "signed the sheet", "--wording", "Text me about York's campaigns"))
+    rosa = await value(h, "SELECT sms_consent FROM supporters WHERE phone = '+447400299001'")
+    assert rosa == "opted_in" and await value(h, "SELECT COUNT(*) FROM supporters WHERE phone = '+447400299002'") == 0
+
+
+async def import_opt_outs(h: Harness, w: World) -> None:
+    ok(await cli("import", "opt-outs", str(_csv(f"phone\n{MEMBERS[YORK]}\n"))))
+    assert await value(h, "SELECT sms_consent FROM supporters WHERE phone = ?", (MEMBERS[YORK],)) == "opted_out"
+
+
 CLI_ROWS: dict[str, dict[str, Case]] = {
+    "import supporters": {"": import_supporters},
+    "import opt-outs": {"": import_opt_outs},
+    "export supporters": {"": _read_only("export", "supporters", expected=lambda w: ["phone", MEMBERS[YORK]])},
+    "export consent": {"": _read_only("export", "consent", expected=lambda w: ["channel"])},
+    "export attendances": {"": _read_only("export", "attendances", expected=lambda w: ["event"])},
+    "export broadcast-results": {"": _read_only("export", "broadcast-results", expected=lambda w: ["status"])},
     "api-token create": {"": api_token_create},
     "api-token list": {"": _read_only("api-token", "list", expected=lambda w: [])},
     "api-token revoke": {"": api_token_revoke},
