@@ -60,16 +60,16 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(make())
 
 
-def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,)) -> T:
-    """Run `work(tx)` in one transaction on the configured database; `errors`, an unusable database
-    and a disk with no room left end the command with one line."""
+def with_database(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,),
+                  full: str = "Nothing was changed; free some space and run the command again.") -> T:
+    """Run `work(db)` with the configured database open; `errors`, an unusable database and a disk
+    with no room left (`full` says what became of the work) end the command with one line."""
     path = str(settings().db_path)
 
     async def go() -> T:
         db = await open_database(path, check=True)
         try:
-            async with db.transaction() as tx:
-                return await work(tx)
+            return await work(db)
         finally:
             await db.close()
 
@@ -82,9 +82,17 @@ def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Excep
     except sqlite3.OperationalError as exc:
         if not space.is_full(exc):
             raise
-        fail(f"cannot write to the database {shown(path)}: {space.FULL}. "
-             "Nothing was changed; free some space and run the command again.")
+        fail(f"cannot write to the database {shown(path)}: {space.FULL}. {full}")
     raise AssertionError("unreachable: fail() exits")
+
+
+def in_transaction(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,)) -> T:
+    """Run `work(tx)` in one transaction on the configured database (see with_database)."""
+    async def one(db: Any) -> T:
+        async with db.transaction() as tx:
+            return await work(tx)
+
+    return with_database(one, errors)
 
 
 async def group_id(tx: Any, name: str | None) -> int | None:

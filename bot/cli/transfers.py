@@ -3,7 +3,6 @@ broadcast-results`: lists in and out, through the same operations as the console
 from __future__ import annotations
 
 import csv
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -13,13 +12,12 @@ from typing import Any, TypeVar
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.cli.base import console, err, fail, run_async, settings, shown
+from bot.cli.base import console, err, fail, settings, shown, with_database
 from flows.core.clock import SystemClock
 from flows.organiser import exports, imports
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError
 from flows.organiser.import_file import FileError, Reader, default_mapping, fields_for, header_key
-from storage import DatabaseUnusable, open_database, space
 from storage.db import Database, parse_ts
 
 T = TypeVar("T")
@@ -35,27 +33,9 @@ _MAP_HELP = ("A column for a field, as FIELD=HEADER (repeat it), when the header
 
 def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` with the configured database; file and organiser errors end the command in one line."""
-    path = str(settings().db_path)
-
-    async def go() -> T:
-        db = await open_database(path, check=True)
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    try:
-        return run_async(go)
-    except (FileError, imports.EvidenceError, ScopeError, LookupError, ValueError) as exc:
-        fail(shown(str(exc)))
-    except DatabaseUnusable as exc:
-        fail(shown(str(exc)))
-    except sqlite3.OperationalError as exc:
-        if not space.is_full(exc):
-            raise
-        fail(f"cannot write to the database {shown(path)}: {space.FULL}. Rows imported before this stayed in; "
-             "free some space and run the command again (they are then unchanged).")
-    raise AssertionError("unreachable: fail() exits")
+    return with_database(work, (FileError, imports.EvidenceError, ScopeError, LookupError, ValueError),
+                         "Rows imported before this stayed in; free some space and run the command again "
+                         "(they are then unchanged).")
 
 
 def _mapping(path: Path, kind: str, given: list[str], separator: str | None) -> dict[str, int] | None:
