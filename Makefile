@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev bench clean
+.PHONY: run test lint install install-dev bench clean catalogues
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,11 @@ bench: install-dev
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+# The gettext catalogues: extract the English (babel.cfg) into the template, merge it into
+# every language's .po (new texts appear there untranslated, for translators to fill in).
+LOCALE := flows/core/texts/locale
+catalogues: install-dev
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-by-file --project=Muster \
+		--copyright-holder="Muster contributors" -o $(LOCALE)/muster.pot .
+	$(BIN)/pybabel update -D muster -i $(LOCALE)/muster.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from flows.core.context import Context
-from flows.core.texts import CATALOGUES, DEFAULT_LANGUAGE
+from flows.core.texts import has, t
 
 
 def label(ctx: Context, key: str) -> str:
@@ -15,8 +15,7 @@ def label(ctx: Context, key: str) -> str:
 def label_in(language: str, key: str) -> str:
     """A topic's label in a language (English when that catalogue has none)."""
     text_key = f"signup.interest.{key}"
-    known = CATALOGUES.get(language, {}).get(text_key) or CATALOGUES[DEFAULT_LANGUAGE].get(text_key)
-    return known or key.replace("_", " ").capitalize()
+    return t(text_key, language) if has(text_key) else key.replace("_", " ").capitalize()
 
 
 def configured(ctx: Context) -> list[str]:
