@@ -32,6 +32,8 @@ class Settings(BaseSettings):
 
     # -- service
     db_path: Path = Field(Path("muster.db"), alias="MUSTER_DB_PATH")
+    # PostgreSQL instead of the SQLite file, for several workers on one database (postgresql://…).
+    database_url: str | None = Field(None, alias="MUSTER_DATABASE_URL", pattern=r"^postgres(ql)?://\S+$")
     host: str = Field("127.0.0.1", alias="MUSTER_HOST")
     port: int = Field(8080, alias="MUSTER_PORT", ge=0, le=65535)
     public_url: str | None = Field(None, alias="MUSTER_PUBLIC_URL")
@@ -168,6 +170,16 @@ class Settings(BaseSettings):
     @property
     def sms_live(self) -> bool:
         return bool(self.twilio_account_sid)
+
+    @property
+    def database(self) -> str:
+        """What storage opens: the PostgreSQL URL when one is set, otherwise the SQLite file."""
+        return self.database_url or str(self.db_path)
+
+    @property
+    def shared_database(self) -> bool:
+        """Several workers may share the database (PostgreSQL): no file lock, leases instead."""
+        return self.database_url is not None
 
     @property
     def sandbox(self) -> bool:

@@ -27,7 +27,7 @@ from flows.core.clock import Clock
 from flows.core.types import Reply
 from flows.organiser import reports
 from flows.verdicts import delivery
-from storage import outbox
+from storage import instances, outbox
 from storage.db import Database, DatabaseBusy, parse_ts
 from storage.outbox import OutboxRow, Outcome
 
@@ -42,6 +42,10 @@ LEASE_SECONDS = 60.0  # a claim's lease; renewed every third of it while sends a
 def instance_id() -> str:
     """Who claims: host, pid and a random part, unique across restarts and machines."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Lost(Exception):
+    """The row's claim was recovered by another worker before its hand-over was recorded: not ours to send."""
 
 
 @dataclass
@@ -77,14 +81,22 @@ class Dispatcher:
         self._stopping = False
         self._handed = CommitGroup(self._write_handed)
         self._finished = CommitGroup(self._write_finished)
+        # Several workers on one database (PostgreSQL) share each channel's rate: each paces at its
+        # share, the configured rate divided by the workers alive at the last heartbeat.
+        self._rates = {name: channel.pacer.rate for name, channel in channels.items()}
+        self.workers = 1
+        self._lost: set[int] = set()  # claims found taken back when their hand-over was recorded
 
     async def recover(self, *, others_gone: bool = True) -> tuple[int, int]:
         """Claims of instances that are gone: rows never handed to a provider are queued again; rows
         that were may have gone out, so they are marked `unknown` and never resent. `others_gone`:
         the caller knows no other instance is alive (it holds the database lock); otherwise only
         claims whose lease has run out are touched. Returns (requeued, unknown)."""
+        now = self.clock.now()
         async with self.db.transaction() as tx:
-            requeued, unknown = await outbox.recover(tx, self.clock.now(), self.owner, others_gone=others_gone)
+            live = (await instances.alive(tx, now - timedelta(seconds=LEASE_SECONDS))
+                    if self.db.shared and not others_gone else [])
+            requeued, unknown = await outbox.recover(tx, now, self.owner, others_gone=others_gone, alive=live)
         if requeued:
             log.info("%d outbox rows claimed but never handed to a provider at the last stop; queued again", requeued)
         if unknown:
@@ -92,6 +104,8 @@ class Dispatcher:
         return requeued, unknown
 
     async def start(self, *, others_gone: bool = True) -> None:
+        if self.db.shared:  # registered before anything is claimed, so no other worker takes us for gone
+            await self.heartbeat()
         await self.recover(others_gone=others_gone)
         self._stopping = False
         self._workers = [asyncio.create_task(self._work(name), name=f"dispatch-{name}") for name in self.channels]
@@ -126,6 +140,12 @@ class Dispatcher:
         except Exception:
             log.exception("could not settle this instance's claims at stop; the next start will")
             return
+        if self.db.shared:
+            try:
+                async with self.db.transaction() as tx:
+                    instances.forget(tx, self.owner)
+            except Exception as exc:  # its heartbeat then simply stops; it counts as gone after the lease
+                log.warning("could not record this worker's stop: %s", exc)
         if unknown:
             log.warning("%d outbox rows were handed to a provider that did not answer in time; marked unknown",
                         unknown)
@@ -208,10 +228,35 @@ class Dispatcher:
             await asyncio.gather(*self._sends[name])
         return count
 
+    async def heartbeat(self) -> int:
+        """Several workers on one database: say this one is alive, renew its claims, recover the
+        expired claims of workers whose heartbeats stopped, and pace each channel at this worker's
+        share of its rate. Returns how many workers are alive."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            instances.beat(tx, self.owner, socket.gethostname(), now)
+            if any(self._sends.values()):
+                outbox.renew(tx, self.owner, now + timedelta(seconds=LEASE_SECONDS))
+            live = await instances.alive(tx, now - timedelta(seconds=LEASE_SECONDS))
+            requeued, unknown = await outbox.recover(tx, now, self.owner, others_gone=False, alive=live)
+            await instances.forget_before(tx, now - timedelta(days=1))
+        if requeued or unknown:
+            log.warning("claims of workers gone: %d queued again, %d marked unknown", requeued, unknown)
+        self.workers = max(1, len(live))
+        for name, channel in self.channels.items():
+            rate = self._rates[name]
+            channel.pacer.rate = rate / self.workers if rate else rate
+        return self.workers
+
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(LEASE_SECONDS / 3)
-            if any(self._sends.values()):
+            if self.db.shared:
+                try:
+                    await self.heartbeat()
+                except Exception as exc:  # the next beat tries again, well within the lease
+                    log.warning("could not record this worker's heartbeat: %s", exc)
+            elif any(self._sends.values()):
                 try:
                     async with self.db.transaction() as tx:
                         outbox.renew(tx, self.owner, self.clock.now() + timedelta(seconds=LEASE_SECONDS))
@@ -220,7 +265,12 @@ class Dispatcher:
 
     async def _deliver(self, name: str, row: OutboxRow) -> None:
         """Send one claimed row and record its outcome."""
-        outcome, error = await self._send(self.channels[name], row)
+        try:
+            outcome, error = await self._send(self.channels[name], row)
+        except _Lost:
+            log.warning("outbox row %s on %s: its claim expired and was recovered by another worker; not sent",
+                        row.id, name)
+            return
         try:
             await self._finished.add(_Finished(row, outcome, error))
         except Exception:
@@ -288,6 +338,9 @@ class Dispatcher:
         except Exception:  # not recorded as handed over, so not sent: try again shortly
             log.warning("outbox row %s on %s: could not record the hand-over; not sent, retrying", row.id, channel.name)
             return Outcome(row.id, "queued", error_code="db", retry_at=self.clock.now() + timedelta(seconds=1)), None
+        if row.id in self._lost:
+            self._lost.discard(row.id)
+            raise _Lost
         self._wake[row.channel].set()  # a place in the pacing look-ahead is free
         channel.pacer.sent(self._seconds())
         try:
@@ -304,6 +357,8 @@ class Dispatcher:
         claimed but not handed over, and recovery queues them again instead of marking them `unknown`."""
         async with self.db.transaction() as tx:
             outbox.hand(tx, ids, self.clock.now(), self.owner)
+            if self.db.shared:  # another worker may have recovered a claim whose lease ran out
+                self._lost.update(set(ids) - await outbox.owned(tx, ids, self.owner))
 
     def _failed(self, channel: Channel, row: OutboxRow, error: SendError) -> Outcome:
         now = self.clock.now()

@@ -20,20 +20,32 @@ from storage.db import DatabaseBusy
 log = logging.getLogger(__name__)
 
 DueWork = Callable[[datetime], Awaitable[None]]
+Leader = Callable[[], Awaitable[bool]]
 
 
 class Scheduler:
-    def __init__(self, clock: Clock, sweep_seconds: float = 30.0) -> None:
+    def __init__(self, clock: Clock, sweep_seconds: float = 30.0, leader: Leader | None = None) -> None:
         self.clock = clock
         self.sweep_seconds = sweep_seconds
+        # Several workers on one database: only the one holding the due-work lease (an advisory lock
+        # on PostgreSQL) runs the sweep; the others skip it until the holder dies and one takes over.
+        self.leader = leader
         self.work: dict[str, DueWork] = {}
         self._aps: AsyncIOScheduler | None = None
 
     def register(self, name: str, due: DueWork) -> None:
         self.work[name] = due
 
-    async def run_due(self) -> None:
-        """Call every due-work function once with the current time (also what tests call)."""
+    async def run_due(self) -> bool:
+        """Call every due-work function once with the current time (also what tests call); with
+        several workers, only in the one that holds the lease. Returns whether it ran here."""
+        if self.leader is not None:
+            try:
+                if not await self.leader():
+                    return False
+            except Exception as exc:  # the database cannot be reached: the next sweep asks again
+                log.warning("due work put off: could not take the due-work lease: %s", exc)
+                return False
         now = self.clock.now()
         for name, due in list(self.work.items()):
             try:
@@ -45,6 +57,7 @@ class Scheduler:
                     log.error("due work %s put off: %s", name, space.FULL)
                 else:
                     log.exception("due work %s failed", name)
+        return True
 
     def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone="UTC")

@@ -43,6 +43,8 @@ def listen(host: str, port: int) -> socket.socket:
 def hold(settings: Settings, role: str = "muster run") -> DatabaseLock:
     """The database lock, or CannotStart naming who holds it."""
     lock = DatabaseLock(settings.db_path, role)
+    if settings.shared_database:  # PostgreSQL: several workers share it, so there is nothing to hold
+        return lock
     try:
         return lock.acquire()
     except DatabaseInUse as exc:
@@ -59,7 +61,7 @@ async def serve(settings: Settings, on_listening: Callable[[str], object] | None
     try:
         sock = listen(settings.host, settings.port)
         try:
-            db = await open_database(str(settings.db_path), check=True)
+            db = await open_database(settings.database, check=True)
         except DatabaseUnusable as exc:
             sock.close()
             raise CannotStart(str(exc)) from None

@@ -48,7 +48,7 @@ class Service:
         self.lock = lock or DatabaseLock(settings.db_path)
         self.metrics = Metrics()
         self.channels: dict[str, Channel] = self._build_channels()
-        self.scheduler = Scheduler(self.clock)
+        self.scheduler = Scheduler(self.clock, leader=self._due_lease if settings.shared_database else None)
         self.db: Database | None = db
         self.engine: Engine | None = None
         self.dispatcher: Dispatcher | None = None
@@ -96,7 +96,13 @@ class Service:
         """Why the database cannot take writes, though it still answers reads (None: it can)."""
         if self.engine is not None and self.engine.out_of_space:
             return f"{space.FULL}: the last messages could not be written"
+        if self.settings.shared_database:
+            return None  # the server's disk is the server's to watch
         return space.shortage(self.settings.db_path)
+
+    async def _due_lease(self) -> bool:
+        """Whether this worker runs due work (one of several on PostgreSQL: the advisory lock's holder)."""
+        return self.db is not None and await self.db.leader("due")
 
     def _alive(self) -> dict[str, bool]:
         """Whether each running part is alive, as /healthz reports it."""
@@ -179,9 +185,10 @@ class Service:
 
     async def _start(self) -> None:
         settings = self.settings
-        self.lock.acquire()
+        if not settings.shared_database:  # on PostgreSQL several workers share it: leases, not a lock
+            self.lock.acquire()
         if self.db is None:
-            self.db = await open_database(str(settings.db_path), check=True)
+            self.db = await open_database(settings.database, check=True)
         try:  # what a command from another shell decides by
             async with self.db.transaction() as tx:
                 await deployment.record(tx, settings.deployment(), self.clock.now())
@@ -204,7 +211,7 @@ class Service:
         self._register_jobs()
         self.scheduler.start()
         mode = "sandbox" if settings.sandbox else "live"
-        log.info("muster running in %s mode (database %s)", mode, settings.db_path)
+        log.info("muster running in %s mode (database %s)", mode, self.db.path)
 
     async def stop(self) -> None:
         self.scheduler.stop()

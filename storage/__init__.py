@@ -11,7 +11,12 @@ __all__ = ["Database", "DatabaseUnusable", "Row", "Tx", "open_database", "parse_
 
 async def open_database(path: str, busy_timeout_ms: int = 5000, *, check: bool = False) -> Database:
     """Connect and bring the schema up to date; with `check`, first refuse an unusable file
-    (DatabaseUnusable, one line saying why) instead of failing later with a traceback."""
+    (DatabaseUnusable, one line saying why) instead of failing later with a traceback.
+    A postgresql:// URL opens PostgreSQL instead (storage.postgres)."""
+    if path.startswith(("postgresql://", "postgres://")):
+        from storage.postgres import open_postgres  # asyncpg only for deployments that use it
+
+        return await open_postgres(path, check=check)
     try:
         db = await Database(path, busy_timeout_ms).connect()
     except sqlite3.Error as exc:

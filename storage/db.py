@@ -83,6 +83,9 @@ class Tx:
     row with two different statements, where their order matters, calls `flush()` between.
     """
 
+    dialect = "sqlite"  # storage.postgres.PgTx says "postgresql"
+    skip_locked = ""  # what a claim's SELECT adds so that concurrent claimers skip each other's rows
+
     def __init__(self, conn: aiosqlite.Connection, cascades: dict[str, set[str]] | None = None) -> None:
         self._conn = conn
         self._cascades = cascades  # table → the tables a delete there can change; None: not known
@@ -160,6 +163,9 @@ class Tx:
 
 class Database:
     """One aiosqlite connection per process; transactions take turns on it."""
+
+    dialect = "sqlite"
+    shared = False  # one service holds a SQLite database (storage.lock); PostgreSQL is shared by workers
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
@@ -278,6 +284,13 @@ class Database:
         async with self._lock:
             rows = list(await self.conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
         return bool(rows[0][0] == 0)
+
+    async def leader(self, name: str) -> bool:
+        """Whether this process runs `name`'s due work: on SQLite the one service always does."""
+        return True
+
+    async def step_down(self, name: str) -> None:
+        """Give up `name`'s lease (nothing to give up on SQLite)."""
 
     async def ping(self) -> bool:
         try:

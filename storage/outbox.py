@@ -7,6 +7,7 @@ its fate, and recovery touches only the claims of instances known to be gone.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,8 @@ async def claim(
     owner: str, lease_until: datetime,
 ) -> list[OutboxRow]:
     """Mark up to `limit` due rows of one channel `sending`, owned by `owner` until `lease_until`,
-    and return them, most urgent first."""
+    and return them, most urgent first. On PostgreSQL the rows are chosen FOR UPDATE SKIP LOCKED:
+    workers claiming at once each take different rows, none waits for another's."""
     where = "channel = ? AND status = 'queued' AND not_before <= ?"
     params: list[Any] = [channel, ts(now)]
     if address is not None:
@@ -75,7 +77,7 @@ async def claim(
     rows = await tx.query(
         "UPDATE outbox SET status = 'sending', handed_at = NULL, attempts = attempts + 1, updated_at = ?, "
         "claimed_by = ?, lease_until = ? "
-        f"WHERE id IN (SELECT id FROM outbox WHERE {where} ORDER BY priority, id LIMIT ?) "
+        f"WHERE id IN (SELECT id FROM outbox WHERE {where} ORDER BY priority, id LIMIT ?{tx.skip_locked}) "
         "RETURNING id, channel, address, supporter_id, payload, priority, attempts, broadcast_id",
         [ts(now), owner, ts(lease_until), *params, limit],
     )
@@ -124,6 +126,15 @@ def hand(tx: Tx, ids: list[int], now: datetime, owner: str) -> None:
                   [(ts(now), row_id, owner) for row_id in ids])
 
 
+async def owned(tx: Tx, ids: list[int], owner: str) -> set[int]:
+    """Which of these rows `owner` still holds (a claim whose lease ran out may have been recovered)."""
+    if not ids:
+        return set()
+    rows = await tx.query(f"SELECT id FROM outbox WHERE id IN ({', '.join('?' for _ in ids)}) AND {_MINE}",
+                          (*ids, owner))
+    return {r[0] for r in rows}
+
+
 def renew(tx: Tx, owner: str, lease_until: datetime) -> None:
     """`owner` is alive: its claims hold until `lease_until`."""
     tx.write(f"UPDATE outbox SET lease_until = ? WHERE {_MINE}", (ts(lease_until), owner))
@@ -142,16 +153,22 @@ async def _settle(tx: Tx, now: datetime, whose: str, params: tuple[Any, ...]) ->
     return requeued, unknown
 
 
-async def recover(tx: Tx, now: datetime, owner: str, *, others_gone: bool) -> tuple[int, int]:
+async def recover(tx: Tx, now: datetime, owner: str, *, others_gone: bool,
+                  alive: Sequence[str] = ()) -> tuple[int, int]:
     """The claims of instances that are gone: rows never handed to the provider go back to the queue;
     rows that were may or may not have gone out, so they become `unknown`. `others_gone`: every
     other instance is known to be gone (the SQLite lock proves it); otherwise only expired leases
-    count. Returns (requeued, unknown)."""
+    count, and never those of the instances in `alive` (their heartbeats say they still live).
+    Returns (requeued, unknown)."""
     whose = "(claimed_by IS NULL OR claimed_by <> ?)"
     params: tuple[Any, ...] = (owner,)
     if not others_gone:
         whose += " AND (lease_until IS NULL OR lease_until < ?)"
         params += (ts(now),)
+        others = [a for a in alive if a != owner]
+        if others:
+            whose += f" AND (claimed_by IS NULL OR claimed_by NOT IN ({', '.join('?' for _ in others)}))"
+            params += tuple(others)
     return await _settle(tx, now, whose, params)
 
 
