@@ -20,6 +20,7 @@ from flows.console import events as event_admin
 from flows.core import keywords
 from flows.core.context import Context, Handler
 from flows.supporter import alerts, consent, events, identity, media, menu, privacy, referrals, signup, telegram_groups
+from flows.supporter.language import KEYWORDS as LANGUAGE_KEYWORDS
 from flows.supporter.web_signup import FLOW as WEB_SIGNUP
 from flows.supporter.web_signup import STEPS as WEB_SIGNUP_STEPS
 from flows.verdicts import telegram_status
@@ -64,6 +65,8 @@ KEYWORDS.update({"EVENTS": events.list_upcoming, "MYEVENTS": events.mine, "/MYEV
 # RSVP on its own: the events there are to RSVP to, as EVENTS gives.
 KEYWORDS.update({"RSVP": events.list_upcoming, "/RSVP": events.list_upcoming})
 # Action alert answers (flows/supporter/alerts.py); CAN'T is read as CANT.
+# A language chosen at any time (flows/supporter/language.py).
+KEYWORDS.update(LANGUAGE_KEYWORDS)
 KEYWORDS.update({"DONE": alerts.done, "CANT": alerts.cant, "CANNOT": alerts.cant})
 # Organiser commands (flows/console/commands.py COMMANDS), each behind a role check.
 KEYWORDS.update(console.keywords())

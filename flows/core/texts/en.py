@@ -20,6 +20,8 @@ TEXTS: dict[str, str] = {
         "DELETE to erase it. STOP stops messages; START starts them again.\n"
         "Privacy notice: {privacy_url}"
     ),
+    # language (CYMRAEG / ENGLISH)
+    "language.chosen": "OK, I'll write to you in English from now on. Send CYMRAEG at any time for Welsh (Cymraeg).",
     # media (pictures and attachments)
     "media.text_only": (
         "Sorry, I can only read text, not pictures or attachments. "

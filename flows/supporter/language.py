@@ -1,0 +1,29 @@
+"""Choosing a language: CYMRAEG or ENGLISH (and their Telegram commands) at any time.
+
+The choice is stored on the supporter and used for every text from then on; the answer comes
+in the language just chosen, whatever the supporter was doing (their flow carries on).
+"""
+from __future__ import annotations
+
+from flows.core.context import Context
+from storage import supporters
+
+
+async def _choose(ctx: Context, lang: str) -> None:
+    if ctx.supporter.language != lang:
+        supporters.update(ctx.tx, ctx.supporter, language=lang)
+    # Each catalogue's sentence names its own language, so one text answers both choices.
+    ctx.say("language.chosen")
+
+
+async def cymraeg(ctx: Context) -> None:
+    await _choose(ctx, "cy")
+
+
+async def english(ctx: Context) -> None:
+    await _choose(ctx, "en")
+
+
+# The keywords, as normalised, in either language.
+KEYWORDS = {"CYMRAEG": cymraeg, "/CYMRAEG": cymraeg, "WELSH": cymraeg,
+            "ENGLISH": english, "/ENGLISH": english, "SAESNEG": english}
