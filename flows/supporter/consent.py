@@ -19,13 +19,19 @@ OPT_OUT = (
 )
 OPT_IN = ("START", "UNSTOP", "/START")
 HELP = ("HELP", "INFO")
+# What a Welsh speaker would text: stop, unsubscribe, end; start, start again; help. Twilio's own
+# opt-out handling knows only the English words, so these are always answered here.
+OPT_OUT_CY = ("STOPIO", "DADDANYSGRIFIO", "DAD DANYSGRIFIO", "DIWEDD")
+OPT_IN_CY = ("DECHRAU", "AILDDECHRAU")
+HELP_CY = ("CYMORTH",)
+WELSH = frozenset(OPT_OUT_CY + OPT_IN_CY + HELP_CY)
 # The confirmation a keyword opt-in is answered with is what they were told.
 RESTART_WORDING = "keyword-start-v1"
 
 
 def _provider_answers(ctx: Context) -> bool:
     """Twilio Advanced Opt-Out answers SMS keywords itself; a second answer from us would be noise."""
-    return ctx.channel == "sms" and ctx.settings.twilio_advanced_opt_out
+    return ctx.channel == "sms" and ctx.settings.twilio_advanced_opt_out and keywords.normalise(ctx.text) not in WELSH
 
 
 async def stop(ctx: Context) -> None:
@@ -118,8 +124,8 @@ def _channel(ctx: Context) -> str:
 
 def handlers() -> dict[str, Handler]:
     """The CONSENT routing entries (whole message, normalised)."""
-    table: dict[str, Handler] = {word: stop for word in OPT_OUT}
-    table.update({word: start for word in OPT_IN})
-    table.update({word: help for word in HELP})
+    table: dict[str, Handler] = {word: stop for word in OPT_OUT + OPT_OUT_CY}
+    table.update({word: start for word in OPT_IN + OPT_IN_CY})
+    table.update({word: help for word in HELP + HELP_CY})
     table["YES"] = yes
     return table

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from flows.core.settings import FlowSettings
 from storage import supporters
+from tests.harness import Harness
 
 PHONE = "+447400123457"
 
@@ -37,3 +39,48 @@ async def test_stop_in_a_welsh_conversation_is_answered_in_welsh(harness) -> Non
         await harness.say("sms", PHONE, text)
     stopped = await harness.say("sms", PHONE, "STOP")
     assert stopped[0]["text"].startswith("Fyddwch chi ddim yn cael rhagor o negeseuon testun")
+
+
+async def _welsh_supporter(h) -> None:
+    for text in ("JOIN", "Sam", "skip", "skip", "skip", "yes", "CYMRAEG"):
+        await h.say("sms", PHONE, text)
+
+
+async def _sms_consent(h) -> str:
+    async with h.db.transaction() as tx:
+        return (await supporters.find(tx, "sms", PHONE)).sms_consent
+
+
+@pytest.mark.parametrize("word", ["STOPIO", "stopio", "Dad-danysgrifio", "dad danysgrifio", "DIWEDD"])
+async def test_welsh_opt_out_words_stop_messages_with_a_welsh_confirmation(harness, word) -> None:
+    await _welsh_supporter(harness)
+    stopped = await harness.say("sms", PHONE, word)
+    assert len(stopped) == 1 and stopped[0]["text"].startswith("Fyddwch chi ddim yn cael rhagor")
+    assert await _sms_consent(harness) == "opted_out"
+    assert await harness.say("sms", PHONE, "MENU") == []
+
+
+@pytest.mark.parametrize("word", ["DECHRAU", "ail-ddechrau"])
+async def test_welsh_opt_in_words_start_messages_again(harness, word) -> None:
+    await _welsh_supporter(harness)
+    await harness.say("sms", PHONE, "STOPIO")
+    started = await harness.say("sms", PHONE, word)
+    assert started[0]["text"].startswith("Croeso'n ôl!")
+    assert await _sms_consent(harness) == "opted_in"
+
+
+async def test_cymorth_is_help(harness) -> None:
+    assert "https://example.org/privacy" in await harness.texts("sms", PHONE, "cymorth")
+
+
+async def test_with_twilio_advanced_opt_out_the_welsh_words_are_still_answered_here(tmp_path, clock) -> None:
+    """Twilio answers only its English keywords; STOPIO reaches us and must be confirmed by us."""
+    h = await Harness.create(tmp_path, settings=FlowSettings(twilio_advanced_opt_out=True), clock=clock)
+    try:
+        await _welsh_supporter(h)
+        assert await h.say("sms", PHONE, "STOP") == []
+        assert (await h.say("sms", PHONE, "DECHRAU"))[0]["text"].startswith("Croeso'n ôl!")
+        assert (await h.say("sms", PHONE, "STOPIO"))[0]["text"].startswith("Fyddwch chi ddim")
+        assert await _sms_consent(h) == "opted_out"
+    finally:
+        await h.close()
