@@ -345,8 +345,11 @@ def convert(update: Update, username: str, clock: Clock) -> Inbound | None:
         body = msg.text or msg.caption
         if body is None and not any(getattr(msg, name, None) for name in _MEDIA):
             return None  # service messages (pins, migrations, gifts, …)
+        # The app's language ("cy", "en-GB"): someone new starts in it when we have it.
+        code = (msg.from_user.language_code or "") if msg.from_user else ""
+        extra = {"language": code.split("-")[0].lower()} if code else {}
         return Inbound(address=str(msg.chat.id), text=body or "", kind="message" if body is not None else "media",
-                       **base)
+                       extra=extra, **base)
     if msg.migrate_to_chat_id and msg.chat.type == ChatType.GROUP:  # upgraded to a supergroup: new id
         extra = {"chat_id": msg.chat.id, "new_chat_id": msg.migrate_to_chat_id, "title": msg.chat.title or ""}
         return Inbound(address=str(msg.from_user.id), kind="group_migrated", extra=extra, **base)

@@ -23,6 +23,7 @@ from flows.core.context import Context
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Inbound, Reply
+from flows.supporter import language
 from flows.values.phones import masked_address
 from flows.verdicts import delivery
 from storage import conversations, inbound, outbox, space, supporters
@@ -170,6 +171,7 @@ class Engine:
             conv = states.get((message.channel, person.id)) or Conversation(person.id, message.channel)
             ctx = Context(tx, message, person, conv, self.clock, self.settings, routes.TABLE)
             self._expire(ctx)
+            language.first_contact(ctx)
             flood = self._flood(message, ctx.now.timestamp())
             ctx.throttled = bool(flood)
             try:

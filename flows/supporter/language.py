@@ -6,7 +6,15 @@ in the language just chosen, whatever the supporter was doing (their flow carrie
 from __future__ import annotations
 
 from flows.core.context import Context
+from flows.core.texts import available
 from storage import supporters
+
+
+def first_contact(ctx: Context) -> None:
+    """Someone new whose app speaks a language we have (Telegram's language_code) starts in it."""
+    wanted = ctx.inbound.extra.get("language")
+    if ctx.supporter.last_seen_at is None and wanted and wanted != ctx.supporter.language and wanted in available():
+        supporters.update(ctx.tx, ctx.supporter, language=wanted)
 
 
 async def _choose(ctx: Context, lang: str) -> None:

@@ -114,3 +114,10 @@ def _as_update(path: Path) -> dict:
 def test_every_collected_update_converts_or_is_ignored(path):
     message = _convert(_as_update(path))
     assert message is None or (message.channel == "telegram" and message.address and message.provider_id)
+
+
+def test_the_app_language_comes_with_a_private_message():
+    data = tu.message("Helo")
+    data["message"]["from"]["language_code"] = "cy-GB"
+    assert _convert(data).extra == {"language": "cy"}
+    assert _convert(tu.message("Hello")).extra == {"language": "en"}

@@ -84,3 +84,18 @@ async def test_with_twilio_advanced_opt_out_the_welsh_words_are_still_answered_h
         assert await _sms_consent(h) == "opted_out"
     finally:
         await h.close()
+
+
+async def test_someone_new_whose_telegram_speaks_welsh_starts_in_welsh(harness) -> None:
+    menu = await harness.say("telegram", "81", "MENU", language="cy")
+    assert "Beth hoffech chi ei wneud?" in menu[0]["text"]
+    assert await _language(harness, "telegram", "81") == "cy"
+
+
+async def test_a_supporter_already_known_keeps_their_choice_whatever_the_app_says(harness) -> None:
+    await harness.say("telegram", "82", "MENU", language="en")
+    await harness.say("telegram", "82", "CYMRAEG", language="en")
+    menu = await harness.say("telegram", "82", "MENU", language="en")
+    assert "Beth hoffech chi ei wneud?" in menu[0]["text"]
+    await harness.say("telegram", "83", "MENU", language="fr")  # no catalogue: English
+    assert await _language(harness, "telegram", "83") == "en"
