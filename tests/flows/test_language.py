@@ -99,3 +99,15 @@ async def test_a_supporter_already_known_keeps_their_choice_whatever_the_app_say
     assert "Beth hoffech chi ei wneud?" in menu[0]["text"]
     await harness.say("telegram", "83", "MENU", language="fr")  # no catalogue: English
     assert await _language(harness, "telegram", "83") == "en"
+
+
+async def test_a_welsh_speaker_signs_up_in_welsh(harness) -> None:
+    """CYMRAEG, then JOIN by SMS: every question and the welcome in Welsh."""
+    await harness.say("sms", PHONE, "CYMRAEG")
+    said = [await harness.texts("sms", PHONE, text) for text in ("JOIN", "Siân", "skip", "skip", "skip")]
+    assert "Croeso i Muster!" in said[0] and "Beth yw eich enw cyntaf?" in said[0]
+    assert said[1].startswith("Diolch, Siân. Beth yw eich cod post?")
+    assert "Pa rai o'r rhain sy'n bwysig i chi?" in said[2] and "Tai a rhenti" in said[2]
+    assert "Beth yw eich cyfeiriad e-bost?" in said[3]
+    welcome = await harness.texts("sms", PHONE, "yes")
+    assert "Rydych chi wedi ymuno, Siân. Croeso i Muster!" in welcome
