@@ -111,3 +111,9 @@ async def test_a_welsh_speaker_signs_up_in_welsh(harness) -> None:
     assert "Beth yw eich cyfeiriad e-bost?" in said[3]
     welcome = await harness.texts("sms", PHONE, "yes")
     assert "Rydych chi wedi ymuno, Siân. Croeso i Muster!" in welcome
+
+
+async def test_done_and_events_answer_a_welsh_speaker_in_welsh(harness) -> None:
+    await harness.say("sms", PHONE, "CYMRAEG")
+    assert (await harness.texts("sms", PHONE, "DONE")).startswith("Diolch! Does dim galwad i weithredu")
+    assert (await harness.texts("sms", PHONE, "EVENTS")).startswith("Does dim digwyddiadau ar y gweill")
