@@ -251,9 +251,9 @@ def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, l
         params.append(json.dumps(suppressed))
     where = " AND ".join(conds)
     sms_ok = ("(s.phone IS NOT NULL AND s.sms_consent = 'opted_in' AND s.sms_undeliverable = 0)"
-              if a.channel in (None, "sms") else "0")
+              if a.channel in (None, "sms") else "1 = 0")
     tg_ok = ("(s.telegram_id IS NOT NULL AND s.telegram_consent = 'opted_in')"
-             if a.channel in (None, "telegram") else "0")
+             if a.channel in (None, "telegram") else "1 = 0")
     base = ("SELECT s.id AS supporter_id, {ch} AS channel, {addr} AS address, s.first_name AS first_name, "
             "g.name AS group_name FROM supporters s LEFT JOIN local_groups g ON g.id = s.group_id "
             "WHERE {where} AND {ok}")
@@ -289,11 +289,11 @@ async def count(tx: Tx, a: Audience, every: bool = False, suppressed: Sequence[i
     """Messages per channel this audience would get now, plus "chats" for group chats."""
     sql, params = _recipients(a, every, list(suppressed))
     counts = {"sms": 0, "telegram": 0, "chats": 0}
-    for r in await tx.query(f"SELECT channel, COUNT(*) FROM ({sql}) GROUP BY channel", params):
+    for r in await tx.query(f"SELECT channel, COUNT(*) FROM ({sql}) x GROUP BY channel", params):
         counts[r[0]] = r[1]
     chat_sql, chat_params = _chats(a)
     if chat_sql:
-        counts["chats"] = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql})", chat_params)
+        counts["chats"] = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql}) x", chat_params)
     return counts
 
 
@@ -306,12 +306,12 @@ async def renderings(
     sql, params = _recipients(a, every, list(suppressed))
     rows = await tx.query(
         "SELECT channel, CASE WHEN channel = 'sms' THEN NULLIF(TRIM(first_name), '') END AS n, "
-        f"CASE WHEN channel = 'sms' THEN group_name END AS g, COUNT(*) FROM ({sql}) GROUP BY 1, 2, 3", params,
+        f"CASE WHEN channel = 'sms' THEN group_name END AS g, COUNT(*) FROM ({sql}) x GROUP BY 1, 2, 3", params,
     )
     found = [(r[0], r[1], r[2], r[3]) for r in rows]
     chat_sql, chat_params = _chats(a)
     if chat_sql:
-        chats = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql})", chat_params)
+        chats = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql}) x", chat_params)
         if chats:
             found.append(("chats", None, None, chats))
     return found
@@ -376,7 +376,7 @@ async def materialise(
         payload_params = text_params + text_params + [json.dumps(choices, ensure_ascii=False)]
     else:
         payload, payload_params = f"json_object('text', {text})", text_params
-    key = "'b:' || ? || ':' || COALESCE(r.supporter_id, 'chat' || r.address)"
+    key = "'b:' || ? || ':' || COALESCE(CAST(r.supporter_id AS TEXT), 'chat' || r.address)"
     if every:
         key += " || ':' || r.channel"
     stamp = ts(now)

@@ -60,9 +60,14 @@ def redacted(url: str) -> str:
 
 # -- SQL translation -------------------------------------------------------------------
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\?|:(?P<name>[A-Za-z_]\w*)|\bLIKE\b"
-                     r"|\bgroup_concat\s*\(", re.IGNORECASE)
+                     r"|\bgroup_concat\s*\("
+                     # SQLite's unary + on a column (`AND +s.phone IS NOT NULL`) keeps its planner off an
+                     # index; PostgreSQL has no unary + for text, and its planner needs no such hint.
+                     r"|(?P<unary>\b(?:AND|OR|WHERE|ON|NOT|BY|SELECT|WHEN|THEN|ELSE)\s+|[(,]\s*)\+(?=[A-Za-z_\"])",
+                     re.IGNORECASE)
 _OR_IGNORE = re.compile(r"^(\s*)INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _OR_REPLACE = re.compile(r"^(\s*)(?:INSERT\s+OR\s+REPLACE|REPLACE)\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
+_CREATE = re.compile(r"^\s*CREATE\s", re.IGNORECASE)
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(table_info|foreign_key_list)\s*\(\s*\"?(\w+)\"?\s*\)\s*$", re.IGNORECASE)
 
@@ -107,6 +112,8 @@ def placeholders(sql: str) -> tuple[str, tuple[str, ...] | None]:
             if name not in names:
                 names.append(name)
             return f"${names.index(name) + 1}"
+        if m.group("unary") is not None:
+            return m.group("unary")
         upper = token.upper()
         if upper == "LIKE":
             return "ILIKE"
@@ -125,6 +132,8 @@ def dml(sql: str, keys: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...
     pragma = _PRAGMA.match(sql)
     if pragma:
         return (_TABLE_INFO if pragma.group(1).lower() == "table_info" else _FOREIGN_KEYS), ("", pragma.group(2))
+    if _CREATE.match(sql):  # a table made at run time (an import's scratch table) is typed as a migration's
+        sql = ddl(sql)
     conflict = None
     if (m := _OR_IGNORE.match(sql)) is not None:
         sql = f"{m.group(1)}INSERT INTO{sql[m.end():]}"
@@ -167,6 +176,16 @@ COMPAT = [
     "CREATE OR REPLACE FUNCTION muster_count_true(n bigint, b boolean) RETURNS bigint "
     "LANGUAGE sql IMMUTABLE AS 'SELECT n + CASE WHEN b THEN 1 ELSE 0 END'",
     "CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = muster_count_true, STYPE = bigint)",
+    # SQLite's JSON functions as storage uses them: json_object of a text (and a JSON value), json()
+    # of a JSON text, and json_each over an array of integers (ids, group ids), at a path or not.
+    "CREATE OR REPLACE FUNCTION json(doc text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS 'SELECT doc::jsonb'",
+    "CREATE OR REPLACE FUNCTION json_object(k text, v text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "AS 'SELECT jsonb_build_object(k, v)::text'",
+    "CREATE OR REPLACE FUNCTION json_object(k text, v text, k2 text, v2 jsonb) RETURNS text LANGUAGE sql "
+    "IMMUTABLE AS 'SELECT jsonb_build_object(k, v, k2, v2)::text'",
+    "CREATE OR REPLACE FUNCTION json_each(doc text, path text DEFAULT '$') RETURNS TABLE (key bigint, value bigint) "
+    "LANGUAGE sql IMMUTABLE AS $$ SELECT (n - 1), e::bigint FROM jsonb_array_elements_text(doc::jsonb "
+    "#> string_to_array(regexp_replace(path, '^[$][.]?', ''), '.')) WITH ORDINALITY AS t(e, n) $$",
     # The tables, where a module asks SQLite's catalogue whether one exists.
     "CREATE OR REPLACE VIEW sqlite_master AS SELECT 'table'::text AS type, tablename::text AS name, "
     "tablename::text AS tbl_name FROM pg_tables WHERE schemaname = current_schema()",
@@ -400,8 +419,8 @@ class PostgresDatabase(Database):
                 if not conn.is_closed():
                     await conn.fetchval("SELECT 1")  # still ours only while the session lives
                     return True
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                pass
+            except Exception as exc:  # cut off (terminated, network): the lock went with the session
+                log.warning("lost the %s lease: %s", name, exc)
             self._leaders.pop(name, None)
             conn.terminate()
         conn = await asyncpg.connect(self.url)
@@ -445,9 +464,10 @@ async def upgrade(db: PostgresDatabase) -> list[str]:
                         await conn.execute(text)
                 await conn.execute("INSERT INTO schema_migrations (number, name, applied_at) VALUES ($1, $2, $3)",
                                    number, name, ts(datetime.now(UTC)))
-                await reset_sequences(conn)
             log.info("applied migration %s", name)
             applied.append(name)
+        if applied:  # a migration that rebuilt a table copied its rows with their ids
+            await reset_sequences(conn)
     await db.learn_schema()
     return applied
 

@@ -1,0 +1,54 @@
+"""PostgreSQL fixtures: each test gets a schema of its own on the server MUSTER_TEST_DATABASE_URL names,
+migrated from empty and dropped afterwards, so tests (and test runs) beside each other never meet.
+
+Without MUSTER_TEST_DATABASE_URL every test here skips, saying so: `make test` still passes on a
+machine with no PostgreSQL. `.ci/run` sets it on the machines that have one.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from storage import open_database
+from storage.db import Database
+
+# Read once at import: the suite's autouse clean_environment fixture removes every MUSTER_ variable
+# before each test runs.
+URL = os.environ.get("MUSTER_TEST_DATABASE_URL", "")
+SKIP = "PostgreSQL tests need MUSTER_TEST_DATABASE_URL (e.g. postgresql://root@127.0.0.1:5432/test)"
+
+
+def in_schema(url: str, schema: str) -> str:
+    """The URL with the schema first on its search path (asyncpg passes unknown query keys as settings)."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("search_path="))
+    query = f"{query}&search_path={schema}" if query else f"search_path={schema}"
+    return urlunsplit(parts._replace(query=query))
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh, empty schema's URL (dropped after the test)."""
+    if not URL:
+        pytest.skip(SKIP)
+    schema = f"muster_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(URL)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield in_schema(URL, schema)
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
+
+@pytest.fixture
+async def db(pg_url: str) -> AsyncIterator[Database]:
+    """The storage tests' `db`, on PostgreSQL: a test module that imports them runs them here."""
+    database = await open_database(pg_url)
+    yield database
+    await database.close()
