@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bot.cli import admin, api_tokens, referrals, transfers
+from bot.cli import admin, api_tokens, db_copy, referrals, transfers
 from bot.cli import broadcasts as broadcast_cli
 from bot.cli import console as console_cli
 from bot.cli import events as event_cli
@@ -86,6 +86,7 @@ def chat(
         lock.release()
 
 
+admin.db_app.command("copy-to")(db_copy.copy_to)
 app.add_typer(admin.db_app, name="db")
 admin.organiser_app.command("login-link")(console_cli.login_link)
 app.add_typer(admin.organiser_app, name="organiser")
