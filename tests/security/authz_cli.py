@@ -38,7 +38,8 @@ from tests.security.authz_world import (
 runner = CliRunner()
 NEWCOMER = "7400"  # a Telegram id given a role through the CLI
 # Not organiser actions: serving the bot, and chatting with it as a supporter from the terminal.
-NOT_ORGANISER = {"run", "chat"}
+# Operator commands: run on the machine itself, with the service stopped (db copy-to), not organiser actions.
+NOT_ORGANISER = {"run", "chat", "db copy-to"}
 
 
 def command_paths(group: object | None = None, prefix: str = "") -> set[str]:
