@@ -1,32 +1,76 @@
-"""Reading the dates organisers type ("Sat 14:00", "3 Oct 7pm", "tomorrow 18:30") and showing them back.
+"""Reading the dates organisers type, in English and Welsh ("Sat 14:00", "3 Oct 7pm", "tomorrow 18:30",
+"dydd Sadwrn 14:00", "3 Hydref 19:00", "yfory 10am"), and showing them back.
 
-Every form is read in the event's timezone. A date without a year is the next such
-date (today included); an explicit date in the past is refused, never guessed.
+dateparser does the reading; this module holds the rules around it. Every form is read in the
+event's timezone. A weekday, or a date without a year, is the next such day (today included); a
+time alone is the next such time; "in 2 hours" counts real hours, across a change of the clocks
+too. A moment in the past is refused, never moved; so is a text without a time, or one that does
+not say which day (a month without its day, a lone number).
+
+dateparser is imported on first use: it takes a tenth of a second to import and a few more to
+load its language data, which it then keeps.
 """
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-MONTHS = {name: n for n, names in enumerate((
-    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-    ("oct", "october"), ("nov", "november"), ("dec", "december"),
-), 1) for name in names}
+if TYPE_CHECKING:
+    from dateparser.date import DateData
+
+LANGUAGES = ("en", "cy")
+MAX_LENGTH = 80  # longer than any date; dateparser's time grows with the text
+
+# Weekday names a text may carry, to the weekday's number (Monday 0). Welsh names are given as
+# typed: alone ("Sadwrn"), after "dydd", or softly mutated after "nos" ("nos Wener"). "Mawrth"
+# alone is also March, so only its mutated form is here.
 WEEKDAYS = {name: n for n, names in enumerate((
-    ("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "weds", "wednesday"),
-    ("thu", "thur", "thurs", "thursday"), ("fri", "friday"), ("sat", "saturday"), ("sun", "sunday"),
+    ("mon", "monday", "llun", "lun"), ("tue", "tues", "tuesday", "fawrth"),
+    ("wed", "weds", "wednesday", "mercher", "fercher"), ("thu", "thur", "thurs", "thursday", "iau"),
+    ("fri", "friday", "gwener", "wener"), ("sat", "saturday", "sadwrn"), ("sun", "sunday", "sul"),
 )) for name in names}
 
-_TIME = re.compile(
-    r"(?:\bat\s+)?\b(?:(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<ampm>am|pm)\b|(?P<h24>\d{1,2})[:.](?P<m24>\d{2})\b"
-    r"|(?P<word>noon|midday|midnight)\b)"
-)
-_ISO = re.compile(r"\b(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})(?:t|\b)")
-_NUMERIC = re.compile(r"\b(?P<d>\d{1,2})/(?P<mo>\d{1,2})(?:/(?P<y>\d{2}|\d{4}))?\b")
-_DAY_MONTH = re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>[a-z]+)\.?(?:\s+(?P<y>\d{4}))?\b")
-_MONTH_DAY = re.compile(r"\b(?P<mon>[a-z]+)\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{4}))?\b")
+_SETTINGS: dict[str, Any] = {
+    "PREFER_DATES_FROM": "future",
+    # The wall clock as written: the event's zone is applied here, not by dateparser (whose own
+    # zone handling would shift a bare time by the zone's offset).
+    "TIMEZONE": "UTC",
+    "RETURN_TIME_AS_PERIOD": True,  # tells "Saturday" (a day) from "Saturday 2pm" (a time)
+    "DATE_ORDER": "DMY",  # 5/12 is 5 December
+    "PARSERS": ["relative-time", "absolute-time"],  # no Unix timestamps
+}
+
+# dateparser's Welsh knows "dydd Sadwrn" and "Sad" but not "Sadwrn" alone, the forms after "nos"
+# (evening), "bore" (morning) or "prynhawn" (afternoon), "nesaf" (next), "am" for "at", or
+# "o'r gloch"; nor does its English know "midday" or "next Sat". These few are rewritten first.
+_WELSH_DAYS = {"llun": "llun", "lun": "llun", "mawrth": "mawrth", "fawrth": "mawrth", "mercher": "mercher",
+               "fercher": "mercher", "iau": "iau", "gwener": "gwener", "wener": "gwener", "sadwrn": "sadwrn",
+               "sul": "sul"}
+_PARTS_OF_DAY = {"nos": "pm", "heno": "pm", "prynhawn": "pm", "pnawn": "pm", "p'nawn": "pm",
+                 "bore": "am", "fore": "am"}
+_PART = r"(?:nos|bore|fore|prynhawn|p'?nawn)"
+_WELSH_DAY = re.compile(
+    rf"(?<!\w)(?:(?P<part>{_PART})\s+)?(?:(?P<dydd>d?dydd)\s+)?(?P<day>{'|'.join(_WELSH_DAYS)})"
+    r"(?:\s+(?P<next>nesaf|nesa))?(?!\w)")
+_PART_WORD = re.compile(rf"(?<!\w)(?:{_PART}|heno)(?!\w)")
+_CLOCK_WORDS = ((re.compile(r"(?<!\w)hanner nos(?!\w)"), "00:00"),
+                (re.compile(r"(?<!\w)(?:hanner|canol) dydd(?!\w)"), "12:00"),
+                (re.compile(r"(?<!\w)midday(?!\w)"), "noon"),
+                (re.compile(r"(?<!\w)o'r gloch(?!\w)"), ""))
+_WELSH_ORDINAL = re.compile(r"(?<!\w)(\d{1,2})(?:af|il|ydd|edd|ed|fed)(?!\w)")  # "3ydd Hydref", "1af"
+_AT = re.compile(r"(?<!\d)(?<!\d )(?<!\w)am\s+(?=\d)")  # Welsh "am 7pm": "at", not a.m.
+_MERIDIEM = re.compile(r"\d\s*(?:am|pm|yb|yh)(?!\w)|(?<!\w)(?:am|pm|yb|yh|noon)(?!\w)")
+_LAST_HOUR = re.compile(r"(?<![\d/:.-])(?P<h>\d{1,2})(?:[:.]\d{2})?$")
+_MODIFIED_DAY = re.compile(r"(?<!\w)(next|this|last)\s+(mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?!\w)")
+_FULL_DAYS = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "weds": "wednesday",
+              "thu": "thursday", "thur": "thursday", "thurs": "thursday", "fri": "friday", "sat": "saturday",
+              "sun": "sunday"}
+# A span of hours and minutes, as dateparser translates it ("ymhen 2 awr" is "in 2 hour").
+_DURATION = re.compile(r"(?:in )?(?:\d+ (?:hour|minute|second) ?)+(?:ago)?")
 
 
 class DateError(ValueError):
@@ -38,79 +82,122 @@ class DateError(ValueError):
         self.when = when
 
 
-def _time_of(text: str) -> tuple[time | None, str]:
-    match = _TIME.search(text)
-    if not match:
-        return None, text
-    rest = (text[:match.start()] + " " + text[match.end():]).strip()
-    if match["word"]:
-        return (time(0, 0) if match["word"] == "midnight" else time(12, 0)), rest
-    if match["ampm"]:
-        hour, minute = int(match["h"]), int(match["m"] or 0)
-        if not 1 <= hour <= 12 or minute > 59:
-            raise DateError("unreadable")
-        hour = hour % 12 + (12 if match["ampm"] == "pm" else 0)
-        return time(hour, minute), rest
-    hour, minute = int(match["h24"]), int(match["m24"])
-    if hour > 23 or minute > 59:
-        raise DateError("unreadable")
-    return time(hour, minute), rest
+def _normalised(text: str) -> tuple[str, bool]:
+    """The text in the forms dateparser reads, and whether it asked for the *next* such weekday."""
+    cleaned = re.sub(r"\s+", " ", (text or "").replace("\u2019", "'").lower()).strip()
+    for pattern, replacement in _CLOCK_WORDS:
+        cleaned = pattern.sub(replacement, cleaned)
+    hint: str | None = None
+    following = False
 
+    def welsh_day(match: re.Match[str]) -> str:
+        nonlocal hint, following
+        if match["day"] == "mawrth" and not (match["part"] or match["dydd"]):
+            return match[0]  # March
+        if match["part"]:
+            hint = _PARTS_OF_DAY[match["part"]]
+        following = following or bool(match["next"])
+        return f"dydd {_WELSH_DAYS[match['day']]}"
 
-def _year_for(day: int, month: int, today: date) -> date:
-    """The next such day from today on (a date without a year)."""
-    candidate = date(today.year, month, day)
-    return candidate if candidate >= today else date(today.year + 1, month, day)
+    cleaned = _WELSH_DAY.sub(welsh_day, cleaned)
 
+    def part_of_day(match: re.Match[str]) -> str:
+        nonlocal hint
+        hint = _PARTS_OF_DAY[match[0]]
+        return "heddiw" if match[0] == "heno" else ""
 
-def _date_of(text: str, today: date) -> date | None:
-    words = text.split()
-    if not words:
-        return None
-    if text in ("today", "tonight"):
-        return today
-    if text == "tomorrow":
-        return today + timedelta(days=1)
-    if (match := _ISO.search(text)):
-        return date(int(match["y"]), int(match["mo"]), int(match["d"]))
-    if (match := _NUMERIC.search(text)):
-        day, month = int(match["d"]), int(match["mo"])
-        if match["y"]:
-            year = int(match["y"])
-            return date(year + 2000 if year < 100 else year, month, day)
-        return _year_for(day, month, today)
-    for pattern in (_DAY_MONTH, _MONTH_DAY):
-        match = pattern.search(text)
-        if match and match["mon"] in MONTHS:
-            day, month = int(match["d"]), MONTHS[match["mon"]]
-            return date(int(match["y"]), month, day) if match["y"] else _year_for(day, month, today)
-    day_words = [w for w in words if w not in ("next", "this", "on")]
-    if len(day_words) == 1 and day_words[0] in WEEKDAYS:
-        ahead = (WEEKDAYS[day_words[0]] - today.weekday()) % 7
-        if "next" in words and ahead == 0:
-            ahead = 7
-        return today + timedelta(days=ahead)
-    return None
-
-
-def parse(text: str, now: datetime, tz: str = "Europe/London") -> datetime:
-    """The moment meant, in `tz`; raises DateError when unreadable, without a time, or past."""
-    zone = ZoneInfo(tz)
-    cleaned = re.sub(r"[,]", " ", (text or "").strip().lower())
+    cleaned = _PART_WORD.sub(part_of_day, cleaned)
+    cleaned = _AT.sub("", cleaned)
+    cleaned = _WELSH_ORDINAL.sub(r"\1", cleaned)
+    cleaned = _MODIFIED_DAY.sub(lambda m: f"{m[1]} {_FULL_DAYS[m[2]]}", cleaned)
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
-    local_now = now.astimezone(zone)
+    # "nos Wener 7" is 7 in the evening: a bare hour at the end takes the part of the day.
+    if hint and not _MERIDIEM.search(cleaned) and (last := _LAST_HOUR.search(cleaned)) and 1 <= int(last["h"]) <= 11:
+        cleaned += hint
+    return cleaned, following
+
+
+def _read(text: str, base: datetime, languages: tuple[str, ...]) -> DateData | None:
+    from dateparser import DateDataParser  # noqa: PLC0415 - slow to import; only organisers' dates need it
+
+    parser = DateDataParser(languages=list(languages), try_previous_locales=False,
+                            settings={**_SETTINGS, "RELATIVE_BASE": base})
+    data = parser.get_date_data(text)
+    return data if data.date_obj is not None else None
+
+
+@cache
+def _translation_settings() -> Any:
+    from dateparser.conf import settings  # noqa: PLC0415
+
+    return settings.replace(**_SETTINGS)
+
+
+def _translated(text: str, locale: str | None) -> str:
+    """The text in dateparser's English ("ymhen 2 awr" -> "in 2 hour")."""
+    from dateparser.languages.loader import default_loader  # noqa: PLC0415
+
+    if locale is None:
+        return ""
+    translated: str = default_loader.get_locale(locale).translate(
+        text, keep_formatting=False, settings=_translation_settings())
+    return translated
+
+
+def _year_later(day: date) -> date | None:
     try:
-        moment, rest = _time_of(cleaned)
-        day = _date_of(re.sub(r"(^|\s)(at|-|on)(?=\s|$)", " ", rest).strip(), local_now.date())
-    except ValueError as exc:  # 31 Feb and friends
-        if isinstance(exc, DateError):
-            raise
-        raise DateError("unreadable") from None
-    if day is None:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return None
+
+
+def _in_zone(read: datetime, zone: ZoneInfo, now: datetime) -> datetime:
+    if read.tzinfo is not None:  # the text named its zone ("14:00 BST")
+        return read.astimezone(zone)
+    # A wall time skipped when the clocks go forward (01:30 on the last Sunday of March in London)
+    # is the moment an hour later on the clock; one that happens twice when they go back is the
+    # first, unless only the second is still to come.
+    first, second = read.replace(tzinfo=zone), read.replace(tzinfo=zone, fold=1)
+    chosen = second if first <= now < second else first
+    return chosen.astimezone(UTC).astimezone(zone)
+
+
+def parse(text: str, now: datetime, tz: str = "Europe/London", languages: Sequence[str] | None = None) -> datetime:
+    """The moment meant, in `tz`; raises DateError when unreadable, without a time, or past.
+
+    `languages` are the deployment's (dateparser's codes); English and Welsh unless given.
+    """
+    zone = ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    base, today = local_now.replace(tzinfo=None), local_now.date()
+    if len(text or "") > MAX_LENGTH:
         raise DateError("unreadable")
-    if moment is None:
+    cleaned, following = _normalised(text)
+    if not cleaned:
+        raise DateError("unreadable")
+    langs = tuple(languages or LANGUAGES)
+    data = _read(cleaned, base, langs)
+    if data is None or data.date_obj is None or not {"day", "month"} <= set(data.parts):
+        raise DateError("unreadable")
+    if data.period != "time":
         raise DateError("no_time")
-    when = datetime.combine(day, moment, tzinfo=zone)
+    read: datetime = data.date_obj
+    # dateparser counts on the wall clock. That is right for days ("in 2 days", "tomorrow") and
+    # wrong for hours across a change of the clocks, the one case where the two differ.
+    offsets = {read.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
+    if (read.tzinfo is None and offsets != {local_now.utcoffset()}
+            and _DURATION.fullmatch(_translated(cleaned, data.locale).strip())):
+        when = (now + (read - base)).astimezone(zone)
+    else:
+        # dateparser takes "Monday" on a Monday, and "2 Nov 9am" at noon on 2 November, as a week or
+        # a year on; the rule here is today included, so read them again from the start of today.
+        if (read.tzinfo is None and not following
+                and read.date() in (today + timedelta(days=7), _year_later(today))
+                and "next" not in _translated(cleaned, data.locale).split()):
+            again = _read(cleaned, datetime.combine(today, time.min) - timedelta(microseconds=1), langs)
+            if again is not None and again.date_obj is not None and again.date_obj.date() == today:
+                read = again.date_obj
+        when = _in_zone(read, zone, now)
     if when <= now:
         raise DateError("past", when)
     return when

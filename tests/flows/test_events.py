@@ -1,14 +1,13 @@
-"""Events through the engine: RSVP rules, waitlist, scope, announcements, dates and the calendar file."""
+"""Events through the engine: RSVP rules, waitlist, scope, announcements and the calendar file."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from icalendar import Calendar
 
 from flows.core.settings import FlowSettings
 from flows.core.types import Reply
-from flows.values import calendar, dates
+from flows.values import calendar
 from storage import events as store
 from tests.flows import events_support as es
 from tests.harness import Harness
@@ -127,39 +126,6 @@ async def test_announcement_goes_once_to_opted_in_group_members_and_linked_chats
     assert harness.channels["sms"].pop("+447400000001")[0]["text"].startswith("New event: Housing rally")
     # On SMS a number answers the announcement.
     assert "You're going" in await harness.texts("sms", "+447400000001", "1")
-
-
-# -- dates ------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, expected", [
-    ("Sat 14:00", datetime(2026, 11, 7, 14, 0)),
-    ("3 Oct 7pm", datetime(2027, 10, 3, 19, 0)),
-    ("2026-12-05 19:00", datetime(2026, 12, 5, 19, 0)),
-    ("tomorrow 18:30", datetime(2026, 11, 3, 18, 30)),
-    ("today 1pm", datetime(2026, 11, 2, 13, 0)),
-    ("next Monday 7.30pm", datetime(2026, 11, 9, 19, 30)),
-    ("Dec 5 at noon", datetime(2026, 12, 5, 12, 0)),
-    ("5/12/2026 09:15", datetime(2026, 12, 5, 9, 15)),
-    ("Saturday 3rd of April 2027, 10am", datetime(2027, 4, 3, 10, 0)),
-])
-def test_dates_in_natural_forms(text, expected):
-    got = dates.parse(text, NOW, "Europe/London")
-    assert got.replace(tzinfo=None) == expected and str(got.tzinfo) == "Europe/London"
-
-
-@pytest.mark.parametrize("text, reason", [
-    ("banana", "unreadable"), ("", "unreadable"), ("31 Feb 10:00", "unreadable"), ("Sat 25:00", "unreadable"),
-    ("Saturday", "no_time"), ("2025-06-01 12:00", "past"), ("today 9am", "past"),
-])
-def test_dates_refused(text, reason):
-    with pytest.raises(dates.DateError) as caught:
-        dates.parse(text, NOW, "Europe/London")
-    assert caught.value.reason == reason
-
-
-def test_summer_dates_are_british_summer_time():
-    moment = dates.parse("2027-07-01 19:00", NOW, "Europe/London")
-    assert moment.astimezone(UTC).hour == 18
-    assert dates.full(moment) == "Thursday 1 July 2027, 19:00"
 
 
 # -- the calendar file ------------------------------------------------------------------------
