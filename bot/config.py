@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # -- service
     db_path: Path = Field(Path("muster.db"), alias="MUSTER_DB_PATH")
     # PostgreSQL instead of the SQLite file, for several workers on one database (postgresql://…).
-    database_url: str | None = Field(None, alias="MUSTER_DATABASE_URL", pattern=r"^postgres(ql)?://\S+$")
+    database_url: str | None = Field(None, alias="MUSTER_DATABASE_URL", pattern=r"^(postgres(ql)?://\S+)?$")
     host: str = Field("127.0.0.1", alias="MUSTER_HOST")
     port: int = Field(8080, alias="MUSTER_PORT", ge=0, le=65535)
     public_url: str | None = Field(None, alias="MUSTER_PUBLIC_URL")
@@ -179,7 +179,7 @@ class Settings(BaseSettings):
     @property
     def shared_database(self) -> bool:
         """Several workers may share the database (PostgreSQL): no file lock, leases instead."""
-        return self.database_url is not None
+        return bool(self.database_url)
 
     @property
     def sandbox(self) -> bool:

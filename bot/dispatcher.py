@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.channels.base import Channel, SendError
 from bot.commit_group import CommitGroup
+from bot.pacing import Pacer
 from flows.core.clock import Clock
 from flows.core.types import Reply
 from flows.organiser import reports
@@ -42,6 +44,10 @@ LEASE_SECONDS = 60.0  # a claim's lease; renewed every third of it while sends a
 def instance_id() -> str:
     """Who claims: host, pid and a random part, unique across restarts and machines."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# Each pacer's configured rate, as first seen: a share set by an earlier dispatcher is not a rate.
+_BASE_RATES: weakref.WeakKeyDictionary[Pacer, float | None] = weakref.WeakKeyDictionary()
 
 
 class _Lost(Exception):
@@ -83,7 +89,8 @@ class Dispatcher:
         self._finished = CommitGroup(self._write_finished)
         # Several workers on one database (PostgreSQL) share each channel's rate: each paces at its
         # share, the configured rate divided by the workers alive at the last heartbeat.
-        self._rates = {name: channel.pacer.rate for name, channel in channels.items()}
+        self._rates = {name: _BASE_RATES.setdefault(channel.pacer, channel.pacer.rate)
+                       for name, channel in channels.items()}
         self.workers = 1
         self._lost: set[int] = set()  # claims found taken back when their hand-over was recorded
 

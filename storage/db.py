@@ -71,6 +71,24 @@ def parse_ts(text: str) -> datetime:
     return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
 
 
+def cascades(tables: Iterable[str], edges: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Each table with every table a delete from it reaches through ON DELETE actions (itself
+    included), from (child, parent) foreign-key edges. Names are compared in lower case."""
+    children: dict[str, set[str]] = {}
+    for child, parent in edges:
+        children.setdefault(parent.lower(), set()).add(child.lower())
+    reached_from = {}
+    for table in (t.lower() for t in tables):
+        reached, todo = {table}, [table]
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in reached:
+                    reached.add(child)
+                    todo.append(child)
+        reached_from[table] = reached
+    return reached_from
+
+
 class Tx:
     """One transaction. Writes are buffered and sent in as few round trips as possible.
 
@@ -209,21 +227,12 @@ class Database:
         makes only reads of those tables flush. Call after migrations, and again after any change."""
         names = [r[0] for r in await self.conn.execute_fetchall(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        children: dict[str, set[str]] = {}
+        edges = []
         for table in names:
             for fk in await self.conn.execute_fetchall(f'PRAGMA foreign_key_list("{table}")'):
                 if fk["on_delete"].upper() != "NO ACTION" and fk["on_delete"].upper() != "RESTRICT":
-                    children.setdefault(fk["table"].lower(), set()).add(table.lower())
-        cascades = {}
-        for table in (n.lower() for n in names):
-            reached, todo = {table}, [table]
-            while todo:
-                for child in children.get(todo.pop(), ()):
-                    if child not in reached:
-                        reached.add(child)
-                        todo.append(child)
-            cascades[table] = reached
-        self._cascades = cascades
+                    edges.append((table, fk["table"]))
+        self._cascades = cascades(names, edges)
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -22,6 +22,7 @@ at once (SQLite's take turns). Failed constraints raise ConstraintFailed, as on 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
@@ -38,7 +39,17 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from storage import migrations
-from storage.db import ConstraintFailed, Database, DatabaseBusy, DatabaseUnusable, Params, Row, Tx, ts
+from storage.db import (
+    ConstraintFailed,
+    Database,
+    DatabaseBusy,
+    DatabaseUnusable,
+    Params,
+    Row,
+    Tx,
+    cascades,
+    ts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +314,7 @@ class PostgresDatabase(Database):
         self._pool: asyncpg.Pool | None = None
         self._keys: dict[str, tuple[str, ...]] = {}
         self._leaders: dict[str, asyncpg.Connection] = {}
+        self._leading = asyncio.Lock()
         self.translate = lru_cache(maxsize=4096)(lambda sql: dml(sql, self._keys))
 
     async def connect(self) -> PostgresDatabase:
@@ -342,19 +354,7 @@ class PostgresDatabase(Database):
                 "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
                 "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey) "
                 "WHERE k.contype = 'p' AND c.relnamespace = current_schema()::regnamespace GROUP BY c.relname")
-        children: dict[str, set[str]] = {}
-        for child, parent in edges:
-            children.setdefault(parent.lower(), set()).add(child.lower())
-        cascades = {}
-        for table in (n.lower() for n in names):
-            reached, todo = {table}, [table]
-            while todo:
-                for child in children.get(todo.pop(), ()):
-                    if child not in reached:
-                        reached.add(child)
-                        todo.append(child)
-            cascades[table] = reached
-        self._cascades = cascades
+        self._cascades = cascades(names, [(child, parent) for child, parent in edges])
         self._keys.clear()
         self._keys.update({t.lower(): tuple(k) for t, k in keys})
         self.translate.cache_clear()
@@ -412,6 +412,10 @@ class PostgresDatabase(Database):
         """Whether this process holds `name`'s lease: a session advisory lock on a connection of its
         own, kept for as long as the process (and that connection) lives. Tried again on each call,
         so when the holder dies or is cut off another worker takes it at its next call."""
+        async with self._leading:  # two sweeps of this process at once must not race each other for it
+            return await self._lead(name)
+
+    async def _lead(self, name: str) -> bool:
         key = zlib.crc32(f"muster:{name}".encode())
         conn = self._leaders.get(name)
         if conn is not None:

@@ -14,8 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from flows.core.settings import FlowSettings
 from storage import open_database
 from storage.db import Database
+from tests.harness import Harness
 
 # Read once at import: the suite's autouse clean_environment fixture removes every MUSTER_ variable
 # before each test runs.
@@ -52,3 +54,9 @@ async def db(pg_url: str) -> AsyncIterator[Database]:
     database = await open_database(pg_url)
     yield database
     await database.close()
+
+
+@pytest.fixture
+async def harness(db, clock) -> AsyncIterator[Harness]:
+    """The conversation harness (real engine, outbox and dispatcher) on PostgreSQL."""
+    yield Harness(db, clock, FlowSettings())
