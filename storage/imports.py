@@ -1,14 +1,18 @@
 """Imports of supporters and opt-outs: the record of each import, the consent wordings files state,
 the lookups an import needs for many rows at once, and its writes in bulk.
 
-Rows already seen in the file being imported are remembered in a temporary table of the
-connection (keyed by the import's run), not in memory, so that a file of any length is read in
-flat memory: each batch asks which of its phone numbers, emails and Telegram ids came earlier.
+Rows already seen in the file being imported are remembered in a scratch table (keyed by the
+import's run), not in memory, so that a file of any length is read in flat memory: each batch asks
+which of its phone numbers, emails and Telegram ids came earlier. The two backends keep it
+differently (see `_scratch`): on SQLite a temporary table of the process's one connection; on
+PostgreSQL, where each batch's transaction may take another pooled connection (or another worker
+runs another import), one unlogged table shared by every run, made on first use.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -173,11 +177,34 @@ async def suppressed(tx: Tx, hashes: Sequence[str]) -> dict[str, str]:
 
 
 # -- rows already seen in this file ----------------------------------------------------------------
+_RUN_BITS = 30  # a run key is the second it started, then this many random bits
+_STALE_SECONDS = 86_400  # a run's rows left this long (its process killed mid-import) are removed
+
+
+def run_key(now: datetime) -> int:
+    """A new run's key: unique, and ordered by when the run started (so that rows a killed import
+    left behind can be found by their age)."""
+    return (int(now.timestamp()) << _RUN_BITS) | secrets.randbits(_RUN_BITS)
+
+
+def _scratch(tx: Tx) -> str:
+    """The scratch table's name: SQLite's lives in the connection's temp schema."""
+    return "import_seen" if tx.dialect == "postgresql" else "temp.import_seen"
+
+
 async def begin_run(tx: Tx, run: int) -> None:
-    await tx.execute("PRAGMA temp.cache_size = -32000")
-    await tx.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (run INTEGER NOT NULL, key INTEGER NOT NULL, "
-                     "line INTEGER NOT NULL, PRIMARY KEY (run, key)) WITHOUT ROWID")
-    await tx.execute("DELETE FROM temp.import_seen WHERE run = ?", (run,))
+    if tx.dialect == "postgresql":
+        # Unlogged: scratch rows need no crash safety, and skipping the WAL makes their writes cheap.
+        # The advisory lock lets two workers starting their first import at once take turns to make it.
+        await tx.execute("SELECT pg_advisory_xact_lock(hashtext('muster:import_seen'))")
+        await tx.execute("CREATE UNLOGGED TABLE IF NOT EXISTS import_seen (run BIGINT NOT NULL, key BIGINT NOT NULL, "
+                         "line BIGINT NOT NULL, PRIMARY KEY (run, key))")
+    else:
+        await tx.execute("PRAGMA temp.cache_size = -32000")
+        await tx.execute("CREATE TEMP TABLE IF NOT EXISTS import_seen (run INTEGER NOT NULL, key INTEGER NOT NULL, "
+                         "line INTEGER NOT NULL, PRIMARY KEY (run, key)) WITHOUT ROWID")
+    await tx.execute(f"DELETE FROM {_scratch(tx)} WHERE run = ? OR run < ?",
+                     (run, run - (_STALE_SECONDS << _RUN_BITS)))
 
 
 def _key(text: str) -> int:
@@ -191,24 +218,33 @@ async def seen(tx: Tx, run: int, keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(list(by_key)):
         found.update({by_key[r[0]]: r[1] for r in await tx.query(
-            f"SELECT key, line FROM temp.import_seen WHERE run = ? AND key IN ({_marks(chunk)})", [run, *chunk])})
+            f"SELECT key, line FROM {_scratch(tx)} WHERE run = ? AND key IN ({_marks(chunk)})", [run, *chunk])})
     return found
 
 
 def remember(tx: Tx, run: int, keys: Iterable[tuple[str, int]]) -> None:
-    tx.write_many("INSERT INTO temp.import_seen (run, key, line) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    tx.write_many(f"INSERT INTO {_scratch(tx)} (run, key, line) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                   [(run, _key(key), line) for key, line in keys])
 
 
 async def end_run(tx: Tx, run: int) -> None:
-    await tx.execute("DELETE FROM temp.import_seen WHERE run = ?", (run,))
+    await tx.execute(f"DELETE FROM {_scratch(tx)} WHERE run = ?", (run,))
 
 
 # -- writes ---------------------------------------------------------------------------------------
-async def next_supporter_id(tx: Tx) -> int:
-    """The id the next new supporter takes (the transaction holds the write lock: nobody else inserts)."""
-    value: int = await tx.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM supporters")
-    return value
+async def supporter_ids(tx: Tx, count: int) -> list[int]:
+    """`count` ids for new supporters, ascending. SQLite's transaction holds the write lock (nobody
+    else inserts), so they follow the largest id; on PostgreSQL other workers sign people up at the
+    same time, so they come from the table's identity sequence, as a sign-up's id does (ids an import
+    reserves but does not use are left as gaps)."""
+    if count <= 0:
+        return []
+    if tx.dialect == "postgresql":
+        rows = await tx.query("SELECT nextval(pg_get_serial_sequence('supporters', 'id')) FROM generate_series(1, ?)",
+                              (count,))
+        return sorted(int(r[0]) for r in rows)
+    first: int = await tx.scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM supporters")
+    return list(range(first, first + count))
 
 
 def insert_supporters(tx: Tx, rows: Sequence[NewSupporter], now: datetime) -> None:

@@ -2,8 +2,10 @@
 unless it is a dry run, the writes that make it so (see flows.organiser.imports for the rules)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import count
 from typing import Any
 
 from flows.values.postcodes import Postcode
@@ -135,7 +137,10 @@ async def decide_batch(tx: Tx, ctx: Context, batch: Batch, dry_run: bool) -> lis
     hashes = {id(r): _hashes(ctx, r) for r in live}
     blocked = await store.suppressed(tx, [h for found in hashes.values() for h in found.values()])
     writes = _Writes()
-    next_id = [await store.next_supporter_id(tx) if not dry_run and ctx.kind == "supporters" and live else 0]
+    fresh = sum(1 for r in live if not (by_phone.get(r.phone or "") or by_tg.get(r.telegram_id or 0)
+                                        or by_email.get((r.email or "").lower())))
+    next_id: Iterator[int] = (iter(await store.supporter_ids(tx, fresh)) if not dry_run and ctx.kind == "supporters"
+                              else count(1))
     now_seen: dict[str, int] = {}
     out: list[Decided] = []
     for r in batch.rows:
@@ -207,11 +212,10 @@ def _channels(names: list[str]) -> str:
     return _BOTH[tuple(names)]
 
 
-def _new(ctx: Context, r: Parsed, writes: _Writes, next_id: list[int]) -> Decided:
+def _new(ctx: Context, r: Parsed, writes: _Writes, next_id: Iterator[int]) -> Decided:
     if r.phone is None and r.telegram_id is None:
         return Decided(r.line, "refused", "no phone number or Telegram id (and no supporter has this email)")
-    supporter_id = next_id[0]
-    next_id[0] += 1
+    supporter_id = next(next_id)
     addresses = {"sms": r.phone, "telegram": r.telegram_id}
     states = {}
     opted_in = []

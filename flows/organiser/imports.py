@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -197,7 +196,7 @@ async def run(transaction: Transaction, actor: Actor, path: Path, file_name: str
     if not dry_run:
         for _ in reader:
             pass  # the whole file is read once before anything is written: a broken quote stops it here
-    run_key = secrets.randbits(62)
+    run_key = store.run_key(now)
     async with transaction() as tx:
         summary.previous = await store.previous(tx, options.kind, scanned.sha256)
         if summary.previous is not None and not dry_run and not options.again:
