@@ -28,6 +28,28 @@ async def references(tx: Tx) -> list[tuple[str, str, bool]]:
     return found
 
 
+async def _unique_keys(tx: Tx, table: str) -> list[tuple[str, ...]]:
+    """The columns of each primary key and unique index of `table` (not partial ones, nor those on
+    expressions: no table referring to supporters has one, and a clash on one fails the merge)."""
+    if tx.dialect == "postgresql":
+        rows = await tx.query(
+            "SELECT array_agg(a.attname::text ORDER BY k.n) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indrelid AND c.relnamespace = current_schema()::regnamespace "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE c.relname = ? AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL "
+            "GROUP BY i.indexrelid", (table,))
+        return [tuple(r[0]) for r in rows]
+    keys = [tuple(r["name"] for r in sorted(await tx.query(f'PRAGMA table_info("{table}")'), key=lambda r: r["pk"])
+                  if r["pk"])]
+    for index in await tx.query(f'PRAGMA index_list("{table}")'):
+        if index["unique"] and not index["partial"]:
+            columns = [r["name"] for r in await tx.query(f'PRAGMA index_info("{index["name"]}")')]
+            if None not in columns:
+                keys.append(tuple(columns))
+    return list(dict.fromkeys(k for k in keys if k))  # a composite primary key is also listed as an index
+
+
 async def merge(tx: Tx, keep_id: int, drop_id: int) -> dict[str, int]:
     """Fold the record `drop_id` into `keep_id` and delete it; returns rows moved per table.
 
@@ -92,9 +114,15 @@ async def merge(tx: Tx, keep_id: int, drop_id: int) -> dict[str, int]:
         if table in _KNOWN:
             continue
         # Rows that would collide with the kept record's own (one RSVP per event) stay
-        # behind and go with the dropped record: the older record's answer wins.
+        # behind and go with the dropped record: the older record's answer wins. (SQLite's
+        # UPDATE OR IGNORE, said in SQL both backends speak: PostgreSQL has no OR IGNORE.)
+        clashes = "".join(
+            f' AND NOT EXISTS (SELECT 1 FROM "{table}" AS kept WHERE kept."{column}" = ?'
+            + "".join(f' AND kept."{c}" = "{table}"."{c}"' for c in key if c != column) + ")"
+            for key in await _unique_keys(tx, table) if column in key)
         moved[table] = await tx.execute(
-            f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (keep_id, drop_id)
+            f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" = ?{clashes}',
+            [keep_id, drop_id, *[keep_id] * clashes.count("NOT EXISTS")],
         )
         left = await tx.scalar(f'SELECT COUNT(*) FROM "{table}" WHERE "{column}" = ?', (drop_id,))
         if left:

@@ -73,7 +73,8 @@ async def test_merge_keeps_the_older_record_and_moves_history(harness: Harness) 
                        (sms_id,)) == [("elections",), ("housing",), ("jobs",)]
     assert await _rows(harness, "SELECT channel FROM consent_log WHERE supporter_id = ? ORDER BY id",
                        (sms_id,)) == [("sms",), ("telegram",)]
-    assert await _rows(harness, "SELECT COUNT(*) FROM consent_log WHERE supporter_id IS NOT ?", (sms_id,)) == [(0,)]
+    assert await _rows(harness, "SELECT COUNT(*) FROM consent_log WHERE supporter_id IS NULL OR supporter_id <> ?",
+                       (sms_id,)) == [(0,)]
     outbox = await _rows(harness, "SELECT DISTINCT supporter_id FROM outbox")
     assert outbox == [(sms_id,)] and (await _rows(harness, "SELECT COUNT(*) FROM outbox"))[0][0] > before[0][0]
     assert await _rows(harness, "SELECT supporter_id, channel FROM conversations ORDER BY channel") == [
@@ -84,6 +85,34 @@ async def test_merge_keeps_the_older_record_and_moves_history(harness: Harness) 
     await harness.say("sms", PHONE, "MENU")
     await harness.say("telegram", TG, "MENU")
     assert await _rows(harness, "SELECT COUNT(*) FROM supporters") == [(1,)]
+
+
+async def test_merge_leaves_behind_only_rows_that_clash_with_the_kept_records(harness: Harness, caplog) -> None:
+    """Another feature's rows move to the kept record unless it has its own under the same key (a
+    primary key, or a unique index): then the kept record's answer wins and the dropped one goes."""
+    async with harness.db.transaction() as tx:
+        await tx.execute("CREATE TABLE test_answers (question INTEGER NOT NULL, supporter_id INTEGER NOT NULL "
+                         "REFERENCES supporters(id) ON DELETE CASCADE, answer TEXT NOT NULL, "
+                         "PRIMARY KEY (question, supporter_id))")
+        await tx.execute("CREATE TABLE test_pledges (id INTEGER PRIMARY KEY, supporter_id INTEGER REFERENCES "
+                         "supporters(id) ON DELETE CASCADE, what TEXT, UNIQUE (supporter_id, what))")
+    keep = await _person(harness, "sms", PHONE, name="Ada")
+    harness.clock.advance(minutes=5)
+    drop = await _person(harness, "telegram", TG)
+    async with harness.db.transaction() as tx:
+        tx.write_many("INSERT INTO test_answers VALUES (?, ?, ?)",
+                      [(1, keep, "yes"), (1, drop, "no"), (2, drop, "maybe")])
+        tx.write_many("INSERT INTO test_pledges (supporter_id, what) VALUES (?, ?)",
+                      [(keep, "leaflets"), (drop, "leaflets"), (drop, "phone bank"), (drop, None), (keep, None)])
+    with caplog.at_level("WARNING"):
+        assert "joined the two together" in await _share(harness, TG, PHONE, int(TG))
+    assert await _rows(harness, "SELECT question, supporter_id, answer FROM test_answers ORDER BY 1") == [
+        (1, keep, "yes"), (2, keep, "maybe")]
+    pledges = await _rows(harness, "SELECT supporter_id, what FROM test_pledges")
+    assert sorted(pledges, key=lambda p: (p[1] is None, p[1] or "")) == [
+        (keep, "leaflets"), (keep, "phone bank"), (keep, None), (keep, None)]  # NULLs never clash
+    assert "1 test_answers row(s)" in caplog.text and "1 test_pledges row(s)" in caplog.text
+    assert await _rows(harness, "SELECT id FROM supporters") == [(keep,)]
 
 
 async def test_merge_keeps_the_telegram_record_when_it_is_older(harness: Harness) -> None:
