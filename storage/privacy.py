@@ -316,12 +316,17 @@ async def _scrub_values(tx: Tx, was: dict[str, Any]) -> None:
 
 
 async def _try(tx: Tx, sql: str, params: tuple[Any, ...], where: str) -> bool:
-    """Run one scrub; False when a constraint refused it (the transaction stays intact)."""
+    """Run one scrub; False when a constraint refused it. A savepoint keeps the rest of the erasure:
+    PostgreSQL aborts the whole transaction at a failed statement (SQLite undoes only the statement)."""
+    await tx.execute("SAVEPOINT erasure_scrub")
     try:
         changed = await tx.execute(sql, params)
-    except sqlite3.IntegrityError:  # one statement failing leaves the transaction intact
+    except sqlite3.IntegrityError:  # storage.db.ConstraintFailed on PostgreSQL is one too
+        await tx.execute("ROLLBACK TO SAVEPOINT erasure_scrub")
+        await tx.execute("RELEASE SAVEPOINT erasure_scrub")
         log.info("erasure: %s refused one replacement; trying the next", where)
         return False
+    await tx.execute("RELEASE SAVEPOINT erasure_scrub")
     if changed:
         log.info("erasure: scrubbed %d value(s) in %s", changed, where)
     return True
