@@ -17,16 +17,17 @@ class Role:
     role: str
     group_id: int | None
     group_name: str | None = None
+    language: str | None = None  # the console's language they chose; None: their browser's
 
 
 _SELECT = (
-    "SELECT o.id, o.phone, o.telegram_id, o.role, o.group_id, g.name AS group_name "
+    "SELECT o.id, o.phone, o.telegram_id, o.role, o.group_id, g.name AS group_name, o.language "
     "FROM organisers o LEFT JOIN local_groups g ON g.id = o.group_id"
 )
 
 
 def _role(r: Row) -> Role:
-    return Role(r["id"], r["phone"], r["telegram_id"], r["role"], r["group_id"], r["group_name"])
+    return Role(r["id"], r["phone"], r["telegram_id"], r["role"], r["group_id"], r["group_name"], r["language"])
 
 
 async def add(
@@ -114,3 +115,12 @@ async def known_as(tx: Tx) -> dict[int, str]:
         "WHERE s.first_name IS NOT NULL AND s.status <> 'erased'"
     )
     return {r[0]: r[1] for r in rows}
+
+
+def set_language(tx: Tx, phone: str | None, telegram_id: int | None, language: str) -> None:
+    """The console's language for every role held by whoever has this phone number or Telegram id."""
+    tx.write(
+        "UPDATE organisers SET language = ? WHERE (phone IS NOT NULL AND phone = ?) "
+        "OR (telegram_id IS NOT NULL AND telegram_id = ?)",
+        (language, phone, telegram_id),
+    )

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from flows.core.texts import LANGUAGE_NAMES
 from flows.organiser import audit
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError, SupporterError, UnknownSupporter
@@ -287,3 +288,16 @@ async def opt_out(tx: Tx, actor: Actor, supporter_id: int, channel: str, reason:
         raise SupporterError(f"They are already opted out of {CHANNEL_NAMES[channel]}.")
     consent.record(tx, person, channel, "opt_out", "organiser", now, reason=reason)
     audit.note(tx, actor, now, "supporter.opt_out", target=f"supporter:{person.id}", detail=f"channel {channel}")
+
+
+async def set_language(tx: Tx, actor: Actor, supporter_id: int, language: str, now: datetime) -> bool:
+    """The language they are written to in (as CYMRAEG or ENGLISH would set it); False when it was already."""
+    person = await _reach(tx, actor, supporter_id)
+    if language not in LANGUAGE_NAMES:
+        raise SupporterError("Choose English or Cymraeg.")
+    if person.language == language:
+        return False
+    supporters.update(tx, person, language=language)
+    audit.note(tx, actor, now, "supporter.language", target=f"supporter:{person.id}",
+               detail=f"language {person.language} → {language}")
+    return True

@@ -18,6 +18,7 @@ from bot.web.console import (
     events,
     groups,
     inbox,
+    language,
     organisers,
     overview,
     reports,
@@ -29,7 +30,8 @@ from bot.web.console.base import SECURITY_HEADERS, Console
 from bot.web.front import Headers
 
 # Area modules, in the order of the navigation; each has routes(console) -> list[BaseRoute].
-AREAS = (overview, supporters, events, broadcasts, inbox, groups, transfers, reports, organisers, audit, signin)
+AREAS = (overview, supporters, events, broadcasts, inbox, groups, transfers, reports, organisers, audit, signin,
+         language)
 
 
 def routes(console: Console, secret: str) -> list[BaseRoute]:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from bot.web import i18n
 from bot.web.front import Front
 from flows.organiser import signin
 from flows.organiser.signin import SignedIn
@@ -32,19 +33,22 @@ SECURITY_HEADERS = [
 class Console(Front):
     """What the console's routes need from the running service, and nothing more."""
     templates: Jinja2Templates = field(init=False)
+    by_language: dict[str, Jinja2Templates] = field(init=False)
 
     def __post_init__(self) -> None:
-        env = jinja2.Environment(loader=jinja2.PackageLoader("bot.web", "templates"),
-                                 autoescape=True, undefined=jinja2.StrictUndefined)
-        env.filters["urlquote"] = lambda v: quote(str(v), safe="")
-        self.templates = Jinja2Templates(env=env)
+        def setup(env: jinja2.Environment) -> None:
+            env.filters["urlquote"] = lambda v: quote(str(v), safe="")
+        self.by_language = {lang: Jinja2Templates(env=env) for lang, env in i18n.environments(setup).items()}
+        self.templates = self.by_language[i18n.LANGUAGES[0]]
 
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         csrf = request.scope.get("csrftoken")
         context.setdefault("who", None)
         context.setdefault("flash", request.query_params.get("done"))
         context.setdefault("error", None)
-        response = self.templates.TemplateResponse(
+        lang = language_of(request, context["who"])
+        i18n.current.set(lang)
+        response = self.by_language[lang].TemplateResponse(
             request, f"console/{template}", {"csrftoken": csrf() if csrf else "", "movement": self.settings.movement,
                                              **context}, status_code=status)
         assert isinstance(response, HTMLResponse)
@@ -59,6 +63,16 @@ class Console(Front):
 
 
 Page = Callable[[Request, SignedIn], Awaitable[Response]]
+
+
+def language_of(request: Request, who: SignedIn | None) -> str:
+    """The console's language for this request: the one the organiser chose, else their browser's
+    (Welsh when it asks for Welsh, English otherwise)."""
+    if who is not None:
+        for role in who.roles:
+            if i18n.chosen(role.language):
+                return str(role.language)
+    return i18n.from_header(request.headers.get("accept-language"))
 
 
 def client_address(request: Request) -> str | None:
@@ -76,6 +90,7 @@ def signed_in(console: Console, page: Page) -> Callable[[Request], Awaitable[Res
             response = RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
             response.delete_cookie(COOKIE, path="/console")
             return response
+        i18n.current.set(language_of(request, who))
         return await page(request, replace(who, origin=client_address(request)))
 
     return handler
