@@ -37,3 +37,23 @@ def test_a_welsh_browser_gets_welsh_until_the_organiser_chooses(service: Sandbox
     client = sign_in(service)
     assert "Allgofnodi" in client.get("/console/", headers={"accept-language": "cy-GB,cy;q=0.9,en;q=0.5"}).text
     assert "Sign out" in client.get("/console/", headers={"accept-language": "en-GB"}).text
+
+
+def test_a_supporters_language_edited_in_the_console_and_audited(service: Sandbox) -> None:
+    import sqlite3
+    db = sqlite3.connect(service.workdir / "muster.db")
+    with db:
+        supporter_id = db.execute(
+            "INSERT INTO supporters (phone, first_name, status, sms_consent, telegram_consent, last_channel, "
+            "created_at, last_seen_at) VALUES ('+447700900555', 'Nia', 'active', 'none', 'none', 'sms', "
+            "'2026-03-01T10:00:00.000000Z', '2026-03-01T10:00:00.000000Z') RETURNING id").fetchone()[0]
+    client = sign_in(service)
+    page = client.get(f"/console/supporters/{supporter_id}")
+    assert "Write to them in Welsh" in page.text
+    done = client.post(f"/console/supporters/{supporter_id}/language", data={"csrftoken": csrf(page), "language": "cy"})
+    assert done.status_code == 303
+    assert "Write to them in English" in client.get(done.headers["location"]).text
+    assert db.execute("SELECT language FROM supporters WHERE id = ?", (supporter_id,)).fetchone()[0] == "cy"
+    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'supporter.language'").fetchone()[0] == 1
+    bad = client.post(f"/console/supporters/{supporter_id}/language", data={"csrftoken": csrf(page), "language": "xx"})
+    assert bad.status_code == 400 and "Choose English or Cymraeg." in bad.text

@@ -127,6 +127,9 @@ def routes(console: Console) -> list[BaseRoute]:
                 return f"Removed: {label}." if removed else "They did not have that interest."
             added = await people.add_interest(tx, actor, supporter_id, interest, configured, now)
             return f"Added: {label}." if added else "They had that interest already."
+        if act == "language":
+            changed = await people.set_language(tx, actor, supporter_id, values.get("language", ""), now)
+            return "Language saved." if changed else "That was their language already."
         assert act == "opt-out"
         channel = values.get("channel", "")
         await people.opt_out(tx, actor, supporter_id, channel, values.get("reason", ""), now)
@@ -143,5 +146,5 @@ def routes(console: Console) -> list[BaseRoute]:
     return [
         Route("/supporters", signed_in(console, listing), methods=["GET"]),
         Route("/supporters/{supporter_id:int}", signed_in(console, show), methods=["GET"]),
-        form_route("group"), form_route("interests"), form_route("opt-out"),
+        form_route("group"), form_route("interests"), form_route("opt-out"), form_route("language"),
     ]
