@@ -40,3 +40,6 @@ catalogues: install-dev
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-by-file --project=Muster \
 		--copyright-holder="Muster contributors" -o $(LOCALE)/muster.pot .
 	$(BIN)/pybabel update -D muster -i $(LOCALE)/muster.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel-console.cfg --no-location --sort-by-file --project=Muster \
+		--copyright-holder="Muster contributors" -o $(LOCALE)/console.pot .
+	$(BIN)/pybabel update -D console -i $(LOCALE)/console.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete
