@@ -199,6 +199,7 @@ TEXTS: dict[str, str] = {
     "privacy.field.email": "Email: {value}",
     "privacy.field.postcode": "Postcode: {value}",
     "privacy.field.group": "Local group: {value}",
+    "privacy.field.language": "Language: {value} (send CYMRAEG or ENGLISH to change it)",
     "privacy.field.interests": "Interests: {value}",
     "privacy.field.consent": "{channel}: {status}",
     "privacy.field.consent_since": "{channel}: {status} (since {since})",
@@ -238,6 +239,10 @@ TEXTS: dict[str, str] = {
     "signup.bad_postcode": "Sorry, that doesn't look like a UK postcode. Please send it like this: M1 1AE (or reply SKIP).",
     "signup.group_found": "Your local group is {group}.",
     "signup.no_group": "No local group covers {area} yet. We've noted your area and will tell you when one starts.",
+    # a postcode in Wales: greeted in Welsh and English, and asked which to carry on in
+    "signup.greet_wales": "Thanks, {name}.",
+    "signup.ask_language.sms": "Would you like to carry on in Welsh or in English? Reply CYMRAEG or ENGLISH.",
+    "signup.ask_language.telegram": "Would you like to carry on in Welsh or in English? Tap one below, or send CYMRAEG or ENGLISH.",
     "groups.started_near_you": "A local group has started near you: {group}. You'll hear about its events and news here. Reply STOP to stop messages.",
     "signup.ask_interests.sms": "Which of these do you care about? Reply SKIP to leave it out.",
     "signup.ask_interests.telegram": "Which of these do you care about? Tap as many as you like, then Done.",
@@ -361,6 +366,26 @@ TEXTS: dict[str, str] = {
     "broadcasts.report_people": "Opt-outs within 24 hours: {opt_outs}. Replies: {replies}.",
     "broadcasts.report_alert": "Done: {done} of {recipients}; can't: {cant}.",
     "broadcasts.report_group": "  {group}: {done}/{people} done ({share}), {cant} can't",
+    # a broadcast's versions in other languages (MUSTER_LANGUAGES)
+    "broadcasts.placeholder_first_name": "friend",
+    "broadcasts.placeholder_group": "your local group",
+    "broadcasts.ucs2_hint": (
+        "ŵ and ŷ are outside GSM-7: a text with them goes as UCS-2, 70 characters a segment (67 when split) "
+        "instead of 160, so a Welsh text often costs more."
+    ),
+    "broadcasts.ask_body_in": (
+        "Now the {language} version, for supporters who chose {language}; SKIP and they get the English. {hint}"
+    ),
+    "broadcasts.ask_cta_in": "And the call to action in {language}? SKIP and they get the English one.",
+    "broadcasts.preview_language": "{language}: {sms} by SMS, {telegram} on Telegram, {chats}. {figures}",
+    "broadcasts.preview_language_sms": "SMS: {encodings}, {segments} ({per}), about £{cost}.",
+    "broadcasts.preview_language_no_sms": "No SMS.",
+    "broadcasts.preview_together": "{languages} in one message (language unknown)",
+    "broadcasts.preview_ucs2": (
+        "The {language} version has {chars}, outside GSM-7: it goes as UCS-2, 70 characters a segment "
+        "(67 when split) instead of 160, so it often costs more."
+    ),
+    "broadcasts.preview_sample_in": "Sample in {language}:",
     # action alerts, supporter side
     "alerts.done_button": "Done",
     "alerts.cant_button": "Can't",
