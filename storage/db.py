@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # The table a buffered write names. A delete (or a REPLACE, which deletes) also reaches every
 # table whose foreign keys cascade from it, as the schema says (Database.learn_schema).
 _WRITE_TARGET = re.compile(
@@ -61,14 +61,23 @@ def unusable(path: str, exc: BaseException) -> DatabaseUnusable:
 
 
 def ts(moment: datetime) -> str:
-    """A UTC timestamp in the one fixed-width text form stored everywhere (sorts as text)."""
+    """A UTC timestamp in the one fixed-width text form stored everywhere (sorts as text):
+    2026-12-02T18:53:57.899639Z. One message writes the same moment many times: remembered."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: times must carry a timezone")
-    return moment.astimezone(UTC).strftime(_TS_FORMAT)
+    return _utc_text(moment)
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(moment: datetime) -> str:  # equal instants in any zone hash alike and give one text
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
+    """The moment a ts() text names (fromisoformat: about 70 times faster than strptime)."""
+    if len(text) != 27 or text[-1] != "Z":
+        raise ValueError(f"not a stored timestamp: {text!r}")
+    return datetime.fromisoformat(text)
 
 
 def cascades(tables: Iterable[str], edges: Iterable[tuple[str, str]]) -> dict[str, set[str]]:

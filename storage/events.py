@@ -47,7 +47,7 @@ class Event:
 
     @classmethod
     def from_row(cls, row: Row) -> Event:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(*[row[name] for name in _FIELDS])
 
     @property
     def start(self) -> datetime:
@@ -78,6 +78,7 @@ class Recipient(Reachable):
     permitted: str | None = None
 
 
+_FIELDS = tuple(f.name for f in fields(Event))  # what from_row reads, by name, in order
 _COLUMNS = ", ".join(f.name for f in fields(Event))
 _E_COLUMNS = ", ".join(f"e.{f.name}" for f in fields(Event))
 _RSVP_COLUMNS = "event_id, supporter_id, status, attended, channel, created_at, updated_at"

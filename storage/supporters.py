@@ -52,7 +52,7 @@ class Supporter:
 
     @classmethod
     def from_row(cls, row: Row) -> Supporter:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(*[row[name] for name in _FIELDS])
 
     def consent(self, channel: str) -> str:
         """'none', 'opted_in' or 'opted_out' on that channel."""
@@ -63,6 +63,7 @@ class Supporter:
         return None if value is None else str(value)
 
 
+_FIELDS = tuple(f.name for f in fields(Supporter))  # what from_row reads, by name, in order
 _COLUMNS = ", ".join(f.name for f in fields(Supporter))
 
 

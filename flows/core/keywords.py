@@ -5,18 +5,19 @@ import re
 
 _PUNCTUATION = re.compile(r"[^\w\s/]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
+_BOT_NAME = re.compile(r"^(/\w+)@\w+")  # /start@muster_bot
 
 
 def normalise(text: str) -> str:
     """'  stop! ' → 'STOP'; 'Opt-out' → 'OPTOUT'; '/start@muster_bot x' → '/START X'."""
-    text = re.sub(r"^(/\w+)@\w+", r"\1", text.strip())
+    text = _BOT_NAME.sub(r"\1", text.strip())
     text = _PUNCTUATION.sub("", text)
     return _SPACES.sub(" ", text).strip().upper()
 
 
 def split(text: str) -> tuple[str, str]:
     """The first word as a keyword, and the rest of the original text as its argument."""
-    stripped = re.sub(r"^(/\w+)@\w+", r"\1", text.strip())
+    stripped = _BOT_NAME.sub(r"\1", text.strip())
     head, _, rest = stripped.partition(" ")
     return normalise(head), rest.strip()
 
