@@ -59,7 +59,9 @@ class Service:
         settings = self.settings
         channels: dict[str, Channel] = {}
         if settings.telegram_live:
-            channels["telegram"] = TelegramChannel(settings, self.submit, self.clock)
+            # Polling with several workers: one polls, by lease; the webhook needs none (any worker answers).
+            lease = self._poll_lease if settings.shared_database and not settings.telegram_webhook_url else None
+            channels["telegram"] = TelegramChannel(settings, self.submit, self.clock, poll_lease=lease)
         else:
             channels["telegram"] = SandboxChannel("telegram", settings.sandbox_rate("telegram"))
         if settings.sms_live:
@@ -103,6 +105,10 @@ class Service:
     async def _due_lease(self) -> bool:
         """Whether this worker runs due work (one of several on PostgreSQL: the advisory lock's holder)."""
         return self.db is not None and await self.db.leader("due")
+
+    async def _poll_lease(self) -> bool:
+        """Whether this worker polls Telegram (one of several on PostgreSQL: the advisory lock's holder)."""
+        return self.db is not None and await self.db.leader("telegram-poll")
 
     def _alive(self) -> dict[str, bool]:
         """Whether each running part is alive, as /healthz reports it."""

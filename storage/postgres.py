@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
 import sqlite3
 import zlib
 from collections.abc import AsyncIterator, Sequence
@@ -58,6 +60,14 @@ SCHEMES = ("postgresql://", "postgres://")
 
 def is_url(target: str) -> bool:
     return target.startswith(SCHEMES)
+
+
+def session_settings(url: str) -> dict[str, str]:
+    """What each connection tells the server: which worker it is (`muster:pid@host` in
+    pg_stat_activity's application_name), unless the URL names one itself."""
+    if "application_name=" in urlsplit(url).query:
+        return {}
+    return {"application_name": f"muster:{os.getpid()}@{socket.gethostname()}"[:63]}
 
 
 def redacted(url: str) -> str:
@@ -320,7 +330,7 @@ class PostgresDatabase(Database):
     async def connect(self) -> PostgresDatabase:
         try:
             self._pool = await asyncpg.create_pool(self.url, min_size=self.min_size, max_size=self.max_size,
-                                                   init=_init_connection)
+                                                   init=_init_connection, server_settings=session_settings(self.url))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnusable(f"{self.path} cannot be reached: {exc}") from None
         return self
@@ -427,7 +437,7 @@ class PostgresDatabase(Database):
                 log.warning("lost the %s lease: %s", name, exc)
             self._leaders.pop(name, None)
             conn.terminate()
-        conn = await asyncpg.connect(self.url)
+        conn = await asyncpg.connect(self.url, server_settings=session_settings(self.url))
         try:
             if await conn.fetchval("SELECT pg_try_advisory_lock($1::bigint)", key):
                 self._leaders[name] = conn

@@ -54,8 +54,10 @@ from storage.outbox import BULK, OutboxRow
 log = logging.getLogger(__name__)
 
 Submit = Callable[[Inbound], Awaitable[Handled]]
+Lease = Callable[[], Awaitable[bool]]
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "chat_member"]
 POLL_ATTEMPTS = 3  # a polled update that keeps failing is skipped, so it cannot stall the rest
+POLL_LEASE_SECONDS = 5.0  # a worker without the polling lease asks for it again this often
 GROUP_COMMANDS = frozenset({"join", "linkgroup"})  # answered in groups even without @our_bot
 _IN = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER, ChatMember.RESTRICTED)
 _OUT = (ChatMember.LEFT, ChatMember.BANNED)
@@ -71,10 +73,13 @@ def pace_interval(address: str) -> float:
 class TelegramChannel:
     name = "telegram"
 
-    def __init__(self, settings: Settings, submit: Submit, clock: Clock) -> None:
+    def __init__(self, settings: Settings, submit: Submit, clock: Clock, *, poll_lease: Lease | None = None) -> None:
         self.settings = settings
         self.submit = submit
         self.clock = clock
+        # Several workers on one database: only the holder of this lease polls (Telegram hands each
+        # update to one getUpdates caller and answers two at once with 409 Conflict).
+        self.poll_lease = poll_lease
         self.paid = settings.telegram_paid_broadcast
         rate = settings.telegram_messages_per_second if self.paid else min(settings.telegram_messages_per_second, 30)
         self.pacer = Pacer(rate, key_interval=pace_interval)
@@ -104,10 +109,12 @@ class TelegramChannel:
                 allowed_updates=ALLOWED_UPDATES,
             )
             log.info("telegram: webhook set for @%s", self.username)
-        else:
+        elif self.poll_lease is None:
             await self.bot.delete_webhook()  # getUpdates refuses to run while a webhook is set
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
             log.info("telegram: polling as @%s", self.username)
+        else:
+            self._poller = asyncio.create_task(self._poll_when_leading(self.poll_lease), name="telegram-poll")
 
     async def stop(self) -> None:
         poller, self._poller = self._poller, None
@@ -120,10 +127,45 @@ class TelegramChannel:
         path = self.webhook_path
         return [Route(path, self._webhook, methods=["POST"])] if path else []
 
-    async def _poll(self) -> None:
+    async def _leading(self, lease: Lease) -> bool:
+        try:
+            return await lease()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database cannot be reached: not ours until it can
+            log.warning("telegram: could not take the polling lease: %s", exc)
+            return False
+
+    async def _poll_when_leading(self, lease: Lease) -> None:
+        """Poll while this worker holds the polling lease; wait (asking again every few seconds)
+        while another does, and take over when its holder dies or is cut off."""
+        said = False
+        while True:
+            if not await self._leading(lease):
+                if not said:
+                    log.info("telegram: another worker polls for @%s; this one takes over if it stops", self.username)
+                    said = True
+                await asyncio.sleep(POLL_LEASE_SECONDS)
+                continue
+            said = False
+            try:
+                await self.bot.delete_webhook()  # getUpdates refuses to run while a webhook is set
+            except TelegramError as error:
+                log.warning("telegram: deleteWebhook failed (%s); retrying", type(error).__name__)
+                await asyncio.sleep(2.0)
+                continue
+            log.info("telegram: polling as @%s (this worker holds the polling lease)", self.username)
+            await self._poll(lambda: self._leading(lease))
+            log.warning("telegram: lost the polling lease; another worker takes over")
+
+    async def _poll(self, leading: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """getUpdates in a loop; with `leading`, only while it says this worker still holds the lease
+        (asked before each call, so at most one long poll overlaps a new holder's)."""
         offset: int | None = None
         failures = 0
         while True:
+            if leading is not None and not await leading():
+                return
             try:
                 updates = await self.bot.get_updates(
                     offset=offset, timeout=self.settings.telegram_poll_timeout, allowed_updates=ALLOWED_UPDATES,
