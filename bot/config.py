@@ -9,6 +9,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.core.settings import FlowSettings
+from flows.core.texts import DEFAULT_LANGUAGE, available
 from flows.due.event_notices import reminder_kinds
 from flows.values.quiet_hours import QuietHours
 
@@ -18,6 +19,7 @@ DEPLOYMENT = (
     "MUSTER_TIMEZONE", "MUSTER_MOVEMENT_NAME", "MUSTER_PUBLIC_URL", "MUSTER_PRIVACY_URL", "MUSTER_INTERESTS",
     "MUSTER_EVENT_REMINDERS", "SMS_QUIET_HOURS", "SMS_PRICE_PER_SEGMENT", "SMS_SEGMENTS_PER_SECOND",
     "TELEGRAM_MESSAGES_PER_SECOND", "TELEGRAM_BOT_USERNAME", "BROADCAST_MISFIRE_GRACE",
+    "MUSTER_LANGUAGES", "MUSTER_UNKNOWN_LANGUAGE",
 )
 
 
@@ -57,6 +59,10 @@ class Settings(BaseSettings):
         pattern=r"^\s*[a-z0-9_]{1,40}(\s*,\s*[a-z0-9_]{1,40})*\s*$",
     )
     event_reminders: str = Field("day-before@10:00,2h", alias="MUSTER_EVENT_REMINDERS")
+    # Languages a broadcast has a version in (en,cy in Wales), and what a supporter whose language
+    # is unknown gets: the default language's version, or all of them in one message.
+    languages: str = Field(DEFAULT_LANGUAGE, alias="MUSTER_LANGUAGES")
+    unknown_language: str = Field("default", alias="MUSTER_UNKNOWN_LANGUAGE", pattern=r"^(default|all)$")
     # Sandbox mode: the share of texts (0-1) the sandbox reports undelivered with a carrier's error code.
     sandbox_failure_rate: float = Field(0.0, alias="MUSTER_SANDBOX_FAILURE_RATE", ge=0, le=1)
 
@@ -130,6 +136,7 @@ class Settings(BaseSettings):
             raise ValueError("TELEGRAM_BOT_TOKEN: expected a BotFather token like 123456:ABC-…")
         if self.erasure_salt is not None and len(self.erasure_salt) < 16:
             raise ValueError("MUSTER_ERASURE_SALT: at least 16 random characters (e.g. `openssl rand -hex 32`)")
+        self.language_codes()
         try:
             reminder_kinds(self.event_reminders)
         except ValueError as exc:
@@ -141,6 +148,22 @@ class Settings(BaseSettings):
         return self
 
     # -- derived
+    def language_codes(self) -> tuple[str, ...]:
+        """MUSTER_LANGUAGES as codes, in order; ValueError naming the key for a language without a
+        catalogue, a repeat, or a list without the default language."""
+        codes = tuple(c.strip().lower() for c in self.languages.split(",") if c.strip())
+        known = available()
+        wrong = [c for c in codes if c not in known]
+        if wrong:
+            raise ValueError(f"MUSTER_LANGUAGES: no catalogue for {wrong[0]!r}; expected codes among "
+                             f"{', '.join(known)}, e.g. en,cy")
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"MUSTER_LANGUAGES: a language is listed twice (got {self.languages!r})")
+        if DEFAULT_LANGUAGE not in codes:
+            raise ValueError(f"MUSTER_LANGUAGES: must include {DEFAULT_LANGUAGE}, the default language "
+                             f"(got {self.languages!r})")
+        return codes
+
     def deployment(self) -> dict[str, str]:
         """The DEPLOYMENT settings by their environment names, as text."""
         by_alias = {field.alias: name for name, field in type(self).model_fields.items()}
@@ -214,6 +237,8 @@ class Settings(BaseSettings):
             telegram_messages_per_second=self.telegram_messages_per_second,
             sms_quiet_hours=self.sms_quiet_hours,
             broadcast_misfire_grace_seconds=self.broadcast_misfire_grace,
+            languages=self.language_codes(),
+            unknown_language=self.unknown_language,
             **({"erasure_salt": self.erasure_salt} if self.erasure_salt else {}),
         )
 

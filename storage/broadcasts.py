@@ -5,12 +5,13 @@ always leaves out supporters who are not active (new or erased), opted out (or n
 opted in) on the channel, marked undeliverable for SMS, or on the suppression list,
 and it picks one channel per supporter (the one they used last) unless every channel
 is asked for. Materialising is one `INSERT … SELECT` under the unique dedupe key
-`b:<broadcast>:<supporter>`, so nobody gets the same broadcast twice.
+`b:<broadcast>:<supporter>`, so nobody gets the same broadcast twice; the text each row gets is
+chosen in the same statement from the recipient's language (supporters.language).
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -81,10 +82,23 @@ class Broadcast:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    translations: str | None = None  # {"cy": {"body": …, "cta_text": …}}: versions beyond the default
 
     @property
     def filters(self) -> Audience:
         return Audience.from_json(self.audience)
+
+    @property
+    def versions(self) -> dict[str, dict[str, str]]:
+        """The versions in other languages, by code: {"cy": {"body": …, "cta_text": …}}."""
+        return dict(json.loads(self.translations)) if self.translations else {}
+
+
+def translations_json(versions: Mapping[str, Mapping[str, str | None]]) -> str | None:
+    """The translations column for these versions (None when there are none)."""
+    kept = {lang: {k: v for k, v in version.items() if v} for lang, version in versions.items()}
+    kept = {lang: version for lang, version in kept.items() if version.get("body")}
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True) if kept else None
 
 
 _COLUMNS = ", ".join(f.name for f in fields(Broadcast))
@@ -209,7 +223,7 @@ def marks(values: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, list[Any]]:
-    """SQL for (supporter_id, channel, address, first_name, group_name): one row per message."""
+    """SQL for (supporter_id, channel, address, first_name, group_name, language): one row per message."""
     conds: list[str] = ["s.status = 'active'"]
     params: list[Any] = []
     if a.groups:
@@ -255,7 +269,8 @@ def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, l
     tg_ok = ("(s.telegram_id IS NOT NULL AND s.telegram_consent = 'opted_in')"
              if a.channel in (None, "telegram") else "1 = 0")
     base = ("SELECT s.id AS supporter_id, {ch} AS channel, {addr} AS address, s.first_name AS first_name, "
-            "g.name AS group_name FROM supporters s LEFT JOIN local_groups g ON g.id = s.group_id "
+            "g.name AS group_name, s.language AS language FROM supporters s "
+            "LEFT JOIN local_groups g ON g.id = s.group_id "
             "WHERE {where} AND {ok}")
     sms_addr, tg_addr = "s.phone", "CAST(s.telegram_id AS TEXT)"
     if every:
@@ -276,7 +291,7 @@ def _chats(a: Audience) -> tuple[str, list[Any]]:
     if not a.chats or a.channel == "sms":
         return "", []
     sql = ("SELECT NULL AS supporter_id, 'telegram' AS channel, CAST(c.chat_id AS TEXT) AS address, "
-           "NULL AS first_name, g.name AS group_name FROM telegram_groups c "
+           "NULL AS first_name, g.name AS group_name, NULL AS language FROM telegram_groups c "
            "JOIN local_groups g ON g.id = c.group_id WHERE c.active = 1")
     params: list[Any] = []
     if a.groups:
@@ -299,21 +314,21 @@ async def count(tx: Tx, a: Audience, every: bool = False, suppressed: Sequence[i
 
 async def renderings(
     tx: Tx, a: Audience, every: bool = False, suppressed: Sequence[int] = (),
-) -> list[tuple[str, str | None, str | None, int]]:
-    """(channel, first_name, group_name, messages): the distinct ways this audience's messages would
-    be filled in now, with how many of each. Only SMS rows keep their names (their text is what is
-    billed per segment); group chats count as channel "chats"."""
+) -> list[tuple[str, str | None, str | None, str | None, int]]:
+    """(channel, language, first_name, group_name, messages): the distinct ways this audience's
+    messages would be filled in now, with how many of each. Only SMS rows keep their names (their
+    text is what is billed per segment); group chats count as channel "chats", language None."""
     sql, params = _recipients(a, every, list(suppressed))
     rows = await tx.query(
-        "SELECT channel, CASE WHEN channel = 'sms' THEN NULLIF(TRIM(first_name), '') END AS n, "
-        f"CASE WHEN channel = 'sms' THEN group_name END AS g, COUNT(*) FROM ({sql}) x GROUP BY 1, 2, 3", params,
+        "SELECT channel, language, CASE WHEN channel = 'sms' THEN NULLIF(TRIM(first_name), '') END AS n, "
+        f"CASE WHEN channel = 'sms' THEN group_name END AS g, COUNT(*) FROM ({sql}) x GROUP BY 1, 2, 3, 4", params,
     )
-    found = [(r[0], r[1], r[2], r[3]) for r in rows]
+    found = [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
     chat_sql, chat_params = _chats(a)
     if chat_sql:
         chats = await tx.scalar(f"SELECT COUNT(*) FROM ({chat_sql}) x", chat_params)
         if chats:
-            found.append(("chats", None, None, chats))
+            found.append(("chats", None, None, None, chats))
     return found
 
 
@@ -321,7 +336,7 @@ async def sample(tx: Tx, a: Audience, suppressed: Sequence[int] = ()) -> Row | N
     """One recipient (supporter_id, first_name, group_name) to render a sample message for."""
     sql, params = _recipients(a, False, list(suppressed))
     return await tx.one(
-        f"SELECT supporter_id, first_name, group_name FROM ({sql}) ORDER BY supporter_id LIMIT 1", params
+        f"SELECT supporter_id, first_name, group_name FROM ({sql}) x ORDER BY supporter_id LIMIT 1", params
     )
 
 
@@ -359,21 +374,75 @@ def _text_sql(parts: list[tuple[str, str, str]]) -> tuple[str, list[Any]]:
     return (" || ".join(pieces) or "''"), params
 
 
+Parts = list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One language's message: its template parts (see _text_sql) and its buttons, if any."""
+    parts: Parts
+    choices: list[list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Languages:
+    """Which version each recipient gets: the one in their language among `versions`; a recipient
+    whose language is none of `known` (or a group chat) gets `unknown` when given; anyone else the
+    default version."""
+    versions: Mapping[str, Version]
+    known: tuple[str, ...] = ()
+    unknown: Version | None = None
+
+
+def _pick(languages: Languages | None) -> list[tuple[str, list[Any], Version]]:
+    """(SQL condition on r.language, its parameters, the version it picks), first match wins."""
+    if languages is None:
+        return []
+    picks: list[tuple[str, list[Any], Version]] = [
+        ("r.language = ?", [lang], version) for lang, version in languages.versions.items()]
+    if languages.unknown is not None and languages.known:
+        picks.append((f"(r.language IS NULL OR r.language NOT IN ({marks(languages.known)}))",
+                      list(languages.known), languages.unknown))
+    return picks
+
+
+def _per_language(picks: list[tuple[str, list[Any], Version]], default: Version,
+                  expression: Callable[[Version], tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """`expression(version)` → (sql, params), chosen per row by the recipient's language."""
+    sql, params = expression(default)
+    if not picks:
+        return sql, params
+    pieces, values = [], []
+    for condition, condition_params, version in picks:
+        then, then_params = expression(version)
+        pieces.append(f"WHEN {condition} THEN {then}")
+        values += condition_params + then_params
+    return f"CASE {' '.join(pieces)} ELSE {sql} END", values + params
+
+
 async def materialise(
-    tx: Tx, broadcast_id: int, a: Audience, parts: list[tuple[str, str, str]], now: datetime, *,
+    tx: Tx, broadcast_id: int, a: Audience, parts: Parts, now: datetime, *,
     every: bool = False, choices: list[list[str]] | None = None, sms_not_before: datetime | None = None,
     telegram_not_before: datetime | None = None, suppressed: Sequence[int] = (),
+    languages: Languages | None = None,
 ) -> dict[str, int]:
-    """Queue one outbox row per recipient (and per linked chat) in one statement; returns counts."""
+    """Queue one outbox row per recipient (and per linked chat) in one statement; returns counts.
+    `parts` and `choices` are the default version; `languages` the others and who gets them."""
     rec_sql, rec_params = _recipients(a, every, list(suppressed))
     chat_sql, chat_params = _chats(a)
     source = rec_sql + (f" UNION ALL {chat_sql}" if chat_sql else "")
-    text, text_params = _text_sql(parts)
-    if choices:
+    picks = _pick(languages)
+    default = Version(parts, choices)
+    text, text_params = _per_language(picks, default, lambda v: _text_sql(v.parts))
+    if choices or any(v.choices for _, _, v in picks):
         # Buttons only in private Telegram chats; SMS recipients reply with a keyword.
+        def buttons_of(v: Version) -> tuple[str, list[Any]]:
+            return ("json(?)", [json.dumps(v.choices, ensure_ascii=False)]) if v.choices else ("json('[]')", [])
+
+        buttons, button_params = _per_language(picks, default, buttons_of)
         payload = (f"CASE WHEN r.supporter_id IS NULL OR r.channel <> 'telegram' THEN json_object('text', {text}) "
-                   f"ELSE json_object('text', {text}, 'choices', json(?)) END")
-        payload_params = text_params + text_params + [json.dumps(choices, ensure_ascii=False)]
+                   f"ELSE json_object('text', {text}, 'choices', {buttons}) END")
+        payload_params = text_params + text_params + button_params
     else:
         payload, payload_params = f"json_object('text', {text})", text_params
     key = "'b:' || ? || ':' || COALESCE(CAST(r.supporter_id AS TEXT), 'chat' || r.address)"

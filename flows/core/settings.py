@@ -32,3 +32,10 @@ class FlowSettings:
     )
     # Twilio Advanced Opt-Out answers STOP/START/HELP on SMS itself: record them, send nothing.
     twilio_advanced_opt_out: bool = False
+    # Languages a broadcast may have a version in (MUSTER_LANGUAGES), English (the default) among
+    # them; each recipient gets theirs, else the default's. Listed in the order a message carrying
+    # several versions shows them.
+    languages: tuple[str, ...] = ("en",)
+    # A recipient whose language is unknown gets the default's version ("default") or every version
+    # the broadcast has, in one message ("all").
+    unknown_language: str = "default"

@@ -11,12 +11,15 @@ import json
 import logging
 import shlex
 import textwrap
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
 from flows.core.settings import FlowSettings
-from flows.core.texts import t
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, available, t
 from flows.organiser import audit
 from flows.organiser.access import Actor, check_access, scoped
 from flows.organiser.errors import BodyError, BroadcastError, ScopeError
@@ -161,20 +164,57 @@ def parse_time(text: str, now: datetime, tz: str) -> datetime | None:
     raise BroadcastError("I couldn't read that time. Try '2026-11-05 18:00' or 'tomorrow 18:30'.")
 
 
-def local(moment: datetime, tz: str) -> str:
-    """'Thu 5 Nov 2026 18:00 GMT': how a time is echoed back to the organiser."""
+def local(moment: datetime, tz: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """'Thu 5 Nov 2026 18:00 GMT' ('Iau 5 Tach 2026 18:00 GMT' in Welsh): how a time is echoed
+    back to the organiser and shown in a message."""
     value = moment.astimezone(ZoneInfo(tz))
+    if lang != DEFAULT_LANGUAGE:
+        return f"{format_datetime(value, 'EEE d MMM y HH:mm', locale=lang)} {value:%Z}"
     return f"{value:%a} {value.day} {value:%b %Y %H:%M %Z}"
 
 
+def language_name(lang: str) -> str:
+    """'Welsh (Cymraeg)': a language as organisers see it named."""
+    english = {"en": "English", "cy": "Welsh"}.get(lang, lang)
+    own = LANGUAGE_NAMES.get(lang, lang)
+    return english if own == english else f"{english} ({own})"
+
+
 # -- composing ------------------------------------------------------------------------------
+def _versions(kind: str, bodies: Mapping[str, str] | None, ctas: Mapping[str, str] | None,
+              settings: FlowSettings) -> dict[str, dict[str, str]]:
+    """The versions in other languages, checked: each in a configured language, its template valid;
+    a blank one is left out (those supporters get the default's)."""
+    found: dict[str, dict[str, str]] = {}
+    bodies, ctas = bodies or {}, (ctas or {}) if kind == "alert" else {}
+    for lang in dict.fromkeys([*bodies, *ctas]):
+        text, cta = (bodies.get(lang) or "").strip(), (ctas.get(lang) or "").strip()
+        if not (text or cta):
+            continue
+        if lang == DEFAULT_LANGUAGE or lang not in settings.languages:
+            offered = [language_name(c) for c in settings.languages if c != DEFAULT_LANGUAGE]
+            raise BroadcastError(f"There is no {language_name(lang)} version to give: this deployment's "
+                                 f"MUSTER_LANGUAGES offers {', '.join(offered) or 'English only'}.")
+        if not text:
+            raise BodyError(f"The {language_name(lang)} call to action needs the {language_name(lang)} message "
+                            "too (or leave both empty: then they get the English).")
+        try:
+            compile_template(text)
+        except TemplateError as exc:
+            raise BodyError(f"{language_name(lang)} version: {exc}") from None
+        found[lang] = {"body": text, **({"cta_text": cta} if cta else {})}
+    return found
+
+
 def draft(
     actor: Actor, now: datetime, *, body: str, audience: Audience, every: bool = False,
     kind: str = "broadcast", cta_text: str | None = None, cta_link: str | None = None,
-    deadline: datetime | None = None, normalise: bool = True,
+    deadline: datetime | None = None, normalise: bool = True, bodies: Mapping[str, str] | None = None,
+    ctas: Mapping[str, str] | None = None, settings: FlowSettings | None = None,
 ) -> Broadcast:
     """The broadcast as typed so far, checked and scoped but not saved (id 0): what a live preview
-    shows before anything is kept. BroadcastError (BodyError for the text) says what to change."""
+    shows before anything is kept. `bodies` and `ctas` are its versions in other languages of
+    `settings.languages` (by code). BroadcastError (BodyError for the text) says what to change."""
     if not actor.is_organiser:
         raise ScopeError("Only organisers can send broadcasts.")
     if kind not in KIND_WORDS:
@@ -195,57 +235,131 @@ def draft(
     if deadline is not None and deadline <= now:
         raise BroadcastError("The deadline has already passed; give one still to come.")
     audience = scoped(actor, audience)
+    settings = settings or FlowSettings()
+    versions = _versions(kind, bodies, ctas, settings)
     b = Broadcast(0, kind, body, audience.to_json(), "every" if every else "last", "draft", None, "none", None, 0,
                   int(normalise), cta_text, cta_link, ts(deadline) if deadline else None, actor.label,
                   actor.notify_channel, actor.notify_address, json.dumps(list(audience.groups)), 0, 0, 0, ts(now),
-                  None, None)
-    try:
-        segments.check_body(message(b, "sms", FlowSettings()).render())
-    except ValueError as exc:
-        raise BodyError(str(exc)) from None
+                  None, None, store.translations_json(versions))
+    for lang in (DEFAULT_LANGUAGE, *versions):
+        try:
+            segments.check_body(message(b, "sms", settings, lang).render())
+        except ValueError as exc:
+            where = f"{language_name(lang)} version: " if versions else ""
+            raise BodyError(f"{where}{exc}") from None
+    if len(languages_of(b, settings)) > 1 and settings.unknown_language == "all":
+        try:
+            segments.check_body(together(b, "sms", settings).render())
+        except ValueError as exc:
+            raise BodyError(f"Supporters whose language is unknown get every version in one text "
+                            f"(MUSTER_UNKNOWN_LANGUAGE=all), and together they are too long: {exc}") from None
     return b
 
 
 async def compose(
     tx: Tx, actor: Actor, now: datetime, *, body: str, audience: Audience, every: bool = False,
     kind: str = "broadcast", cta_text: str | None = None, cta_link: str | None = None,
-    deadline: datetime | None = None, normalise: bool = True,
+    deadline: datetime | None = None, normalise: bool = True, bodies: Mapping[str, str] | None = None,
+    ctas: Mapping[str, str] | None = None, settings: FlowSettings | None = None,
 ) -> Broadcast:
     """Check and save a draft; nothing is sent until it is confirmed."""
     b = draft(actor, now, body=body, audience=audience, every=every, kind=kind, cta_text=cta_text,
-              cta_link=cta_link, deadline=deadline, normalise=normalise)
+              cta_link=cta_link, deadline=deadline, normalise=normalise, bodies=bodies, ctas=ctas,
+              settings=settings)
     await check_reach(tx, actor, b.filters)
     saved = await store.create(tx, now, **{k: v for k, v in b.__dict__.items()
                                            if k in store.EDITABLE and v is not None and k != "created_at"})
     groups_ = b.filters.groups
     reach = f"groups {','.join(map(str, groups_))}" if groups_ else "everyone"
+    languages = f" in {', '.join([DEFAULT_LANGUAGE, *saved.versions])}" if saved.versions else ""
     audit.note(tx, actor, now, "broadcast.compose", target=f"broadcast:{saved.id}",
-               detail=f"{kind} draft to {reach}")
+               detail=f"{kind} draft to {reach}{languages}")
     return saved
 
 
-def message(b: Broadcast, channel: str, settings: FlowSettings) -> Template:
-    """The template a recipient on `channel` gets: body, the alert's call to action, SMS stop line."""
-    body, cta = b.body, b.cta_text
+# -- the text each recipient gets ----------------------------------------------------------------
+BOTH = "*"  # the version key of a message carrying every version (a recipient whose language is unknown)
+
+
+def languages_of(b: Broadcast, settings: FlowSettings) -> list[str]:
+    """The languages this broadcast has a version in and the deployment offers, in its order."""
+    versions = b.versions
+    return [lang for lang in settings.languages if lang == DEFAULT_LANGUAGE or lang in versions]
+
+
+def version_for(b: Broadcast, settings: FlowSettings, language: str | None) -> str:
+    """Which version a recipient whose language is `language` gets: that language's, the default's,
+    or BOTH (their language unknown, and MUSTER_UNKNOWN_LANGUAGE=all)."""
+    offered = languages_of(b, settings)
+    if language in offered:
+        return language
+    if language in available() or settings.unknown_language != "all" or len(offered) < 2:
+        return DEFAULT_LANGUAGE
+    return BOTH
+
+
+def _content(b: Broadcast, settings: FlowSettings, lang: str) -> Template:
+    """One language's body and the alert's call to action, deadline and reply line."""
+    version = b.versions.get(lang, {}) if lang != DEFAULT_LANGUAGE else {}
+    body = version.get("body") or b.body
+    cta = version.get("cta_text") or b.cta_text
     if b.normalise:
         body = segments.normalise(body)[0]
         cta = segments.normalise(cta)[0] if cta else cta
     template = compile_template(body)
+    if lang != DEFAULT_LANGUAGE:  # "friend" in the recipient's language too
+        template = Template(template.source, tuple(
+            (kind, value, t(f"broadcasts.placeholder_{value}", lang)) if kind == "field" else (kind, value, fallback)
+            for kind, value, fallback in template.parts))
     if b.kind == "alert":
-        extra = "\n\n" + t("broadcasts.alert_cta", cta=cta) + (f" {b.cta_link}" if b.cta_link else "")
+        extra = "\n\n" + t("broadcasts.alert_cta", lang, cta=cta) + (f" {b.cta_link}" if b.cta_link else "")
         if b.deadline:
-            extra += "\n" + t("broadcasts.alert_deadline", deadline=local(parse_ts(b.deadline), settings.timezone))
-        extra += "\n" + t("broadcasts.alert_reply")
+            when = local(parse_ts(b.deadline), settings.timezone, lang)
+            extra += "\n" + t("broadcasts.alert_deadline", lang, deadline=when)
+        extra += "\n" + t("broadcasts.alert_reply", lang)
         template = template.then(extra)
-    if channel == "sms":
-        template = template.then("\n" + t("broadcasts.sms_stop"))
     return template
 
 
-def alert_choices(b: Broadcast) -> list[list[str]] | None:
+def message(b: Broadcast, channel: str, settings: FlowSettings, lang: str = DEFAULT_LANGUAGE) -> Template:
+    """The template a recipient on `channel` gets in `lang` (BOTH: every version, one after the
+    other): body, the alert's call to action, SMS stop line. A language the broadcast has no
+    version in gets the default's."""
+    if lang == BOTH:
+        return together(b, channel, settings)
+    lang = lang if lang in b.versions else DEFAULT_LANGUAGE
+    template = _content(b, settings, lang)
+    if channel == "sms":
+        template = template.then("\n" + t("broadcasts.sms_stop", lang))
+    return template
+
+
+def together(b: Broadcast, channel: str, settings: FlowSettings) -> Template:
+    """Every version the broadcast has, in the deployment's order, in one message: for a recipient
+    whose language is unknown (MUSTER_UNKNOWN_LANGUAGE=all) and for group chats."""
+    langs = languages_of(b, settings)
+    parts: tuple[Any, ...] = ()
+    for i, lang in enumerate(langs):
+        parts += (("lit", "\n\n", ""),) if i else ()
+        parts += _content(b, settings, lang).parts
+    template = Template(b.body, parts)
+    if channel == "sms":
+        template = template.then("".join("\n" + t("broadcasts.sms_stop", lang) for lang in langs))
+    return template
+
+
+def alert_choices(
+    b: Broadcast, lang: str = DEFAULT_LANGUAGE, settings: FlowSettings | None = None,
+) -> list[list[str]] | None:
+    """An alert's Done and Can't buttons, labelled in `lang` (BOTH: every version's, "Wedi gwneud / Done")."""
     if b.kind != "alert":
         return None
-    return [[f"alert:{b.id}:done", t("alerts.done_button")], [f"alert:{b.id}:cant", t("alerts.cant_button")]]
+    langs = languages_of(b, settings or FlowSettings()) if lang == BOTH else [lang]
+
+    def label(key: str) -> str:
+        return " / ".join(dict.fromkeys(t(key, one) for one in langs))
+
+    return [[f"alert:{b.id}:done", label("alerts.done_button")], [f"alert:{b.id}:cant", label("alerts.cant_button")]]
 
 
 async def suppressed_ids(tx: Tx, salt: str | None) -> list[int]:
@@ -261,8 +375,9 @@ async def suppressed_ids(tx: Tx, salt: str | None) -> list[int]:
     return sorted(found)
 
 
-async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: str | None = None) -> Broadcast:
-    """A draft of the same alert to everyone who got it and has not answered yet."""
+async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: str | None = None,
+                   settings: FlowSettings | None = None) -> Broadcast:
+    """A draft of the same alert, in the same languages, to everyone who got it and has not answered yet."""
     if alert.kind != "alert":
         raise BroadcastError(f"Broadcast {alert.id} is not an action alert.")
     check_access(actor, alert)
@@ -272,10 +387,15 @@ async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: 
         raise BroadcastError(f"Everyone who got action alert #{alert.id} has answered it or can no longer be "
                              "reached: there is no one to follow up.")
     deadline = parse_ts(alert.deadline) if alert.deadline else None
+    # The versions in languages the deployment still offers (a language since dropped goes).
+    kept = {lang: v for lang, v in alert.versions.items() if settings is None or lang in settings.languages}
     return await compose(
         tx, actor, now, body=body or alert.body, audience=audience, every=alert.channel_mode == "every",
         kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
         deadline=deadline if deadline and deadline > now else None, normalise=bool(alert.normalise),
+        bodies={lang: v["body"] for lang, v in kept.items()},
+        ctas={lang: v["cta_text"] for lang, v in kept.items() if v.get("cta_text")},
+        settings=settings or FlowSettings(languages=(DEFAULT_LANGUAGE, *kept)),
     )
 
 

@@ -7,21 +7,26 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.core.settings import FlowSettings
-from flows.core.texts import plural, t
+from flows.core.texts import DEFAULT_LANGUAGE, available, plural, t
 from flows.organiser import audit
 from flows.organiser import reports as broadcast_report
 from flows.organiser.access import Actor, check_access
 from flows.organiser.broadcasts import (
+    BOTH,
     CONFIRM_BY_COUNT,
     KIND_WORDS,
     REPEATS,
     alert_choices,
+    language_name,
+    languages_of,
     local,
     message,
     suppressed_ids,
+    version_for,
 )
 from flows.organiser.errors import BroadcastError
 from flows.values import segments
@@ -35,6 +40,29 @@ log = logging.getLogger(__name__)
 
 def salt_of(settings: FlowSettings) -> str | None:
     return getattr(settings, "suppression_salt", None) or getattr(settings, "erasure_salt", None)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Recipients and SMS figures of one version (a language, or BOTH), over every recipient's text."""
+    version: str
+    counts: dict[str, int]        # sms, telegram, chats
+    encodings: dict[str, int]     # SMS messages by encoding
+    segments: int
+    widest: int
+    cost: Decimal
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def version_name(version: str, settings: FlowSettings, b: Broadcast) -> str:
+    """'Welsh (Cymraeg)', or for BOTH 'English and Welsh (Cymraeg) together'."""
+    if version != BOTH:
+        return language_name(version)
+    names = [language_name(lang) for lang in languages_of(b, settings)]
+    return t("broadcasts.preview_together", languages=" and ".join(names))
 
 
 @dataclass(frozen=True)
@@ -55,6 +83,8 @@ class Preview:
     seconds: float                # to finish at the configured rates
     quiet_until: datetime | None  # SMS will wait until then
     about: tuple[int, ...] = ()   # the supporter the sample shows: a preview that is sent names them
+    languages: tuple[Figures, ...] = ()  # per version someone gets, the default's first
+    samples: dict[str, str] | None = None  # each other version as a Telegram recipient would see it
 
     @property
     def total(self) -> int:
@@ -73,21 +103,39 @@ async def preview(
     counts = {"sms": 0, "telegram": 0, "chats": 0}
     encodings: dict[str, int] = {}
     total_segments = widest = 0
-    sms_template = message(b, "sms", settings)
-    for channel, first_name, group, n in await store.renderings(tx, audience, b.channel_mode == "every", suppressed):
+    versions = [*languages_of(b, settings), BOTH]
+    sms_templates = {v: message(b, "sms", settings, v) for v in versions}
+    per: dict[str, dict[str, Any]] = {}
+    price = Decimal(settings.sms_price_per_segment)
+    for channel, language, first_name, group, n in await store.renderings(
+            tx, audience, b.channel_mode == "every", suppressed):
+        version = version_for(b, settings, language)
+        mine = per.setdefault(version, {"counts": {"sms": 0, "telegram": 0, "chats": 0}, "encodings": {},
+                                        "segments": 0, "widest": 0})
         counts[channel] += n
+        mine["counts"][channel] += n
         if channel == "sms":
-            info = segments.count_segments(sms_template.render({"first_name": first_name, "group": group}))
-            encodings[info.encoding] = encodings.get(info.encoding, 0) + n
+            info = segments.count_segments(sms_templates[version].render({"first_name": first_name, "group": group}))
+            for into in (encodings, mine["encodings"]):
+                into[info.encoding] = into.get(info.encoding, 0) + n
             total_segments += info.segments * n
+            mine["segments"] += info.segments * n
             widest = max(widest, info.segments)
+            mine["widest"] = max(mine["widest"], info.segments)
+    figures = tuple(Figures(v, per[v]["counts"], per[v]["encodings"], per[v]["segments"], per[v]["widest"],
+                            segments.estimate_cost(per[v]["segments"], 1, price))
+                    for v in versions if v in per)
     who = await store.sample(tx, audience, suppressed)
     values = {"first_name": who["first_name"], "group": who["group_name"]} if who else {}
-    sms_text = sms_template.render(values)
+    sms_text = sms_templates[DEFAULT_LANGUAGE].render(values)
     changes = segments.normalise(b.body)[1] if b.normalise else []
     if b.normalise and b.cta_text:
         changes += segments.normalise(b.cta_text)[1]
-    cost = segments.estimate_cost(total_segments, 1, Decimal(settings.sms_price_per_segment))
+    for translated in b.versions.values():
+        if b.normalise:
+            changes += segments.normalise(translated["body"])[1]
+            changes += segments.normalise(translated.get("cta_text", ""))[1]
+    cost = segments.estimate_cost(total_segments, 1, price)
     seconds = max(
         total_segments / settings.sms_segments_per_second,
         (counts["telegram"] + counts["chats"]) / settings.telegram_messages_per_second,
@@ -96,9 +144,30 @@ async def preview(
     start = parse_ts(b.send_at) if b.send_at else now
     opens = quiet.opens(start)
     quiet_until = opens if counts["sms"] and opens != start and not b.urgent else None
+    samples = {v: message(b, "telegram", settings, v).render(values) for v in versions
+               if v != DEFAULT_LANGUAGE and (v in per or v != BOTH)}
     return Preview(b, counts, message(b, "telegram", settings).render(values), sms_text,
                    segments.count_segments(sms_text), encodings, total_segments, widest, changes,
-                   cost, seconds, quiet_until, (who["supporter_id"],) if who else ())
+                   cost, seconds, quiet_until, (who["supporter_id"],) if who else (), figures, samples)
+
+
+def outside_gsm7(b: Broadcast) -> dict[str, str]:
+    """The versions in other languages whose own words are outside GSM-7 (ŵ, ŷ in Welsh), with
+    those characters: each such text goes as UCS-2, 70 characters a segment, and costs more."""
+    found = {}
+    for lang, version in b.versions.items():
+        text = version["body"] + version.get("cta_text", "")
+        if b.normalise:
+            text = segments.normalise(text)[0]
+        odd = "".join(dict.fromkeys(c for c in text if not segments.is_gsm7(c) and not c.isspace()))
+        if odd:
+            found[lang] = odd
+    return found
+
+
+def ucs2_note(lang: str, chars: str) -> str:
+    """What composing says of a version outside GSM-7 (every front shows the same line)."""
+    return t("broadcasts.preview_ucs2", language=language_name(lang), chars=", ".join(chars[:6]))
 
 
 def sms_figures(p: Preview) -> str:
@@ -115,6 +184,34 @@ def sms_figures(p: Preview) -> str:
              cost=f"{p.cost:.2f}", seconds=duration(p.seconds))
 
 
+def language_figures(f: Figures, p: Preview, settings: FlowSettings) -> str:
+    """One version's line: who gets it, and its SMS encodings, segments and cost."""
+    if f.counts["sms"]:
+        gsm, ucs = f.encodings.get(segments.GSM7, 0), f.encodings.get(segments.UCS2, 0)
+        encodings = (t("broadcasts.preview_encodings_mixed", gsm=f"{gsm:,}", ucs=f"{ucs:,}") if gsm and ucs
+                     else segments.GSM7 if gsm else segments.UCS2)
+        even = f.segments == f.widest * f.counts["sms"]
+        per = t("broadcasts.preview_per_one" if even else "broadcasts.preview_per_mixed",
+                segments=plural("segment", f.widest))
+        sms = t("broadcasts.preview_language_sms", encodings=encodings, segments=plural("segment", f.segments),
+                per=per, cost=f"{f.cost:.2f}")
+    else:
+        sms = t("broadcasts.preview_language_no_sms")
+    return t("broadcasts.preview_language", language=version_name(f.version, settings, p.broadcast),
+             sms=f"{f.counts['sms']:,}", telegram=f"{f.counts['telegram']:,}", chats=plural("chat", f.counts["chats"]),
+             figures=sms)
+
+
+def language_lines(p: Preview, settings: FlowSettings) -> list[str]:
+    """Per language (when the broadcast has more than one version): recipients, encoding, segments,
+    cost; and a note for each version outside GSM-7."""
+    if not p.broadcast.versions:
+        return []
+    lines = [language_figures(f, p, settings) for f in p.languages]
+    lines += [ucs2_note(lang, chars) for lang, chars in outside_gsm7(p.broadcast).items()]
+    return lines
+
+
 def describe(p: Preview, settings: FlowSettings) -> str:
     """The preview as plain text for the console."""
     lines = [
@@ -122,12 +219,16 @@ def describe(p: Preview, settings: FlowSettings) -> str:
         t("broadcasts.preview_counts", sms=f"{p.counts['sms']:,}", telegram=f"{p.counts['telegram']:,}",
           chats=plural("chat", p.counts["chats"]), total=plural("message", p.total)),
         sms_figures(p),
+        *language_lines(p, settings),
     ]
     if p.changes:
         lines.append(t("broadcasts.preview_changes", changes="; ".join(p.changes)))
     if p.quiet_until:
         lines.append(t("broadcasts.preview_quiet", time=local(p.quiet_until, settings.timezone)))
     lines += ["", t("broadcasts.preview_sample"), p.sample]
+    for version, sample in (p.samples or {}).items():
+        lines += ["", t("broadcasts.preview_sample_in", language=version_name(version, settings, p.broadcast)),
+                  sample]
     return "\n".join(lines)
 
 
@@ -201,13 +302,16 @@ async def start(
         b = await store.create(tx, now, **fields)
     quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
     sms_after = now if b.urgent else quiet.opens(now)
-    parts = {ch: message(b, ch, settings) for ch in ("sms", "telegram")}
-    # One template for both channels: the SMS-only stop line becomes an "sms" part.
-    sms_tail = parts["sms"].parts[len(parts["telegram"].parts):]
-    joined = list(parts["telegram"].parts) + [("sms", p[1], "") for p in sms_tail]
+    offered = languages_of(b, settings)
+    others = {lang: store.Version(_joined(b, settings, lang), alert_choices(b, lang))
+              for lang in offered if lang != DEFAULT_LANGUAGE}
+    both = (store.Version(_joined(b, settings, BOTH), alert_choices(b, BOTH, settings))
+            if len(offered) > 1 and settings.unknown_language == "all" else None)
     await store.materialise(
-        tx, b.id, b.filters, joined, now, every=b.channel_mode == "every", choices=alert_choices(b),
-        sms_not_before=sms_after, suppressed=await suppressed_ids(tx, salt or salt_of(settings)),
+        tx, b.id, b.filters, _joined(b, settings, DEFAULT_LANGUAGE), now, every=b.channel_mode == "every",
+        choices=alert_choices(b), sms_not_before=sms_after,
+        suppressed=await suppressed_ids(tx, salt or salt_of(settings)),
+        languages=store.Languages(others, tuple(available()), both) if others else None,
     )
     rows, people = await store.sizes(tx, b.id)
     await store.update(tx, b.id, status="sending", started_at=ts(now), recipients=people, chats=rows - people)
@@ -218,6 +322,13 @@ async def start(
                                 now, "quiet")
     await broadcast_report.progress(tx, b, now, settings)
     return b
+
+
+def _joined(b: Broadcast, settings: FlowSettings, version: str) -> store.Parts:
+    """One version's template for both channels: the SMS-only stop line becomes an "sms" part."""
+    parts = {ch: message(b, ch, settings, version) for ch in ("sms", "telegram")}
+    sms_tail = parts["sms"].parts[len(parts["telegram"].parts):]
+    return list(parts["telegram"].parts) + [("sms", p[1], "") for p in sms_tail]
 
 
 async def resend_unknown(tx: Tx, b: Broadcast, actor: Actor, now: datetime, settings: FlowSettings) -> int:
