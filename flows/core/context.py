@@ -81,6 +81,7 @@ class Context:
         return t(key, self.supporter.language, **values)
 
     def reply(self, text: str, choices: Iterable[Choice] = (), **options: Any) -> None:
+        options.setdefault("lang", self.supporter.language)
         reply = Reply(text, tuple(choices), **options)
         self.replies.append(reply)
         if reply.choices:

@@ -68,6 +68,7 @@ KEYWORDS.update({"RSVP": events.list_upcoming, "/RSVP": events.list_upcoming})
 # A language chosen at any time (flows/supporter/language.py).
 KEYWORDS.update(LANGUAGE_KEYWORDS)
 KEYWORDS.update({"DONE": alerts.done, "CANT": alerts.cant, "CANNOT": alerts.cant})
+KEYWORDS.update(alerts.KEYWORDS_CY)
 # Organiser commands (flows/console/commands.py COMMANDS), each behind a role check.
 KEYWORDS.update(console.keywords())
 # Sign-up: JOIN [referral code]; /start [deep-link payload] (bare /start is a consent keyword).

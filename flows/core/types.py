@@ -62,6 +62,8 @@ class Reply:
     # Supporters this message names or shows, besides its recipient (a group welcome, a preview's
     # sample): erasing one of them blanks the message (storage/subjects.py).
     about: tuple[int, ...] = ()
+    # The language the text is in: a text channel writes its "Reply with a number" lines in it.
+    lang: str = "en"
 
     def to_payload(self) -> str:
         data: dict[str, Any] = {"text": self.text}
@@ -79,6 +81,8 @@ class Reply:
             }
         if self.about:
             data[subjects.KEY] = sorted(set(self.about))
+        if self.lang != "en":
+            data["lang"] = self.lang
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -92,4 +96,5 @@ class Reply:
             request_contact=data.get("request_contact", False),
             document=Document(doc["filename"], base64.b64decode(doc["content"]), doc["mime"]) if doc else None,
             about=tuple(data.get(subjects.KEY, ())),
+            lang=data.get("lang", "en"),
         )

@@ -103,9 +103,9 @@ async def reminders(tx: Tx, now: datetime, settings: FlowSettings) -> int:
         suffix = f":{kind.name}:{day}"
         for person in await store.pending(tx, event.id, ("going", "maybe"), f"remind:{event.id}:", suffix, at):
             reply = Reply(
-                t("events.reminder", person.language, title=event.title, when=ev.when(event),
+                t("events.reminder", person.language, title=event.title, when=ev.when(event, person.language),
                   place=ev.place(event, person.language)),
-                tuple(ev.rsvp_choices(event, person.language)),
+                tuple(ev.rsvp_choices(event, person.language)), lang=person.language,
             )
             sent += _send(tx, person, reply, now, f"remind:{event.id}:{person.supporter_id}{suffix}")
     return sent
@@ -118,16 +118,17 @@ async def changes(tx: Tx, now: datetime, settings: FlowSettings) -> int:
         prefix = f"change:{event.id}:{event.version}:"
         for person in await store.pending(tx, event.id, ("going", "maybe", "waitlisted"), prefix):
             reply = Reply(
-                t("events.changed", person.language, title=event.title, when=ev.when(event),
+                t("events.changed", person.language, title=event.title, when=ev.when(event, person.language),
                   place=ev.place(event, person.language)),
-                tuple(ev.rsvp_choices(event, person.language)),
+                tuple(ev.rsvp_choices(event, person.language)), lang=person.language,
             )
             sent += _send(tx, person, reply, now, f"{prefix}{person.supporter_id}")
         store.mark_noticed(tx, event)
     for event in await store.cancelled_unnoticed(tx, now):
         prefix = f"cancel:{event.id}:"
         for person in await store.pending(tx, event.id, ("going", "maybe", "waitlisted"), prefix):
-            reply = Reply(t("events.cancelled", person.language, title=event.title, when=ev.when(event)))
+            reply = Reply(t("events.cancelled", person.language, title=event.title,
+                            when=ev.when(event, person.language)), lang=person.language)
             sent += _send(tx, person, reply, now, f"{prefix}{person.supporter_id}")
         store.mark_noticed(tx, event)
     return sent
@@ -143,7 +144,7 @@ async def attendance(tx: Tx, now: datetime, settings: FlowSettings) -> int:
             reply = Reply(t("events.did_you_make_it", person.language, title=event.title), (
                 Choice(f"attend:{event.id}:y", t("events.attended_yes_button", person.language)),
                 Choice(f"attend:{event.id}:n", t("events.attended_no_button", person.language)),
-            ))
+            ), lang=person.language)
             # It can wait for the morning: SMS quiet hours apply (reminders and notices can't wait).
             sent += _send(tx, person, reply, now, f"{prefix}{person.supporter_id}", quiet=settings)
     return sent

@@ -254,7 +254,8 @@ async def _tell_waitlisted(tx: Tx, event: Event, moved: list[int], now: datetime
         target = ev.reach(person, rsvp.channel if rsvp else None) if person and person.status != "erased" else None
         if person is None or target is None:
             continue
-        reply = Reply(t("events.moved_to_waitlist", person.language, title=event.title, when=ev.when(event)))
+        reply = Reply(t("events.moved_to_waitlist", person.language, title=event.title,
+                        when=ev.when(event, person.language)), lang=person.language)
         ev.tell(tx, person.id, target, reply, now, dedupe_key=f"unplace:{event.id}:{person.id}:{ts(now)}")
 
 
@@ -338,8 +339,8 @@ async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: 
     for person, target in await _audience(tx, event):
         lang = person.language
         reply = Reply(
-            t("events.announce", lang, title=event.title, when=ev.when(event), place=ev.place(event, lang)),
-            tuple(ev.rsvp_choices(event, lang)),
+            t("events.announce", lang, title=event.title, when=ev.when(event, lang), place=ev.place(event, lang)),
+            tuple(ev.rsvp_choices(event, lang)), lang=lang,
         )
         ev.tell(tx, person.supporter_id, target, reply, now, priority=outbox.BULK,
                 dedupe_key=f"announce:{event.id}:{person.supporter_id}", settings=settings)

@@ -213,7 +213,7 @@ async def place(tx: Tx, group: Group, areas: list[str], now: datetime, settings:
         target = ev.reach(person)
         if target is None:  # opted in nowhere: placed, and told nothing
             continue
-        reply = Reply(t("groups.started_near_you", person.language, group=group.name))
+        reply = Reply(t("groups.started_near_you", person.language, group=group.name), lang=person.language)
         ev.tell(tx, person.supporter_id, target, reply, now, priority=outbox.BULK,
                 dedupe_key=f"group-started:{group.id}:{person.supporter_id}", settings=settings)
         told += 1

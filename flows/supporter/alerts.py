@@ -18,6 +18,17 @@ async def cant(ctx: Context) -> None:
     await _respond(ctx, None, "cant")
 
 
+# DONE and CAN'T as a Welsh speaker would text them: GWNEUD (do, done) and METHU (can't), which the
+# Welsh alert asks for, and the usual ways of saying them ("wedi gwneud", "gwnes", "alla i ddim").
+# Only words that would not start an ordinary sentence are matched as a message's first word;
+# "wedi" alone ("have", as in "wedi cyrraedd") is not one of them.
+KEYWORDS_CY = {
+    **{word: done for word in ("GWNEUD", "GWNES", "GWNAES", "GWNAED", "WEDI GWNEUD", "WEDII WNEUD",
+                               "WEDI EI WNEUD", "DWI WEDI", "DW I WEDI", "WEDI GORFFEN")},
+    **{word: cant for word in ("METHU", "ALLA I DDIM", "FEDRA I DDIM", "NA ALLAF", "DIM YN GALLU")},
+}
+
+
 async def chosen(ctx: Context) -> None:
     """A pressed button "alert:<id>:done" or "alert:<id>:cant"."""
     parts = (ctx.choice or "").split(":")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flows.core import keywords
 from flows.core.context import Context, Handler
+from flows.core.texts import DEFAULT_LANGUAGE, en, template
 from flows.supporter import menu, privacy, signup, web_signup
 from storage import consent as consent_log
 
@@ -24,9 +25,14 @@ HELP = ("HELP", "INFO")
 OPT_OUT_CY = ("STOPIO", "DADDANYSGRIFIO", "DAD DANYSGRIFIO", "DIWEDD")
 OPT_IN_CY = ("DECHRAU", "AILDDECHRAU")
 HELP_CY = ("CYMORTH",)
-WELSH = frozenset(OPT_OUT_CY + OPT_IN_CY + HELP_CY)
-# The confirmation a keyword opt-in is answered with is what they were told.
-RESTART_WORDING = "keyword-start-v1"
+# Welsh for the YES that opts an opted-out number back in (IE only: "Iawn", OK, is as often a
+# shrug at the opt-out's confirmation as a wish to come back, and OK is not one in English either).
+YES_CY = ("IE",)
+WELSH = frozenset(OPT_OUT_CY + OPT_IN_CY + HELP_CY + YES_CY)
+# The confirmation a keyword opt-in is answered with is what they were told: a version for each
+# language it is written in (give one a new version when its wording changes).
+RESTART_WORDINGS = {"en": "keyword-start-v1", "cy": "keyword-start-cy-v1"}
+RESTART_WORDING = RESTART_WORDINGS["en"]
 
 
 def _provider_answers(ctx: Context) -> bool:
@@ -51,7 +57,11 @@ async def stop(ctx: Context) -> None:
 
 
 def _opt_in(ctx: Context) -> None:
-    consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "keyword", ctx.now, RESTART_WORDING)
+    lang = ctx.supporter.language
+    shown = f"consent.started.{_channel(ctx)}"
+    wording = RESTART_WORDINGS[lang] if lang in RESTART_WORDINGS and (
+        lang == DEFAULT_LANGUAGE or template(shown, lang) != en.TEXTS[shown]) else RESTART_WORDING
+    consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "keyword", ctx.now, wording)
     privacy.rejoined(ctx)
     if not _provider_answers(ctx):
         ctx.say(f"consent.started.{_channel(ctx)}", movement=ctx.settings.movement)
@@ -127,5 +137,5 @@ def handlers() -> dict[str, Handler]:
     table: dict[str, Handler] = {word: stop for word in OPT_OUT + OPT_OUT_CY}
     table.update({word: start for word in OPT_IN + OPT_IN_CY})
     table.update({word: help for word in HELP + HELP_CY})
-    table["YES"] = yes
+    table.update({word: yes for word in ("YES", *YES_CY)})
     return table

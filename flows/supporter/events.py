@@ -30,17 +30,17 @@ CODES = {"g": "going", "m": "maybe", "d": "declined", "w": "waitlisted"}
 
 
 # -- shared by the event modules ------------------------------------------------------
-def when(event: Event) -> str:
-    return dates.full(event.start, event.timezone)
+def when(event: Event, lang: str = "en") -> str:
+    return dates.full(event.start, event.timezone, lang)
 
 
 def place(event: Event, lang: str = "en") -> str:
     return calendar.where(event) or t("events.place_unknown", lang)
 
 
-def label(event: Event) -> str:
+def label(event: Event, lang: str = "en") -> str:
     title = event.title if len(event.title) <= LABEL_CHARS else event.title[: LABEL_CHARS - 1] + "…"
-    return f"{dates.short(event.start, event.timezone)} · {title}"
+    return f"{dates.short(event.start, event.timezone, lang)} · {title}"
 
 
 def rsvp_choices(event: Event, lang: str = "en") -> list[Choice]:
@@ -90,7 +90,7 @@ def tell(
 
 def confirmation(event: Event, channel: str, settings: FlowSettings, now: datetime, lang: str, key: str) -> Reply:
     """'You're going' with the instructions, and the calendar: a file on Telegram, a link elsewhere."""
-    parts = [t(key, lang, title=event.title, when=when(event), place=place(event, lang))]
+    parts = [t(key, lang, title=event.title, when=when(event, lang), place=place(event, lang))]
     if event.instructions:
         parts.append(event.instructions)
     document = None
@@ -100,7 +100,7 @@ def confirmation(event: Event, channel: str, settings: FlowSettings, now: dateti
     elif (url := calendar.link(settings.public_url, event)):
         parts.append(t("events.calendar_link", lang, url=url))
     parts.append(t("events.change_hint", lang))
-    return Reply("\n".join(parts), document=document)
+    return Reply("\n".join(parts), document=document, lang=lang)
 
 
 async def promote(tx: Tx, event: Event, now: datetime, settings: FlowSettings) -> list[int]:
@@ -148,7 +148,7 @@ async def list_upcoming(ctx: Context) -> None:
     if not found:
         ctx.say("events.none")
         return
-    ctx.reply(ctx.t("events.list"), [Choice(f"event:{e.id}", label(e)) for e in found])
+    ctx.reply(ctx.t("events.list"), [Choice(f"event:{e.id}", label(e, ctx.supporter.language)) for e in found])
 
 
 async def show(ctx: Context) -> None:
@@ -174,7 +174,8 @@ async def from_page(ctx: Context, public_id: str) -> None:
 
 
 async def _details(ctx: Context, event: Event) -> None:
-    lines = [ctx.t("events.details", title=event.title, when=when(event), place=place(event, ctx.supporter.language))]
+    lang = ctx.supporter.language
+    lines = [ctx.t("events.details", title=event.title, when=when(event, lang), place=place(event, lang))]
     if event.description:
         lines.append(event.description)
     current = await store.rsvp(ctx.tx, event.id, ctx.supporter.id)
@@ -229,7 +230,7 @@ async def answer(ctx: Context) -> None:
     if status == "going":
         ctx.replies.append(confirmation(event, ctx.channel, ctx.settings, ctx.now, person.language, "events.going"))
     elif status == "maybe":
-        ctx.say("events.maybe", title=event.title, when=when(event))
+        ctx.say("events.maybe", title=event.title, when=when(event, person.language))
     else:
         ctx.say("events.declined", title=event.title)
     if was_going and status != "going":
@@ -242,9 +243,8 @@ async def mine(ctx: Context) -> None:
     if not found:
         ctx.say("events.mine_none")
         return
-    choices = [
-        Choice(f"event:{e.id}", f"{label(e)} ({ctx.t(f'events.status_{status}')})") for e, status in found
-    ]
+    lang = ctx.supporter.language
+    choices = [Choice(f"event:{e.id}", f"{label(e, lang)} ({ctx.t(f'events.status_{status}')})") for e, status in found]
     ctx.reply(ctx.t("events.mine"), choices)
 
 

@@ -23,7 +23,8 @@ AFTER_CONTACT: dict[str, Handler] = {}
 
 def ask_for_phone(ctx: Context, text_key: str = "identity.ask_phone", **values: object) -> None:
     """Offer Telegram's "share my phone number" button (a text channel just shows the text)."""
-    ctx.replies.append(Reply(ctx.t(text_key, **values), request_contact=ctx.channel == "telegram"))
+    ctx.replies.append(Reply(ctx.t(text_key, **values), request_contact=ctx.channel == "telegram",
+                             lang=ctx.supporter.language))
 
 
 async def contact_shared(ctx: Context) -> None:

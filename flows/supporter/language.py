@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flows.core.context import Context
 from flows.core.texts import available
+from flows.supporter import signup
 from storage import supporters
 
 
@@ -20,6 +21,11 @@ def first_contact(ctx: Context) -> None:
 async def _choose(ctx: Context, lang: str) -> None:
     if ctx.supporter.language != lang:
         supporters.update(ctx.tx, ctx.supporter, language=lang)
+    if ctx.conversation.flow == signup.FLOW:
+        ctx.conversation.data["language_chosen"] = True  # a Welsh postcode will not ask again
+        if ctx.conversation.step == "language":  # the answer to the sign-up's question
+            await signup.language_chosen(ctx)
+            return
     # Each catalogue's sentence names its own language, so one text answers both choices.
     ctx.say("language.chosen")
 

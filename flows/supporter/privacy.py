@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flows.core import keywords
 from flows.core.context import Context
+from flows.core.texts import LANGUAGE_NAMES
 from flows.core.types import Choice, Document, Reply
+from flows.supporter import answers
 from flows.supporter.interests import label_in
+from flows.values import dates
 from storage import consent, privacy, supporters, suppression
 from storage.db import parse_ts
 
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 
 FLOW = "privacy"
 YES, NO = f"{FLOW}:yes", f"{FLOW}:no"
-_YES_WORDS = {"YES", "Y", "DELETE", "ERASE", "CONFIRM", "DELETE EVERYTHING"}
-_NO_WORDS = {"NO", "N", "KEEP", "DONT", "DO NOT"}
+# Welsh: "dileu" (delete), "dileu'r cyfan" (delete it all), "cadw" (keep), and yes and no.
+_YES_WORDS = {"YES", "Y", "DELETE", "ERASE", "CONFIRM", "DELETE EVERYTHING", "DILEU", "DILEUR CYFAN",
+              *answers.YES_CY} - {"IAWN", "SIWR", "DO"}
+_NO_WORDS = {"NO", "N", "KEEP", "DONT", "DO NOT", "CADW", *answers.NO_CY}
 
 
 # -- MYDATA ----------------------------------------------------------------------------
@@ -36,7 +39,8 @@ async def mydata(ctx: Context) -> None:
     if ctx.channel == "telegram":
         body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
         document = Document("muster-data.json", body, "application/json")
-        ctx.replies.append(Reply(f"{text}\n\n{ctx.t('privacy.mydata_document')}", document=document))
+        ctx.replies.append(Reply(f"{text}\n\n{ctx.t('privacy.mydata_document')}", document=document,
+                                 lang=ctx.supporter.language))
     else:
         ctx.reply(text)
 
@@ -44,8 +48,7 @@ async def mydata(ctx: Context) -> None:
 def _date(ctx: Context, stamp: str | None) -> str:
     if not stamp:
         return ""
-    moment: datetime = parse_ts(stamp).astimezone(ZoneInfo(ctx.settings.timezone))
-    return moment.strftime("%-d %b %Y")
+    return dates.day(parse_ts(stamp), ctx.settings.timezone, ctx.supporter.language)
 
 
 def summary(ctx: Context, data: dict[str, Any]) -> str:
@@ -63,6 +66,7 @@ def summary(ctx: Context, data: dict[str, Any]) -> str:
         line("privacy.field.email", data.get("email")),
         line("privacy.field.postcode", data.get("postcode")),
         line("privacy.field.group", data.get("local_group")),
+        line("privacy.field.language", LANGUAGE_NAMES.get(data.get("language") or "", data.get("language"))),
         line("privacy.field.interests", ", ".join(label_in(ctx.supporter.language, key)
                                                   for key in data.get("interests") or [])),
     ]

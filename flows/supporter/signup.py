@@ -16,9 +16,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from flows.core import keywords
 from flows.core.context import Context
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, en, t, template
 from flows.core.types import Choice
-from flows.supporter import events, interests, menu, privacy, referrals
-from flows.values import postcodes
+from flows.supporter import answers, events, interests, menu, privacy, referrals
+from flows.values import postcodes, wales
 from storage import consent as consent_log
 from storage import events as event_store
 from storage import groups, supporters
@@ -27,12 +28,15 @@ from storage import interests as interest_store
 log = logging.getLogger(__name__)
 
 FLOW = "signup"
-# The version of the consent question's wording ("signup.consent.*"): change it when the wording changes.
-CONSENT_WORDING = "signup-consent-v1"
+# The version of the consent question's wording ("signup.consent.*") in each language it is asked
+# in: give a language a new version whenever its wording changes (tests/flows/test_consent_wording.py
+# holds each version's words). The consent log records the version of the words the supporter saw.
+CONSENT_WORDINGS = {"en": "signup-consent-v1", "cy": "signup-consent-cy-v1"}
+CONSENT_WORDING = CONSENT_WORDINGS["en"]
 
-_SKIP = frozenset({"SKIP", "NONE", "NO", "NOTHING", "NA", "N A", "PASS"})
-_YES = frozenset({"YES", "Y", "YEP", "YEAH", "OK", "OKAY", "SURE"})
-_NO = frozenset({"NO", "N", "NOPE", "NAH"})
+# SKIP, and what Welsh speakers would type for it ("hepgor", "dim", "dim un": skip, nothing, none).
+_SKIP = frozenset({"SKIP", "NONE", "NO", "NOTHING", "NA", "N A", "PASS", "HEPGOR", "DIM", "DIM UN", "DIM BYD"})
+_NOT_A_NAME = _SKIP | answers.YES_EN
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-])*$", re.UNICODE)
 _GROUP_PAYLOAD = re.compile(r"^g_(\d{1,12})$")
 _EVENT_PAYLOAD = re.compile(r"^e_([a-z0-9]{4,32})$")
@@ -107,7 +111,7 @@ def _channel(ctx: Context) -> str:
 # -- the steps ----------------------------------------------------------------------
 async def name_step(ctx: Context) -> None:
     name = " ".join(ctx.text.split())
-    if ctx.choice is not None or not name or len(name) > 40 or not _NAME.match(name) or _word(ctx) in _SKIP | _YES:
+    if ctx.choice is not None or not name or len(name) > 40 or not _NAME.match(name) or _word(ctx) in _NOT_A_NAME:
         _miss(ctx, "signup.bad_name")
         return
     supporters.update(ctx.tx, ctx.supporter, first_name=name)
@@ -131,14 +135,70 @@ async def postcode_step(ctx: Context) -> None:
     group_id, group_name = (group.id, group.name) if group else (data.get("group"), data.get("group_name"))
     supporters.update(ctx.tx, ctx.supporter, postcode=found.postcode, area=found.outward, group_id=group_id)
     data["group_name"] = group_name
-    if group_name:
-        line = ctx.t("signup.group_found", group=group_name)
-    else:
+    if not group_name:
         log.info("sign-up: no local group covers %s", found.outward)
-        line = ctx.t("signup.no_group", area=found.outward)
         data["no_group"] = True
+    if wales.in_wales(found) and _language_unknown(ctx):
+        ctx.goto("language")
+        _ask_language(ctx)
+        return
     ctx.goto("interests")
-    _ask_interests(ctx, line)
+    _ask_interests(ctx, _found_line(ctx, ctx.supporter.language))
+
+
+def _found_line(ctx: Context, lang: str) -> str:
+    data = ctx.conversation.data
+    if data.get("group_name"):
+        return t("signup.group_found", lang, group=data["group_name"])
+    return t("signup.no_group", lang, area=ctx.supporter.area or "")
+
+
+# -- a Welsh postcode: which language? -------------------------------------------------------
+WELSH, ENGLISH = "cy", DEFAULT_LANGUAGE
+_LANGUAGE_WORDS = {"CY": WELSH, "C": WELSH, "W": WELSH, "CYM": WELSH, "EN": ENGLISH, "E": ENGLISH, "ENG": ENGLISH,
+                   "SAES": ENGLISH}
+
+
+def _language_unknown(ctx: Context) -> bool:
+    """Nobody has said which language this supporter would like: not they (CYMRAEG or ENGLISH
+    during this sign-up), nor their Telegram app (a language with a catalogue is taken at first
+    contact). An update of details does not ask again. (Without a record of when a language was
+    chosen, an ENGLISH sent before JOIN is not told apart from the default.)"""
+    data = ctx.conversation.data
+    return not data.get("update") and not data.get("language_chosen") and ctx.supporter.language == DEFAULT_LANGUAGE
+
+
+def _ask_language(ctx: Context) -> None:
+    """Greeted in Welsh and in English, Welsh first, and asked which to carry on in."""
+    parts = []
+    for lang in (WELSH, ENGLISH):
+        greeting = t("signup.greet_wales", lang, name=ctx.supporter.first_name or t("signup.friend", lang))
+        parts.append(f"{greeting} {_found_line(ctx, lang)}\n{t(f'signup.ask_language.{_channel(ctx)}', lang)}")
+    choices = [Choice(f"su:lang:{lang}", LANGUAGE_NAMES[lang]) for lang in (WELSH, ENGLISH)]
+    # On SMS the words CYMRAEG and ENGLISH answer it: a numbered list would be headed in one language.
+    ctx.reply("\n\n".join(parts), choices if ctx.channel == "telegram" else ())
+
+
+async def language_step(ctx: Context) -> None:
+    """The answer to the language question (CYMRAEG and ENGLISH, typed, reach language_chosen too)."""
+    lang = ctx.choice.removeprefix("su:lang:") if ctx.choice else _LANGUAGE_WORDS.get(_word(ctx))
+    if lang in (WELSH, ENGLISH):
+        if ctx.supporter.language != lang:
+            supporters.update(ctx.tx, ctx.supporter, language=lang)
+        await language_chosen(ctx)
+    elif _skipped(ctx):
+        await language_chosen(ctx)
+    else:
+        ctx.miss()
+        _ask_language(ctx)
+
+
+async def language_chosen(ctx: Context) -> None:
+    """The supporter's language is set: say so in it, and carry on to the interests."""
+    ctx.conversation.data["language_chosen"] = True
+    ctx.goto("interests")
+    ask = ctx.t(f"signup.ask_interests.{_channel(ctx)}")
+    ctx.reply(f"{ctx.t('language.chosen')}\n{ask}", _interest_choices(ctx), multi=True)
 
 
 def _interest_choices(ctx: Context) -> list[Choice]:
@@ -209,7 +269,16 @@ async def email_step(ctx: Context) -> None:
         await _complete(ctx, consented=True)
         return
     ctx.goto("consent")
+    ctx.conversation.data["wording"] = consent_wording(ctx.supporter.language, f"signup.consent.{_channel(ctx)}")
     ctx.reply(ctx.t(f"signup.consent.{_channel(ctx)}", movement=ctx.settings.movement), _yes_no(ctx))
+
+
+def consent_wording(lang: str, key: str) -> str:
+    """The version of the consent question's words as shown in `lang`: the English version when
+    that language's catalogue has no wording of its own for it (the English words were shown)."""
+    if lang in CONSENT_WORDINGS and (lang == DEFAULT_LANGUAGE or template(key, lang) != en.TEXTS[key]):
+        return CONSENT_WORDINGS[lang]
+    return CONSENT_WORDING
 
 
 def _yes_no(ctx: Context) -> list[Choice]:
@@ -218,12 +287,14 @@ def _yes_no(ctx: Context) -> list[Choice]:
 
 async def consent_step(ctx: Context) -> None:
     word = _word(ctx) if ctx.choice is None else ""
-    if ctx.choice == "su:yes" or word in _YES:
+    if ctx.choice == "su:yes" or answers.is_yes(word):
         if ctx.supporter.consent(ctx.channel) != "opted_in":
-            consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "flow", ctx.now, CONSENT_WORDING)
+            # The words they saw: asked before the version was kept with the question, the English.
+            wording = ctx.conversation.data.get("wording") or CONSENT_WORDING
+            consent_log.record(ctx.tx, ctx.supporter, ctx.channel, "opt_in", "flow", ctx.now, wording)
             privacy.rejoined(ctx)
         await _complete(ctx, consented=True)
-    elif ctx.choice == "su:no" or word in _NO:
+    elif ctx.choice == "su:no" or answers.is_no(word):
         await _complete(ctx, consented=False)
     else:
         _miss(ctx, "signup.bad_consent", _yes_no(ctx))
@@ -254,7 +325,7 @@ async def _complete(ctx: Context, consented: bool) -> None:
         lines.append(ctx.t("signup.welcome_no_postcode"))
     upcoming = await event_store.upcoming(ctx.tx, ctx.now, person.group_id, limit=1)
     if upcoming:
-        lines.append(ctx.t("signup.welcome_event", event=events.label(upcoming[0])))
+        lines.append(ctx.t("signup.welcome_event", event=events.label(upcoming[0], person.language)))
     if not consented:
         lines.append(ctx.t("signup.welcome_consent_no"))
     code = await referrals.code_for(ctx)
@@ -267,6 +338,7 @@ async def _complete(ctx: Context, consented: bool) -> None:
 STEPS = {
     "name": name_step,
     "postcode": postcode_step,
+    "language": language_step,
     "interests": interests_step,
     "email": email_step,
     "consent": consent_step,

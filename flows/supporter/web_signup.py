@@ -29,8 +29,8 @@ from flows.core.context import Context
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
 from flows.core.types import Reply
+from flows.supporter import answers, privacy, referrals
 from flows.supporter import events as ev
-from flows.supporter import privacy, referrals
 from flows.values import calendar, phones, postcodes
 from storage import consent as consent_log
 from storage import conversations, groups, outbox, supporters, suppression
@@ -49,8 +49,10 @@ ONE_TEXT_PER = timedelta(hours=1)
 MAX_NAME = 40
 
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-])*$", re.UNICODE)
-_YES = frozenset({"YES", "Y", "YEP", "YEAH", "YES PLEASE", "OK", "OKAY", "CONFIRM", "SURE"})
-_NO = frozenset({"NO", "N", "NOPE", "NAH", "NO THANKS", "NOT ME", "WRONG NUMBER"})
+# And in Welsh (flows/supporter/answers.py), with "nid fi" (not me) and "rhif anghywir" (wrong number).
+_YES = frozenset({"YES", "Y", "YEP", "YEAH", "YES PLEASE", "OK", "OKAY", "CONFIRM", "SURE", *answers.YES_CY})
+_NO = frozenset({"NO", "N", "NOPE", "NAH", "NO THANKS", "NOT ME", "WRONG NUMBER", "NID FI", "DIM FI",
+                 "RHIF ANGHYWIR", *answers.NO_CY})
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def _textable(e164: str) -> bool:
 
 def _question(settings: FlowSettings, lang: str, data: dict[str, Any], event: Event | None) -> str:
     """'Muster: reply YES to confirm …': what a YES will do, and how to say it wasn't them."""
-    what = (t("web.confirm_rsvp", lang, title=event.title, when=ev.when(event)) if event is not None
+    what = (t("web.confirm_rsvp", lang, title=event.title, when=ev.when(event, lang)) if event is not None
             else t("web.confirm_join", lang, movement=settings.movement))
     scope = t("web.confirm_campaign" if data.get("campaign") else
               "web.confirm_event_only" if event is not None else "web.confirm_no_campaign", lang)
@@ -278,7 +280,7 @@ async def _rsvp(ctx: Context, event_id: int, source: str, request_id: int) -> No
     reply = ev.confirmation(event, "sms", ctx.settings, now, lang, "events.going")
     private = "" if event.address_public or not (event.address or event.postcode) else \
         "\n" + t("web.address", lang, address=calendar.where(event, public_only=False))
-    ctx.replies.append(Reply(reply.text + private + only))
+    ctx.replies.append(Reply(reply.text + private + only, lang=lang))
 
 
 STEPS = {"confirm": confirm}

@@ -203,13 +203,40 @@ def parse(text: str, now: datetime, tz: str = "Europe/London", languages: Sequen
     return when
 
 
-def full(moment: datetime, tz: str = "Europe/London") -> str:
-    """'Saturday 5 December 2026, 19:00'."""
-    local = moment.astimezone(ZoneInfo(tz))
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
+# How a date is shown in each language other than English (Babel's CLDR data: day and month names,
+# and their order). English keeps its own forms, unchanged. A language Babel does not know is shown
+# in English.
+_PATTERNS = {"full": "EEEE d MMMM y, HH:mm", "short": "EEE d MMM HH:mm", "day": "d MMM y"}
 
 
-def short(moment: datetime, tz: str = "Europe/London") -> str:
-    """'Sat 5 Dec 19:00'."""
+def _babel(local: datetime, form: str, lang: str) -> str | None:
+    from babel.core import Locale, UnknownLocaleError  # noqa: PLC0415 - only non-English dates need it
+    from babel.dates import format_datetime  # noqa: PLC0415
+
+    try:
+        locale = Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return None
+    return str(format_datetime(local, _PATTERNS[form], locale=locale))
+
+
+def _shown(moment: datetime, tz: str, lang: str, form: str, english: str) -> str:
     local = moment.astimezone(ZoneInfo(tz))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    if lang != "en" and (other := _babel(local, form, lang)) is not None:
+        return other
+    return local.strftime(english.replace("%-d", str(local.day)))
+
+
+def full(moment: datetime, tz: str = "Europe/London", lang: str = "en") -> str:
+    """'Saturday 5 December 2026, 19:00'; in Welsh 'Dydd Sadwrn 5 Rhagfyr 2026, 19:00'."""
+    return _shown(moment, tz, lang, "full", "%A %-d %B %Y, %H:%M")
+
+
+def short(moment: datetime, tz: str = "Europe/London", lang: str = "en") -> str:
+    """'Sat 5 Dec 19:00'; in Welsh 'Sad 5 Rhag 19:00'."""
+    return _shown(moment, tz, lang, "short", "%a %-d %b %H:%M")
+
+
+def day(moment: datetime, tz: str = "Europe/London", lang: str = "en") -> str:
+    """'5 Dec 2026'; in Welsh '5 Rhag 2026'."""
+    return _shown(moment, tz, lang, "day", "%-d %b %Y")
