@@ -2,7 +2,9 @@
 command line reads them from, whatever its own shell's environment says."""
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -17,8 +19,13 @@ async def record(tx: Tx, values: dict[str, str], now: datetime) -> None:
 
 
 def recorded(db_path: str | Path) -> dict[str, str]:
-    """What the service last recorded in this database ({} before it first ran, or with no database).
-    Read-only and outside any transaction: a command reads this before it does anything else."""
+    """What the service last recorded in this database, a SQLite file or a postgresql:// URL ({} before
+    it first ran, or with no database). Read-only and outside any transaction: a command reads this
+    before it does anything else."""
+    if str(db_path).startswith(("postgresql://", "postgres://")):
+        # In a thread of its own: a caller may already be inside an event loop, or not.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            return thread.submit(asyncio.run, _recorded_in_postgres(str(db_path))).result()
     path = Path(db_path)
     if not path.exists():
         return {}
@@ -32,3 +39,18 @@ def recorded(db_path: str | Path) -> dict[str, str]:
         return {}
     finally:
         conn.close()
+
+
+async def _recorded_in_postgres(url: str) -> dict[str, str]:
+    import asyncpg  # only for deployments on PostgreSQL
+
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return {}  # unreachable: the command's own opening of the database says why
+    try:
+        return {r[0]: r[1] for r in await conn.fetch("SELECT key, value FROM deployment")}
+    except asyncpg.PostgresError:  # not migrated yet: nothing recorded
+        return {}
+    finally:
+        await conn.close()

@@ -9,7 +9,8 @@ visible place, and nowhere else:
 - `PRAGMA table_info(t)` and `PRAGMA foreign_key_list(t)` read the catalogue, and a view
   `sqlite_master` lists the tables, for the few modules that look at the schema;
 - SQLite's loose typing: text parameters take numbers, integer ones take text and booleans, SUM
-  of a comparison counts it (an aggregate `sum(boolean)`), `group_concat` is `string_agg`;
+  of a comparison counts it (an aggregate `sum(boolean)`), `group_concat` is `string_agg`, a `?`
+  only tested with `IS NULL` is typed as text;
 - migrations: one set of files, each translated (`INTEGER` is BIGINT, `INTEGER PRIMARY KEY` an
   identity column, `WITHOUT ROWID` dropped); a migration that cannot be translated has its own
   PostgreSQL text beside it in `storage/migrations/postgres/NNNN_name.sql`.
@@ -80,7 +81,8 @@ def redacted(url: str) -> str:
 
 
 # -- SQL translation -------------------------------------------------------------------
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\?|:(?P<name>[A-Za-z_]\w*)|\bLIKE\b"
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\?(?P<null>\s+IS\s+(?:NOT\s+)?NULL\b)?"
+                     r"|:(?P<name>[A-Za-z_]\w*)|\bLIKE\b"
                      r"|\bgroup_concat\s*\("
                      # SQLite's unary + on a column (`AND +s.phone IS NOT NULL`) keeps its planner off an
                      # index; PostgreSQL has no unary + for text, and its planner needs no such hint.
@@ -124,10 +126,12 @@ def placeholders(sql: str) -> tuple[str, tuple[str, ...] | None]:
     def swap(m: re.Match[str]) -> str:
         nonlocal count, positional
         token = m.group(0)
-        if token == "?":
+        if token[0] == "?":
             positional = True
             count += 1
-            return f"${count}"
+            # `? IS NULL` (an optional filter) gives PostgreSQL nothing to infer the parameter's type
+            # from: it is taken as text, which any value passes as (NULL stays NULL).
+            return f"${count}::text{m.group('null')}" if m.group("null") else f"${count}"
         if m.group("name"):
             name = m.group("name")
             if name not in names:

@@ -74,6 +74,10 @@ def chat(
         # real supporter and swallow their real messages.
         fail("muster chat runs in sandbox mode only: Telegram or Twilio credentials are set, so this "
              "database holds real supporters. Unset them and point MUSTER_DB_PATH at a sandbox database.")
+    if cfg.shared_database:
+        # It holds the database alone while it runs (delivering to the terminal): workers share PostgreSQL.
+        fail("muster chat runs on a SQLite sandbox database, not on PostgreSQL, which workers share: unset "
+             "MUSTER_DATABASE_URL (MUSTER_DB_PATH names the sandbox file), or chat in a worker's simulator.")
     setup_logging("WARNING")
     channel, raw = ("sms", as_phone) if as_phone else ("telegram", str(telegram_id))
     try:

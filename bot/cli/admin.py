@@ -12,7 +12,7 @@ from flows.organiser import groups as group_ops
 from flows.organiser import team
 from flows.organiser.access import Actor
 from flows.organiser.errors import GroupError
-from storage import Database, groups, migrations, organisers
+from storage import Database, DatabaseUnusable, groups, migrations, organisers
 from storage.db import Tx, unusable
 
 CLI = Actor(trusted=True, label="cli")  # whoever runs the command line administers the deployment
@@ -25,8 +25,22 @@ group_app = typer.Typer(help="Local groups and the postcode areas they cover.", 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply any migrations not yet applied (also done at start-up)."""
+    target = settings().database
+
     async def go() -> list[str]:
-        db = await Database(str(settings().db_path)).connect()
+        if target.startswith(("postgresql://", "postgres://")):  # MUSTER_DATABASE_URL: under an advisory lock
+            import asyncpg  # here, not at the top: only deployments on PostgreSQL load it
+
+            from storage import postgres
+
+            pg = await postgres.PostgresDatabase(target).connect()
+            try:
+                return await postgres.upgrade(pg)
+            except asyncpg.PostgresError as exc:
+                raise DatabaseUnusable(f"{pg.path}: {exc}") from None
+            finally:
+                await pg.close()
+        db = await Database(target).connect()
         try:
             return await migrations.upgrade(db)
         finally:
@@ -34,8 +48,10 @@ def db_upgrade() -> None:
 
     try:
         applied = run_async(go)
+    except DatabaseUnusable as exc:
+        fail(shown(str(exc)))
     except sqlite3.Error as exc:
-        fail(shown(str(unusable(str(settings().db_path), exc))))
+        fail(shown(str(unusable(target, exc))))
     console.print(f"Applied: {', '.join(applied)}" if applied else "Database is up to date.")
 
 

@@ -42,7 +42,7 @@ def settings() -> config.Settings:
     except config.ConfigError as exc:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
-    deployed, notes = own.as_deployed(deployment.recorded(own.db_path))
+    deployed, notes = own.as_deployed(deployment.recorded(own.database))
     for note in notes:
         if note not in _noted:
             _noted.add(note)
@@ -63,8 +63,9 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 def with_database(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,),
                   full: str = "Nothing was changed; free some space and run the command again.") -> T:
     """Run `work(db)` with the configured database open; `errors`, an unusable database and a disk
-    with no room left (`full` says what became of the work) end the command with one line."""
-    path = str(settings().db_path)
+    with no room left (`full` says what became of the work) end the command with one line. The
+    database is MUSTER_DATABASE_URL's PostgreSQL when it is set, as for the service, else the file."""
+    path = settings().database
 
     async def go() -> T:
         db = await open_database(path, check=True)

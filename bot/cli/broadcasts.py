@@ -4,12 +4,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.cli.base import Table, console, fail, in_transaction, run_async, settings, shown
+from bot.dispatcher import LEASE_SECONDS
 from flows.core.clock import SystemClock
 from flows.core.texts import plural
 from flows.organiser import reports as broadcast_report
@@ -18,7 +20,7 @@ from flows.organiser.access import Actor
 from flows.organiser.broadcasts import KIND_WORDS, compose, followup, headline, local, parse_audience, parse_time, state
 from flows.organiser.errors import BroadcastError
 from storage import broadcasts as store
-from storage import open_database
+from storage import instances, open_database
 from storage.db import Tx, parse_ts
 from storage.lock import holder
 
@@ -298,19 +300,24 @@ def report(
 def _follow(broadcast_id: int, poll: float = 1.0, stalled_after: float = 3.0) -> None:
     """A live progress bar from the outbox (the running service does the sending). When nothing
     has moved for a few seconds it says why it is waiting: quiet hours, or no service running."""
-    flow = settings().flow_settings()
-    db_path = settings().db_path
+    cfg = settings()
+    flow = cfg.flow_settings()
+
+    async def running(tx: Tx) -> bool:
+        if cfg.shared_database:  # PostgreSQL: workers beat in the database while they run
+            return bool(await instances.alive(tx, clock.now() - timedelta(seconds=LEASE_SECONDS)))
+        return holder(cfg.db_path) is not None  # SQLite: the one service holds the file's lock
 
     async def why(tx: Tx) -> str:
         held, until = await store.held_back(tx, broadcast_id, clock.now())
         if held and until:
             return f"{plural('sms_waits', held)} for quiet hours to end at {local(parse_ts(until), flow.timezone)}"
-        if holder(db_path) is None:
+        if not await running(tx):
             return "waiting: no service is running to send them (start it with `muster run`)"
         return "waiting for the service to send them"
 
     async def go() -> None:
-        db = await open_database(str(db_path))
+        db = await open_database(cfg.database)
         said = ""
         try:
             with Progress(TextColumn("#{task.fields[id]}"), BarColumn(), MofNCompleteColumn(),
