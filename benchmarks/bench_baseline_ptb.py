@@ -62,8 +62,8 @@ from storage.outbox import OutboxRow
 
 TOKEN = "123456:offline-benchmark-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Muster", "username": "muster_bot"}
-GROUPS = {"Manchester": ["M"], "Leeds": ["LS"], "Cardiff": ["CF"], "Glasgow": ["G"]}
-POSTCODES = ("M1 1AE", "LS1 4DY", "CF10 1EP", "G1 1XQ", "m4 5jd")
+GROUPS = {"Manchester": ["M"], "Leeds": ["LS"], "Bristol": ["BS"], "Glasgow": ["G"]}
+POSTCODES = ("M1 1AE", "LS1 4DY", "BS1 4DJ", "G1 1XQ", "m4 5jd")
 NAMES = ("Sam", "Priya", "Aled", "Niamh", "Tom", "Zainab", "Ewan", "Chloé")
 TOPICS = ("housing", "jobs_pay", "benefits_disability", "voter_registration", "elections")
 UPDATES_PER_CONVERSATION = 8
