@@ -67,6 +67,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/supporters/{supporter_id:int}/opt-out"): Row(
         "POST", lambda w, s: f"/console/supporters/{w.supporter[s]}/opt-out", "scoped",
         lambda w, s: {"channel": "sms", "reason": "asked us on the phone"}),
+    ("POST", "/supporters/{supporter_id:int}/language"): Row(
+        "POST", lambda w, s: f"/console/supporters/{w.supporter[s]}/language", "scoped",
+        lambda w, s: {"language": "cy"}),
+    ("POST", "/language"): Row("POST", lambda w, s: "/console/language", "everyone",
+                               lambda w, s: {"lang": "cy", "next": "/console/"}),
     ("GET", "/inbox"): Row("GET", lambda w, s: "/console/inbox", "everyone"),
     ("GET", "/inbox/{item_id}"): Row("GET", lambda w, s: f"/console/inbox/{w.item[s]}", "scoped"),
     ("POST", "/inbox/{item_id}/answer"): Row("POST", lambda w, s: f"/console/inbox/{w.item[s]}/answer", "scoped",
