@@ -4,6 +4,10 @@
     /broadcast Hi {first_name}…     start with this text
     /broadcast list | preview N | report N | cancel N | followup N
     /alert                          an action alert: text, call to action, deadline, audience
+
+With more than one language configured (MUSTER_LANGUAGES), the English text (and an alert's call
+to action) is followed by the version in each other language; SKIP leaves that language to get
+the English.
 """
 from __future__ import annotations
 
@@ -11,14 +15,25 @@ import re
 from datetime import datetime
 
 from flows.core.context import Context
-from flows.core.texts import plural
+from flows.core.texts import DEFAULT_LANGUAGE, plural
 from flows.core.types import Choice
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor, check_access
-from flows.organiser.broadcasts import KIND_WORDS, compose, followup, headline, local, parse_audience, parse_time, state
+from flows.organiser.broadcasts import (
+    KIND_WORDS,
+    compose,
+    followup,
+    headline,
+    language_name,
+    local,
+    parse_audience,
+    parse_time,
+    state,
+)
 from flows.organiser.errors import BodyError, BroadcastError
-from flows.values import dates
+from flows.values import dates, segments
+from flows.values.templates import TemplateError, compile_template
 from storage import broadcasts as store
 from storage import groups
 from storage.db import parse_ts
@@ -77,7 +92,7 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
             ctx.say("broadcasts.cancelled", Kind=KIND_WORDS[b.kind].capitalize(), id=b.id,
                     dropped=plural("message", dropped))
         elif sub == "followup":
-            draft = await followup(ctx.tx, who, b, ctx.now)
+            draft = await followup(ctx.tx, who, b, ctx.now, settings=ctx.settings)
             ctx.begin(FLOW, "decide", {"kind": "alert", "id": draft.id})
             await _show_preview(ctx, draft.id)
         else:
@@ -100,8 +115,7 @@ async def _after_body(ctx: Context) -> None:
         ctx.goto("cta")
         ctx.say("broadcasts.ask_cta")
     else:
-        ctx.goto("audience")
-        await _ask_audience(ctx)
+        await _next_version(ctx)
 
 
 async def cta(ctx: Context) -> None:
@@ -111,8 +125,94 @@ async def cta(ctx: Context) -> None:
         ctx.say("broadcasts.ask_cta")
         return
     ctx.conversation.data.update(cta=text, link=match.group(1) if match else None)
-    ctx.goto("deadline")
-    ctx.say("broadcasts.ask_deadline")
+    await _next_version(ctx)
+
+
+# -- the versions in other languages ---------------------------------------------------------------
+_SKIP = ("skip", "none", "no")
+
+
+def _others(ctx: Context) -> list[str]:
+    """The configured languages beyond the default, in MUSTER_LANGUAGES's order."""
+    return [lang for lang in ctx.settings.languages if lang != DEFAULT_LANGUAGE]
+
+
+def _outside_gsm7(text: str) -> bool:
+    """Whether this text, as it would be sent (tidied for SMS), goes as UCS-2."""
+    return not segments.is_gsm7("".join(segments.normalise(text)[0].split()))
+
+
+def _ask_version(ctx: Context, lang: str) -> None:
+    ctx.reply(ctx.t("broadcasts.ask_body_in", language=language_name(lang), hint="").strip())
+
+
+async def _next_version(ctx: Context) -> None:
+    """Ask for the next language's version not yet asked; when none is left, go on: an alert to
+    its deadline, a broadcast to its audience."""
+    data = ctx.conversation.data
+    asked = data.setdefault("asked", [])
+    waiting = [lang for lang in _others(ctx) if lang not in asked]
+    if waiting:
+        asked.append(waiting[0])
+        data["lang"] = waiting[0]
+        ctx.goto("version")
+        _ask_version(ctx, waiting[0])
+    elif data["kind"] == "alert":
+        ctx.goto("deadline")
+        ctx.say("broadcasts.ask_deadline")
+    else:
+        ctx.goto("audience")
+        await _ask_audience(ctx)
+
+
+async def version(ctx: Context) -> None:
+    """The message in one other language (SKIP: those supporters get the English)."""
+    data, lang, text = ctx.conversation.data, ctx.conversation.data["lang"], ctx.text.strip()
+    if not text:
+        _ask_version(ctx, lang)
+        return
+    if text.lower() in _SKIP:
+        await _next_version(ctx)
+        return
+    try:
+        compile_template(text)
+    except TemplateError as exc:
+        ctx.reply(f"{language_name(lang)}: {exc}")
+        _ask_version(ctx, lang)
+        return
+    data.setdefault("bodies", {})[lang] = text
+    if _outside_gsm7(text):
+        ctx.say("broadcasts.ucs2_hint")
+    if data["kind"] == "alert":
+        ctx.goto("version_cta")
+        ctx.say("broadcasts.ask_cta_in", language=language_name(lang))
+    else:
+        await _next_version(ctx)
+
+
+async def version_cta(ctx: Context) -> None:
+    """An alert's call to action in that language (SKIP: the English one); the link is the English
+    call to action's, so a copy of it typed at the end is left out."""
+    data, lang, text = ctx.conversation.data, ctx.conversation.data["lang"], ctx.text.strip()
+    if not text:
+        ctx.say("broadcasts.ask_cta_in", language=language_name(lang))
+        return
+    if text.lower() not in _SKIP:
+        match = _LINK.search(text)
+        if match and match.group(1) == data.get("link"):
+            text = text[: match.start()].strip() or text
+        data.setdefault("ctas", {})[lang] = text
+        if _outside_gsm7(text) and not _outside_gsm7(data.get("bodies", {}).get(lang, "")):
+            ctx.say("broadcasts.ucs2_hint")
+    await _next_version(ctx)
+
+
+async def _restart(ctx: Context) -> None:
+    """Back to the first question: the texts in every language are asked again."""
+    for key in ("asked", "bodies", "ctas", "lang"):
+        ctx.conversation.data.pop(key, None)
+    ctx.goto("body")
+    ctx.say("broadcasts.ask_body", first="{first_name}", group="{group}")
 
 
 async def deadline(ctx: Context) -> None:
@@ -151,12 +251,12 @@ async def audience(ctx: Context) -> None:
             ctx.tx, await actor(ctx), ctx.now, body=data["body"], audience=filters, every=every,
             kind=data["kind"], cta_text=data.get("cta"), cta_link=data.get("link"),
             deadline=datetime.fromisoformat(data["deadline"]) if data.get("deadline") else None,
+            bodies=data.get("bodies"), ctas=data.get("ctas"), settings=ctx.settings,
         )
     except BroadcastError as exc:
         ctx.reply(str(exc))
         if isinstance(exc, BodyError):
-            ctx.goto("body")
-            ctx.say("broadcasts.ask_body", first="{first_name}", group="{group}")
+            await _restart(ctx)
         else:
             await _ask_audience(ctx)
         return
@@ -286,5 +386,5 @@ async def _confirm(ctx: Context) -> None:
                 total=plural("message", done.recipients + done.chats))
 
 
-STEPS = {"body": body, "cta": cta, "deadline": deadline, "audience": audience, "decide": decide,
-         "urgent": urgent, "when": when, "when_ok": decide, "count": count}
+STEPS = {"body": body, "cta": cta, "version": version, "version_cta": version_cta, "deadline": deadline,
+         "audience": audience, "decide": decide, "urgent": urgent, "when": when, "when_ok": decide, "count": count}
