@@ -157,11 +157,12 @@ async def delivered(tx: Tx, broadcast_id: int) -> int | None:
 async def opt_outs(tx: Tx, broadcast_id: int, since: datetime, until: datetime) -> int:
     """Recipients who opted out on the channel we used, between `since` and `until`."""
     # From the day's opt-outs (few, by consent_log_at) to their messages, not from every message:
-    # CROSS JOIN keeps SQLite to that order.
+    # CROSS JOIN keeps SQLite to that order. Its join condition is in WHERE: PostgreSQL's CROSS JOIN
+    # takes no ON (and its planner chooses the order itself).
     value: int = await tx.scalar(
         "SELECT COUNT(DISTINCT o.supporter_id) FROM consent_log c CROSS JOIN outbox o "
-        "ON o.supporter_id = c.supporter_id AND o.channel = c.channel "
-        "WHERE c.at >= ? AND c.at < ? AND c.action = 'opt_out' "
+        "WHERE o.supporter_id = c.supporter_id AND o.channel = c.channel "
+        "AND c.at >= ? AND c.at < ? AND c.action = 'opt_out' "
         "AND o.broadcast_id = ? AND +o.status IN ('sent', 'unknown')",
         (ts(since), ts(until), broadcast_id),
     )

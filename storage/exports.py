@@ -12,7 +12,9 @@ from typing import Any
 
 from storage.db import Row, Tx
 
-_SEP = "char(31)"  # the unit separator: never in a stored value, so one subquery can carry four
+# The unit separator, as a quoted literal (SQLite spells the function char(31), PostgreSQL chr(31)):
+# never in a stored value, so one subquery can carry four.
+_SEP = "'\x1f'"
 
 
 def _groups(column: str, groups: Sequence[int] | None) -> tuple[str, list[Any]]:
@@ -33,8 +35,8 @@ async def supporters(tx: Tx, groups: Sequence[int] | None, after: int, limit: in
     scope, params = _groups("s.group_id", groups)
     return await tx.query(
         "SELECT s.id, s.phone, s.telegram_id, s.first_name, s.last_name, s.email, s.postcode, g.name, "
-        "(SELECT group_concat(interest, ';') FROM (SELECT i.interest FROM supporter_interests i "
-        " WHERE i.supporter_id = s.id ORDER BY i.interest)), "
+        "(SELECT group_concat(o.interest, ';') FROM (SELECT i.interest FROM supporter_interests i "
+        " WHERE i.supporter_id = s.id ORDER BY i.interest) AS o), "
         f"s.language, s.sms_consent, {_latest('sms')}, s.telegram_consent, {_latest('telegram')}, s.created_at "
         "FROM supporters s LEFT JOIN local_groups g ON g.id = s.group_id "
         f"WHERE s.status <> 'erased' AND s.id > ?{scope} ORDER BY s.id LIMIT {int(limit)}", [after, *params])
