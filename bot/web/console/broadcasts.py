@@ -4,7 +4,9 @@ and a broadcast's page (send now, schedule, discard, cancel, follow up an action
 Everything is decided by the organiser operations the CLI and the chat console call too:
 flows.organiser.broadcasts reads and checks the draft (`draft` for the preview while typing,
 `compose` to save it), flows.organiser.sending previews, confirms and cancels. This module turns
-a form into those calls and their answers into pages. A broadcast beyond the organiser's groups
+a form into those calls and their answers into pages. With MUSTER_LANGUAGES beyond English the
+form has a message (and an alert's call to action) for each other language, `body_<code>` and
+`cta_text_<code>`; one left empty leaves those supporters the English. A broadcast beyond the organiser's groups
 is a 403, one that does not exist a 404; a form that makes no sense is a 400 that keeps what was
 typed and says what to change.
 """
@@ -20,13 +22,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
-from flows.core.texts import plural, t
+from flows.core.settings import FlowSettings
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, plural, t
 from flows.organiser import broadcasts as compose_ops
 from flows.organiser import events as event_ops
 from flows.organiser import groups as group_ops
 from flows.organiser import people, sending
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, local, parse_time, state
+from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, language_name, local, parse_time, state
 from flows.organiser.errors import BroadcastError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.values.templates import PLACEHOLDERS
@@ -37,6 +40,7 @@ PAGE = 25
 MAX_BODY = 5000
 SHOWN_NAMES = {"all": "All", "draft": "Drafts", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
                "cancelled": "Cancelled"}
+OTHER_LANGUAGES = tuple(code for code in LANGUAGE_NAMES if code != DEFAULT_LANGUAGE)  # a form may carry
 RSVP_NAMES = dict(zip(RSVP_FILTERS, ("going", "maybe", "can't go", "waitlist", "came (checked in)"), strict=True))
 ANSWER_NAMES = dict(zip(ALERT_FILTERS, ("done", "can't", "not answered yet"), strict=True))
 CHANNEL_NAMES = {"": "Any channel", "sms": "SMS only", "telegram": "Telegram only"}
@@ -67,6 +71,14 @@ class Typed:
     response: str = "not_yet"
     chats: bool = False
     keep_typography: bool = False
+    bodies: tuple[tuple[str, str], ...] = ()  # (language, its message) beyond the default, as typed
+    ctas: tuple[tuple[str, str], ...] = ()    # (language, its call to action)
+
+    def body_in(self, lang: str) -> str:
+        return dict(self.bodies).get(lang, "")
+
+    def cta_in(self, lang: str) -> str:
+        return dict(self.ctas).get(lang, "")
 
     @classmethod
     def read(cls, form: FormData | QueryParams) -> Typed:
@@ -82,7 +94,11 @@ class Typed:
                    deadline_time=one("deadline_time", 40), groups=many("groups"), interests=many("interests"),
                    channel=one("channel"), every=one("every") or "last", event_id=one("event_id"),
                    rsvp=many("rsvp"), alert_id=one("alert_id"), response=one("response") or "not_yet",
-                   chats=bool(form.get("chats")), keep_typography=bool(form.get("keep_typography")))
+                   chats=bool(form.get("chats")), keep_typography=bool(form.get("keep_typography")),
+                   bodies=tuple((code, one(f"body_{code}", MAX_BODY)) for code in OTHER_LANGUAGES
+                                if one(f"body_{code}").strip()),
+                   ctas=tuple((code, one(f"cta_text_{code}", 500)) for code in OTHER_LANGUAGES
+                              if one(f"cta_text_{code}").strip()))
 
     def audience(self, interests: tuple[str, ...]) -> Audience:
         """The audience these controls describe (BroadcastError: a value no control offers)."""
@@ -116,12 +132,13 @@ class Typed:
         except BroadcastError as exc:
             raise BroadcastError(f"Deadline: {exc}") from None
 
-    def draft(self, actor: Actor, now: datetime, tz: str, interests: tuple[str, ...]) -> Broadcast:
+    def draft(self, actor: Actor, now: datetime, flow: FlowSettings) -> Broadcast:
         alert = self.kind == "alert"
-        return compose_ops.draft(actor, now, body=self.body, audience=self.audience(interests),
+        return compose_ops.draft(actor, now, body=self.body, audience=self.audience(flow.interests),
                                  every=self.every == "every", kind=self.kind,
                                  cta_text=self.cta_text if alert else None, cta_link=self.cta_link if alert else None,
-                                 deadline=self.deadline(now, tz), normalise=not self.keep_typography)
+                                 deadline=self.deadline(now, flow.timezone), normalise=not self.keep_typography,
+                                 bodies=dict(self.bodies), ctas=dict(self.ctas) if alert else None, settings=flow)
 
 
 @dataclass(frozen=True)
@@ -158,7 +175,19 @@ def routes(console: Console) -> list[BaseRoute]:
         return local(parse_ts(stamp), tz) if stamp else "–"
 
     def words() -> dict[str, Any]:
-        return {"kind_words": KIND_WORDS, "status_of": status_of, "when": when, "plural": plural,
+        flow = settings.flow_settings()
+
+        def per_language(p: sending.Preview) -> list[tuple[sending.Figures, str]]:
+            """Each version's line (when the broadcast has more than one): who gets it, its SMS cost."""
+            return [(f, sending.language_figures(f, p, flow)) for f in p.languages] if p.broadcast.versions else []
+
+        def ucs2_notes(p: sending.Preview) -> list[tuple[str, str]]:
+            return [(lang, sending.ucs2_note(lang, chars)) for lang, chars in sending.outside_gsm7(p.broadcast).items()]
+
+        return {"other_languages": [code for code in flow.languages if code != DEFAULT_LANGUAGE],
+                "language_name": language_name, "per_language": per_language, "ucs2_notes": ucs2_notes,
+                "version_name": lambda version, p: sending.version_name(version, flow, p.broadcast),
+                "kind_words": KIND_WORDS, "status_of": status_of, "when": when, "plural": plural,
                 "rsvp_names": RSVP_NAMES, "answer_names": ANSWER_NAMES, "channel_names": CHANNEL_NAMES,
                 "repeat_names": REPEAT_NAMES, "interest_label": people.interest_label,
                 "placeholders": PLACEHOLDERS, "local": lambda moment: local(moment, tz),
@@ -209,10 +238,11 @@ def routes(console: Console) -> list[BaseRoute]:
         if not typed.body.strip():
             return Shown(hint="Write the message to see who it reaches, what it costs and how it reads.")
         now = console.now()
+        flow = settings.flow_settings()
         try:
-            b = typed.draft(actor, now, tz, interests)
+            b = typed.draft(actor, now, flow)
             await compose_ops.check_reach(tx, actor, b.filters)
-            return Shown(await sending.preview(tx, b, now, settings.flow_settings()))
+            return Shown(await sending.preview(tx, b, now, flow))
         except ScopeError as exc:
             return Shown(problem=str(exc), status=403)
         except BroadcastError as exc:  # an unfinished draft: the preview says what is missing (saving is a 400)
@@ -242,13 +272,17 @@ def routes(console: Console) -> list[BaseRoute]:
                 shown = await previewed(tx, who.actor, typed)
             return await compose_page(request, who, typed, shown.status, shown)
         now = console.now()
+        flow = settings.flow_settings()
         try:
             async with console.transaction() as tx:
-                b = typed.draft(who.actor, now, tz, interests)
+                b = typed.draft(who.actor, now, flow)
                 saved = await compose_ops.compose(
                     tx, who.actor, now, body=b.body, audience=b.filters, every=b.channel_mode == "every",
                     kind=b.kind, cta_text=b.cta_text, cta_link=b.cta_link,
-                    deadline=parse_ts(b.deadline) if b.deadline else None, normalise=bool(b.normalise))
+                    deadline=parse_ts(b.deadline) if b.deadline else None, normalise=bool(b.normalise),
+                    bodies={lang: v["body"] for lang, v in b.versions.items()},
+                    ctas={lang: v["cta_text"] for lang, v in b.versions.items() if v.get("cta_text")},
+                    settings=flow)
         except ScopeError as exc:
             return await compose_page(request, who, typed, 403, Shown(problem=str(exc), status=403))
         except BroadcastError as exc:
@@ -344,7 +378,7 @@ def routes(console: Console) -> list[BaseRoute]:
             await sending.discard(tx, b, actor, now)
             return "/console/broadcasts", f"Draft #{b.id} discarded.", False
         assert act == "followup"
-        draft = await compose_ops.followup(tx, actor, b, now)
+        draft = await compose_ops.followup(tx, actor, b, now, settings=flow)
         return (f"/console/broadcasts/{draft.id}",
                 f"Draft #{draft.id}: action alert #{b.id} again, to those who have not answered it yet.", False)
 

@@ -1,6 +1,8 @@
 /* The compose page's live preview: as the organiser types or ticks, the form is posted (after a
    short pause) to /console/broadcasts/preview and the preview beside the form is replaced by the
    fragment the server renders from the same operations the CLI and the chat console use.
+   The message (and call to action) in each other language is posted with the rest, and the
+   fragment gives each language's figures.
    Without this script the page still works: the Preview button posts the whole form. */
 (function () {
   "use strict";
@@ -28,13 +30,18 @@
     if (status) { status.textContent = text; }
   }
 
-  // A screen reader hears the figures that changed, not the whole preview again.
+  // A screen reader hears the figures that changed, not the whole preview again: the totals, then
+  // each language's line and the note of a version outside GSM-7 (UCS-2) when there are several.
   function announce() {
     if (!status) { return; }
-    var parts = ["[data-problem]", "[data-counts]", "[data-sms-figures]"].map(function (selector) {
-      var found = target.querySelector(selector);
-      return found ? found.textContent.trim() : "";
-    }).filter(Boolean);
+    var parts = [];
+    ["[data-problem]", "[data-counts]", "[data-sms-figures]", "[data-language]", "[data-ucs2]"].forEach(
+      function (selector) {
+        target.querySelectorAll(selector).forEach(function (found) {
+          var text = found.textContent.trim();
+          if (text) { parts.push(text); }
+        });
+      });
     status.textContent = parts.join(" ");
   }
 
