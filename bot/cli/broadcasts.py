@@ -1,7 +1,11 @@
-"""`muster broadcast create|preview|schedule|send|cancel|list|report|followup`."""
+"""`muster broadcast create|preview|schedule|send|cancel|list|report|followup`.
+
+`create` takes the message (and an alert's call to action) in each language with a catalogue beyond
+English, `--body-cy` and `--cta-cy` for Welsh: a version MUSTER_LANGUAGES does not list is refused."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -13,11 +17,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.cli.base import Table, console, fail, in_transaction, run_async, settings, shown
 from bot.dispatcher import LEASE_SECONDS
 from flows.core.clock import SystemClock
-from flows.core.texts import plural
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, plural
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import KIND_WORDS, compose, followup, headline, local, parse_audience, parse_time, state
+from flows.organiser.broadcasts import (
+    KIND_WORDS,
+    compose,
+    followup,
+    headline,
+    language_name,
+    local,
+    parse_audience,
+    parse_time,
+    state,
+)
 from flows.organiser.errors import BroadcastError
 from storage import broadcasts as store
 from storage import instances, open_database
@@ -25,6 +39,8 @@ from storage.db import Tx, parse_ts
 from storage.lock import holder
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+OTHER_LANGUAGES = tuple(code for code in LANGUAGE_NAMES if code != DEFAULT_LANGUAGE)
 broadcast_app = typer.Typer(help="Broadcasts and action alerts.", no_args_is_help=True)
 CLI = Actor(trusted=True, label="cli")
 clock = SystemClock()
@@ -52,15 +68,56 @@ def _show_preview(p: broadcast_send.Preview) -> None:
     table.add_row("Telegram group chats", f"{p.counts['chats']:,}")
     table.add_row("Messages in all", f"{p.total:,}")
     table.add_row("SMS", broadcast_send.sms_figures(p))
+    if p.broadcast.versions:  # each language: who gets it, its encoding, segments and cost
+        for f in p.languages:
+            table.add_row(broadcast_send.version_name(f.version, flow, p.broadcast),
+                          broadcast_send.language_figures(f, p, flow))
+        for lang, chars in broadcast_send.outside_gsm7(p.broadcast).items():
+            table.add_row("UCS-2", broadcast_send.ucs2_note(lang, chars))
     table.add_row("Normalised", "; ".join(p.changes) or "nothing changed")
     if p.quiet_until:
         table.add_row("Quiet hours", f"SMS waits until {local(p.quiet_until, flow.timezone)}")
     table.add_row("Sample (Telegram)", shown(p.sample))
     table.add_row("Sample (SMS)", shown(p.sms_sample))
+    for version, sample in (p.samples or {}).items():
+        table.add_row(f"Sample ({broadcast_send.version_name(version, flow, p.broadcast)})", shown(sample))
     console.print(table)
 
 
+def _with_versions(command: F) -> F:
+    """Give `command` a --body-<code> and a --cta-<code> for each language with a catalogue beyond
+    English (typer reads the options from the signature; they arrive in **versions)."""
+    signature = inspect.signature(command)
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    added = []
+    for code in OTHER_LANGUAGES:
+        name = language_name(code)
+        added += [
+            inspect.Parameter(f"body_{code}", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                              default=typer.Option(None, f"--body-{code}", help=(
+                                  f"The message in {name}, for supporters who chose {name}; without it they get "
+                                  f"the English. MUSTER_LANGUAGES must list {code}."))),
+            inspect.Parameter(f"cta_{code}", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                              default=typer.Option(None, f"--cta-{code}", help=(
+                                  f"Alerts: the call to action in {name} (the link is the English one's)."))),
+        ]
+    command.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    command.__annotations__ = {**command.__annotations__, **{p.name: p.annotation for p in added}}
+    return command
+
+
+def _versions(options: dict[str, str | None], part: str) -> dict[str, str]:
+    """{'cy': …} from the --body-cy (part "body") or --cta-cy (part "cta") options given."""
+    found = {}
+    for code in OTHER_LANGUAGES:
+        value = options.get(f"{part}_{code}")
+        if value is not None:
+            found[code] = value
+    return found
+
+
 @broadcast_app.command("create")
+@_with_versions
 def create(
     body: str = typer.Option(..., "--body", help="The message; placeholders {first_name} and {group}."),
     audience: str = typer.Option("all", "--audience", help="e.g. 'group:Leeds interest:housing channel:sms chats'."),
@@ -70,10 +127,15 @@ def create(
     deadline: str | None = typer.Option(None, "--deadline", help="Alerts: local time, e.g. '2026-11-20 23:59'."),
     every_channel: bool = typer.Option(False, "--every-channel", help="Send on each channel a supporter has."),
     no_normalise: bool = typer.Option(False, "--no-normalise", help="Keep curly quotes, dashes and the like."),
+    **versions: str | None,
 ) -> None:
-    """Save a draft and show its preview; nothing is sent until `send` or `schedule`."""
+    """Save a draft and show its preview; nothing is sent until `send` or `schedule`. With
+    MUSTER_LANGUAGES beyond English, --body-cy (and for alerts --cta-cy) give the Welsh version."""
     if kind not in ("broadcast", "alert"):
         fail("--kind: expected broadcast or alert")
+    ctas = _versions(versions, "cta")
+    if ctas and kind != "alert":
+        fail(f"--cta-{next(iter(ctas))}: a call to action is for action alerts (--kind alert)")
     flow = settings().flow_settings()
 
     async def work(tx: Tx) -> broadcast_send.Preview:
@@ -81,7 +143,8 @@ def create(
         filters, every = await parse_audience(tx, audience)
         due = parse_time(deadline, now, flow.timezone) if deadline else None
         b = await compose(tx, CLI, now, body=body, audience=filters, every=every or every_channel, kind=kind,
-                          cta_text=cta, cta_link=link, deadline=due, normalise=not no_normalise)
+                          cta_text=cta, cta_link=link, deadline=due, normalise=not no_normalise,
+                          bodies=_versions(versions, "body"), ctas=ctas, settings=flow)
         return await broadcast_send.preview(tx, b, now, flow)
 
     p = _in_tx(work)
@@ -247,8 +310,9 @@ def follow_up(
 ) -> None:
     """Draft the same alert to everyone who has not answered it yet, and preview it."""
     async def work(tx: Tx) -> broadcast_send.Preview:
-        draft = await followup(tx, CLI, await _get(tx, broadcast_id), clock.now(), body)
-        return await broadcast_send.preview(tx, draft, clock.now(), settings().flow_settings())
+        flow = settings().flow_settings()
+        draft = await followup(tx, CLI, await _get(tx, broadcast_id), clock.now(), body, settings=flow)
+        return await broadcast_send.preview(tx, draft, clock.now(), flow)
 
     p = _in_tx(work)
     console.print(f"Follow-up draft #{p.broadcast.id} saved; `muster broadcast send {p.broadcast.id}` sends it.")
