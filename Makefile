@@ -43,3 +43,6 @@ catalogues: install-dev
 	$(BIN)/pybabel extract -F babel-console.cfg --no-location --sort-by-file --project=Muster \
 		--copyright-holder="Muster contributors" -o $(LOCALE)/console.pot .
 	$(BIN)/pybabel update -D console -i $(LOCALE)/console.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel-public.cfg --no-location --sort-by-file --project=Muster \
+		--copyright-holder="Muster contributors" -o $(LOCALE)/public.pot .
+	$(BIN)/pybabel update -D public -i $(LOCALE)/public.pot -d $(LOCALE) --no-fuzzy-matching --ignore-obsolete

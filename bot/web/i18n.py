@@ -1,5 +1,6 @@
-"""The web pages in the reader's language: English or Welsh, from gettext catalogues in the
-`console` domain (flows/core/texts/locale/<lang>/LC_MESSAGES/console.po, compiled at load).
+"""The web pages in the reader's language: English or Welsh, from gettext catalogues: the
+`console` domain for the console, `public` for the public pages
+(flows/core/texts/locale/<lang>/LC_MESSAGES/<domain>.po, compiled at load).
 
 One Jinja2 environment per language, each with its catalogue installed (newstyle gettext, so
 `{{ _("%(n)s supporters", n=n) }}` escapes and formats, and `ngettext` uses the language's plural
@@ -43,25 +44,25 @@ def chosen(value: str | None) -> str | None:
     return value if value in LANGUAGES else None
 
 
-def environments(setup: Callable[[jinja2.Environment], None]) -> dict[str, jinja2.Environment]:
-    """One environment per language over the same templates, each with its catalogue installed."""
+def environments(setup: Callable[[jinja2.Environment], None], domain: str = DOMAIN) -> dict[str, jinja2.Environment]:
+    """One environment per language over the same templates, each with its `domain`'s catalogue installed."""
     made = {}
     for lang in LANGUAGES:
         env = jinja2.Environment(loader=jinja2.PackageLoader("bot.web", "templates"), autoescape=True,
                                  undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
-        env.install_gettext_translations(translations(lang, DOMAIN), newstyle=True)  # type: ignore[attr-defined]
+        env.install_gettext_translations(translations(lang, domain), newstyle=True)  # type: ignore[attr-defined]
         env.globals.update(lang=lang, language_names=LANGUAGE_NAMES)
         setup(env)
         made[lang] = env
     return made
 
 
-def gettext(text: str, **values: Any) -> str:
+def gettext(text: str, *, domain: str = DOMAIN, **values: Any) -> str:
     """`text` in the language of the request being answered, with %(names)s filled in."""
-    translated = translations(current.get(), DOMAIN).gettext(text)
+    translated = translations(current.get(), domain).gettext(text)
     return translated % values if values else translated
 
 
-def ngettext(one: str, other: str, n: int, **values: Any) -> str:
-    translated = translations(current.get(), DOMAIN).ngettext(one, other, n)
+def ngettext(one: str, other: str, n: int, *, domain: str = DOMAIN, **values: Any) -> str:
+    translated = translations(current.get(), domain).ngettext(one, other, n)
     return translated % {"num": n, **values}

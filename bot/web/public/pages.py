@@ -3,7 +3,8 @@
 A form only asks for a confirmation text (flows.supporter.web_signup): the page never says whether
 a number is known, never names anyone who RSVPed, and shows a private address only to the browser
 whose RSVP was confirmed (a cookie holding the number's salted hash, checked against the
-confirmed request). Bad input is a 400 that keeps what was typed and says what to change.
+confirmed request). Bad input is a 400 that keeps what was typed and says what to change. Every
+page is in the visitor's language (bot.web.public.base.language_of), what its Python says too.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.web import i18n
 from bot.web.public import views
-from bot.web.public.base import Public, client_address
+from bot.web.public.base import Handler, Public, client_address, gettext, localised, ngettext
 from flows.supporter import web_signup
 from flows.supporter.web_signup import Requested, Signup
 from flows.values import phones
@@ -39,9 +41,29 @@ LISTING_CACHE = "public, max-age=60"
 SHOWN_AT = {"first_name", "phone", "email", "postcode"}
 
 
+def N_(text: str) -> str:
+    """A sentence marked for the catalogue, translated later (gettext) when it is shown."""
+    return text
+
+
+# The refusals flows.supporter.web_signup gives, as the pages show them (see _sentence), so that
+# the catalogue holds them: one of these is shown in the page's language, any other as it came.
+REFUSALS = (
+    N_("Give a mobile number, like 07700 900123 or +44 7700 900123."),
+    N_("Give a first name in letters, up to 40 characters."),
+    N_("Give an email address like name@example.org, or leave it empty."),
+    N_("Give a UK postcode like LS6 1AN, or leave it empty."),
+    N_("Campaign consent needs the version of the words shown (wording_version)."),
+    N_("No such event."),
+    N_("This event is no longer taking RSVPs."),
+    N_("Please check the form."),
+)
+
+
 def routes(public: Public) -> list[BaseRoute]:
     def campaign_words() -> str:
-        return web_signup.campaign_words(public.settings.movement)
+        """The tick box's words in the page's language (its version is theirs: the words a YES agrees to)."""
+        return web_signup.campaign_words(public.settings.movement, i18n.current.get())
 
     def form_context(values: dict[str, str], errors: dict[str, str] | None = None) -> dict[str, Any]:
         words = campaign_words()
@@ -49,9 +71,15 @@ def routes(public: Public) -> list[BaseRoute]:
                 "wording": wordings.version_of(words, "web"), "form_page": True}
 
     def not_found(request: Request, what: str = "event") -> Response:
-        return public.render(request, "gone.html", 404, heading=f"No such {what}",
-                             message=f"We couldn't find that {what}. It may have been taken down, or the link may be "
-                                     "missing a character.")
+        if what == "event":
+            heading = gettext("No such event")
+            message = gettext("We couldn't find that event. It may have been taken down, or the link may be "
+                              "missing a character.")
+        else:
+            heading = gettext("No such local group")
+            message = gettext("We couldn't find that local group. It may have been taken down, or the link may be "
+                              "missing a character.")
+        return public.render(request, "gone.html", 404, heading=heading, message=message)
 
     async def event_for(tx: Tx, public_id: str) -> Event | None:
         if not _PUBLIC_ID.match(public_id):
@@ -74,7 +102,7 @@ def routes(public: Public) -> list[BaseRoute]:
             hashed = revealed_hash(request)
             going = hashed is not None and await store.confirmed_going(tx, hashed, event.id)
             view = await views.event(tx, event, public.now(), public.base_url(request), public.flow_settings,
-                                     revealed=going)
+                                     revealed=going, lang=i18n.current.get())
         if event.status == "cancelled":
             return public.render(request, "cancelled.html", 410, e=view)
         context = form_context(values or _blank(), errors)
@@ -88,7 +116,7 @@ def routes(public: Public) -> list[BaseRoute]:
         if event is None:
             return not_found(request)
         if event.status != "confirmed" or event.start <= public.now():
-            return await event_page(request, values, {"form": "This event is no longer taking RSVPs."}, 400)
+            return await event_page(request, values, {"form": gettext("This event is no longer taking RSVPs.")}, 400)
         if honeypot:
             return await sent_page(request, Requested("sent"), values, event)
         if (limited := limit(request, values)) is not None:
@@ -110,7 +138,7 @@ def routes(public: Public) -> list[BaseRoute]:
         if event is not None:
             async with public.transaction() as tx:
                 context["e"] = await views.event(tx, event, public.now(), public.base_url(request),
-                                                 public.flow_settings, revealed=False)
+                                                 public.flow_settings, revealed=False, lang=i18n.current.get())
         response = public.render(request, "sent.html", **context)
         if event is not None and phone:
             hashed = suppression.digest(public.flow_settings.erasure_salt, "phone", phone)
@@ -128,9 +156,9 @@ def routes(public: Public) -> list[BaseRoute]:
                 minutes = max(1, round(wait / 60))
                 log.info("public form refused: over the rate limit (%s)", "client" if limiter is public.per_client
                          else "number")
-                return str(wait), (
-                    f"Too many forms sent from here just now. Please try again in {minutes} minute"
-                    f"{'' if minutes == 1 else 's'}.")
+                return str(wait), ngettext(
+                    "Too many forms sent from here just now. Please try again in %(num)d minute.",
+                    "Too many forms sent from here just now. Please try again in %(num)d minutes.", minutes)
         return None
 
     async def ask(request: Request, values: dict[str, str], **where: Any) -> Requested | dict[str, str]:
@@ -140,8 +168,8 @@ def routes(public: Public) -> list[BaseRoute]:
             now = public.now()
             current = await web_signup.wording(tx, campaign_words(), "web", now)
             if campaign and values.get("wording") != current:
-                return {"campaign": "The words beside the tick box have changed since this page was loaded: please "
-                                    "read them again, and tick the box if you agree."}
+                return {"campaign": gettext("The words beside the tick box have changed since this page was loaded: "
+                                            "please read them again, and tick the box if you agree.")}
             result = await web_signup.request(tx, now, public.flow_settings, Signup(
                 phone=values.get("phone", ""), source="web", campaign=campaign,
                 wording_version=current if campaign else None, first_name=values.get("first_name") or None,
@@ -149,7 +177,7 @@ def routes(public: Public) -> list[BaseRoute]:
                 referral=values.get("r") or None, **where))
         if result.outcome == "refused":
             field = result.field if result.field in SHOWN_AT else "form"
-            return {field: _sentence(result.reason or "please check the form")}
+            return {field: gettext(_sentence(result.reason or "please check the form"))}
         if result.outcome == "sent":
             public.wake()
         return result
@@ -158,9 +186,9 @@ def routes(public: Public) -> list[BaseRoute]:
     async def national(request: Request) -> Response:
         async with public.transaction() as tx:
             found = await store.upcoming(tx, public.now())
-            items = await views.listing(tx, found)
+            items = await views.listing(tx, found, i18n.current.get())
         return public.render(request, "listing.html", cache=LISTING_CACHE, items=items, group=None,
-                             heading="Upcoming events")
+                             heading=gettext("Upcoming events"))
 
     async def group_page(request: Request) -> Response:
         async with public.transaction() as tx:
@@ -168,9 +196,9 @@ def routes(public: Public) -> list[BaseRoute]:
             if group is None:
                 return not_found(request, "local group")
             found = await store.upcoming(tx, public.now(), group.id, national=True)
-            items = await views.listing(tx, found)
+            items = await views.listing(tx, found, i18n.current.get())
         return public.render(request, "listing.html", cache=LISTING_CACHE, items=items, group=group,
-                             heading=f"Upcoming events: {group.name}")
+                             heading=gettext("Upcoming events: %(group)s", group=group.name))
 
     # -- sign-up ----------------------------------------------------------------------------------
     async def join_page(request: Request, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
@@ -209,15 +237,18 @@ def routes(public: Public) -> list[BaseRoute]:
     async def stylesheet(request: Request) -> Response:
         return Response(public.css, media_type="text/css", headers={"cache-control": "public, max-age=86400"})
 
+    def page(handler: Handler) -> Handler:
+        return localised(public, handler)
+
     return [
-        Route("/e/{public_id}", event_page, methods=["GET"]),
-        Route("/e/{public_id}", rsvp, methods=["POST"]),
-        Route("/events", national, methods=["GET"]),
-        Route("/g/{group}", group_page, methods=["GET"]),
-        Route("/g/{group}/join", join_page, methods=["GET"]),
-        Route("/g/{group}/join", join, methods=["POST"]),
-        Route("/join", join_page, methods=["GET"]),
-        Route("/join", join, methods=["POST"]),
+        Route("/e/{public_id}", page(event_page), methods=["GET"]),
+        Route("/e/{public_id}", page(rsvp), methods=["POST"]),
+        Route("/events", page(national), methods=["GET"]),
+        Route("/g/{group}", page(group_page), methods=["GET"]),
+        Route("/g/{group}/join", page(join_page), methods=["GET"]),
+        Route("/g/{group}/join", page(join), methods=["POST"]),
+        Route("/join", page(join_page), methods=["GET"]),
+        Route("/join", page(join), methods=["POST"]),
         Route("/static/public.css", stylesheet, methods=["GET"]),
     ]
 
@@ -235,8 +266,8 @@ async def _form(request: Request) -> tuple[dict[str, str], bool]:
 
 
 def _missing(values: dict[str, str], required: tuple[str, ...]) -> dict[str, str]:
-    said = {"first_name": "Tell us your first name.",
-            "phone": "Give your mobile number, so we can text you to confirm."}
+    said = {"first_name": gettext("Tell us your first name."),
+            "phone": gettext("Give your mobile number, so we can text you to confirm.")}
     return {name: said[name] for name in required if not values.get(name)}
 
 

@@ -1,5 +1,6 @@
-"""Events and groups as the public pages show them: local times, the place (a private address only
-for someone going), places left, the map, calendar and Telegram links, the Open Graph card."""
+"""Events and groups as the public pages show them: local times in the page's language, the place
+(a private address only for someone going), places left, the map, calendar and Telegram links, the
+Open Graph card."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from bot.web.public.base import gettext
 from flows.core.settings import FlowSettings
 from flows.values import calendar, dates
 from storage import public_pages as store
@@ -31,8 +33,8 @@ class GroupView:
 class EventView:
     public_id: str
     title: str
-    when: str              # "Saturday 7 November 2026, 19:00–21:00"
-    short_when: str        # "Sat 7 Nov, 19:00"
+    when: str              # "Saturday 7 November 2026, 19:00–21:00" ("Dydd Sadwrn 7 Tachwedd 2026, 19:00–21:00")
+    short_when: str        # "Sat 7 Nov, 19:00" ("Sad 7 Tach, 19:00")
     iso_start: str
     place: str             # what the page shows of the place ('' when nothing is public)
     address_hidden: bool   # a private address exists and is not shown to this visitor
@@ -67,22 +69,25 @@ async def group(tx: Tx, ident: str) -> GroupView | None:
     return GroupView(found[0], names[found[0]], wanted) if found else None
 
 
-def _short(event: Event) -> str:
-    """'Sat 7 Nov, 19:00' in the event's own zone."""
+def _short(event: Event, lang: str = "en") -> str:
+    """'Sat 7 Nov, 19:00' in the event's own zone; in Welsh 'Sad 7 Tach, 19:00'."""
     start = event.start.astimezone(ZoneInfo(event.timezone))
-    return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
+    if lang == "en":
+        return f"{start:%a} {start.day} {start:%b}, {start:%H:%M}"
+    day, _, clock = dates.short(event.start, event.timezone, lang).rpartition(" ")
+    return f"{day}, {clock}"
 
 
-def _when(event: Event) -> tuple[str, str]:
-    """('Saturday 7 November 2026, 19:00–21:00', 'Sat 7 Nov, 19:00')."""
+def _when(event: Event, lang: str = "en") -> tuple[str, str]:
+    """('Saturday 7 November 2026, 19:00–21:00', 'Sat 7 Nov, 19:00'), in the page's language."""
     zone = ZoneInfo(event.timezone)
     start, end = event.start.astimezone(zone), event.end.astimezone(zone)
-    full = dates.full(event.start, event.timezone)
+    full = dates.full(event.start, event.timezone, lang)
     if end.date() == start.date():
         full += f"–{end:%H:%M}"
     else:
-        full += f" to {dates.full(event.end, event.timezone)}"
-    return full, _short(event)
+        full = gettext("%(start)s to %(end)s", start=full, end=dates.full(event.end, event.timezone, lang))
+    return full, _short(event, lang)
 
 
 def map_url(place: str) -> str | None:
@@ -91,8 +96,8 @@ def map_url(place: str) -> str | None:
 
 
 async def event(tx: Tx, e: Event, now: datetime, base_url: str, settings: FlowSettings, *,
-                revealed: bool) -> EventView:
-    """The page's view of an event; `revealed`: this visitor is going, so a private address shows."""
+                revealed: bool, lang: str = "en") -> EventView:
+    """The page's view of an event in `lang`; `revealed`: this visitor is going, so a private address shows."""
     going = (await store.going_counts(tx, [e.id]))[e.id]
     names = await store.group_names(tx, [e.group_id]) if e.group_id is not None else {}
     group_view = GroupView(e.group_id, names[e.group_id], slug(names[e.group_id])) \
@@ -101,8 +106,8 @@ async def event(tx: Tx, e: Event, now: datetime, base_url: str, settings: FlowSe
     place = calendar.where(e, public_only=not revealed)
     physical = ", ".join(p for p in (e.venue, *((e.address, e.postcode) if e.address_public or revealed else ()))
                          if p)
-    when, short = _when(e)
-    card = " · ".join(p for p in (short, e.venue or ("Online" if e.online_url else ""),
+    when, short = _when(e, lang)
+    card = " · ".join(p for p in (short, e.venue or (gettext("Online") if e.online_url else ""),
                                   group_view.name if group_view else "") if p)
     if e.description:
         text = " ".join(e.description.split())
@@ -126,13 +131,13 @@ class ListItem:
     left: int | None
 
 
-async def listing(tx: Tx, events: list[Event]) -> list[ListItem]:
+async def listing(tx: Tx, events: list[Event], lang: str = "en") -> list[ListItem]:
     going = await store.going_counts(tx, [e.id for e in events])
     names = await store.group_names(tx, [e.group_id for e in events if e.group_id is not None])
     items = []
     for e in events:
         left = None if e.capacity is None else max(e.capacity - going[e.id], 0)
-        items.append(ListItem(e.public_id, e.title, _short(e), calendar.where(e),
+        items.append(ListItem(e.public_id, e.title, _short(e, lang), calendar.where(e),
                               names.get(e.group_id) if e.group_id is not None else None, left))
     return items
 
@@ -140,7 +145,7 @@ async def listing(tx: Tx, events: list[Event]) -> list[ListItem]:
 def masked_phone(e164: str | None) -> str:
     """The number as typed back to its owner, all but the last three digits hidden: '07••• •••456'."""
     if not e164:
-        return "your phone"
+        return gettext("your phone")
     try:
         national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
     except phonenumbers.NumberParseException:
