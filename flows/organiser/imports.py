@@ -45,9 +45,9 @@ from flows.organiser.import_file import (
     plain,
     scan,
 )
-from flows.supporter.consent import RESTART_WORDING
+from flows.supporter.consent import RESTART_WORDINGS
 from flows.supporter.interests import label_in
-from flows.supporter.signup import CONSENT_WORDING
+from flows.supporter.signup import CONSENT_WORDINGS
 from storage import imports as store
 from storage.db import Tx
 from storage.imports import Previous
@@ -56,7 +56,9 @@ from storage.supporters import CHANNELS
 BATCH = 2000
 KINDS = ("supporters", "opt-outs")
 RESULTS = ("new", "updated", "unchanged", "refused")
-CHAT_WORDINGS = (CONSENT_WORDING, RESTART_WORDING)
+# The wordings the bot itself records, in each language it has them in: a file may cite any of them
+# (a supporter who signed up in Welsh has signup-consent-cy-v1).
+CHAT_WORDINGS = tuple(dict.fromkeys([*CONSENT_WORDINGS.values(), *RESTART_WORDINGS.values()]))
 LENGTHS = {"source": (3, 200), "method": (3, 100), "wording": (10, 5000)}
 
 Transaction = Callable[[], AbstractAsyncContextManager[Tx]]
