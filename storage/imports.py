@@ -196,7 +196,9 @@ async def begin_run(tx: Tx, run: int) -> None:
     if tx.dialect == "postgresql":
         # Unlogged: scratch rows need no crash safety, and skipping the WAL makes their writes cheap.
         # The advisory lock lets two workers starting their first import at once take turns to make it.
-        await tx.execute("SELECT pg_advisory_xact_lock(hashtext('muster:import_seen'))")
+        from storage.postgres import lock_key  # asyncpg only for deployments that use it
+
+        await tx.execute(f"SELECT pg_advisory_xact_lock({lock_key('import_seen')})")
         await tx.execute("CREATE UNLOGGED TABLE IF NOT EXISTS import_seen (run BIGINT NOT NULL, key BIGINT NOT NULL, "
                          "line BIGINT NOT NULL, PRIMARY KEY (run, key))")
     else:

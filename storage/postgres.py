@@ -16,7 +16,8 @@ visible place, and nowhere else:
   PostgreSQL text beside it in `storage/migrations/postgres/NNNN_name.sql`.
 
 Why asyncpg: the fastest PostgreSQL driver for asyncio, with a pool, pipelined executemany (what a
-buffered Tx flush needs) and the server's own advisory locks reached as plain SQL.
+buffered Tx flush needs) and the server's own advisory locks reached as plain SQL (each keyed by
+the schema and the lock's name, lock_key, so deployments in two schemas of one database never meet).
 
 A transaction is READ COMMITTED on one pooled connection; several transactions of one process run
 at once (SQLite's take turns). Failed constraints raise ConstraintFailed, as on SQLite.
@@ -29,7 +30,6 @@ import os
 import re
 import socket
 import sqlite3
-import zlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -219,6 +219,19 @@ COMPAT = [
     "started_at TEXT NOT NULL, seen_at TEXT NOT NULL)",
 ]
 _NOT_TABLES = ("sqlite_master", "muster_instances", "schema_migrations")  # not part of a deployment's data
+
+
+_LOCK_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def lock_key(name: str) -> str:
+    """The key of the advisory lock called `name`, as SQL: a 64-bit hash of the current schema and the
+    name. Advisory locks belong to the whole database, so two deployments in schemas of one database
+    would otherwise take each other's due-work lease, Telegram polling lock and migrations lock. Every
+    advisory lock of the project takes its key from here."""
+    if not _LOCK_NAME.fullmatch(name):
+        raise ValueError(f"not a lock name: {name!r}")
+    return f"hashtextextended(COALESCE(current_schema(), '') || ':muster:{name}', 0)"
 
 
 def pg_variant(name: str) -> str | None:
@@ -430,7 +443,6 @@ class PostgresDatabase(Database):
             return await self._lead(name)
 
     async def _lead(self, name: str) -> bool:
-        key = zlib.crc32(f"muster:{name}".encode())
         conn = self._leaders.get(name)
         if conn is not None:
             try:
@@ -443,7 +455,7 @@ class PostgresDatabase(Database):
             conn.terminate()
         conn = await asyncpg.connect(self.url, server_settings=session_settings(self.url))
         try:
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1::bigint)", key):
+            if await conn.fetchval(f"SELECT pg_try_advisory_lock({lock_key(name)})"):
                 self._leaders[name] = conn
                 return True
         except BaseException:
@@ -465,14 +477,14 @@ async def upgrade(db: PostgresDatabase) -> list[str]:
     applied = []
     async with db.pool.acquire() as conn:
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1::bigint)", zlib.crc32(b"muster:migrations"))
+            await conn.execute(f"SELECT pg_advisory_xact_lock({lock_key('migrations')})")
             for statement in COMPAT:
                 await conn.execute(statement)
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                                "(number BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         for number, name, sql in migrations.available():
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1::bigint)", zlib.crc32(b"muster:migrations"))
+                await conn.execute(f"SELECT pg_advisory_xact_lock({lock_key('migrations')})")
                 if await conn.fetchval("SELECT 1 FROM schema_migrations WHERE number = $1", number):
                     continue
                 variant = pg_variant(name)
@@ -528,4 +540,4 @@ async def open_postgres(url: str, *, check: bool = False) -> PostgresDatabase:
     return db
 
 
-__all__ = ["PgTx", "PostgresDatabase", "is_url", "open_postgres", "upgrade"]
+__all__ = ["PgTx", "PostgresDatabase", "is_url", "lock_key", "open_postgres", "upgrade"]
