@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 
 from flows.core.context import Context
-from flows.core.texts import DEFAULT_LANGUAGE, plural
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, plural
 from flows.core.types import Choice
 from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
@@ -142,8 +142,15 @@ def _outside_gsm7(text: str) -> bool:
     return not segments.is_gsm7("".join(segments.normalise(text)[0].split()))
 
 
+def _named(ctx: Context, lang: str) -> str:
+    """A language as the organiser reads it: 'Welsh (Cymraeg)', or in a Welsh console 'Cymraeg'."""
+    if ctx.supporter.language in (None, "", DEFAULT_LANGUAGE):
+        return language_name(lang)
+    return LANGUAGE_NAMES.get(lang, lang)
+
+
 def _ask_version(ctx: Context, lang: str) -> None:
-    ctx.reply(ctx.t("broadcasts.ask_body_in", language=language_name(lang), hint="").strip())
+    ctx.reply(ctx.t("broadcasts.ask_body_in", language=_named(ctx, lang), hint="").strip())
 
 
 async def _next_version(ctx: Context) -> None:
@@ -177,7 +184,7 @@ async def version(ctx: Context) -> None:
     try:
         compile_template(text)
     except TemplateError as exc:
-        ctx.reply(f"{language_name(lang)}: {exc}")
+        ctx.reply(f"{_named(ctx, lang)}: {exc}")
         _ask_version(ctx, lang)
         return
     data.setdefault("bodies", {})[lang] = text
@@ -185,7 +192,7 @@ async def version(ctx: Context) -> None:
         ctx.say("broadcasts.ucs2_hint")
     if data["kind"] == "alert":
         ctx.goto("version_cta")
-        ctx.say("broadcasts.ask_cta_in", language=language_name(lang))
+        ctx.say("broadcasts.ask_cta_in", language=_named(ctx, lang))
     else:
         await _next_version(ctx)
 
@@ -195,7 +202,7 @@ async def version_cta(ctx: Context) -> None:
     call to action's, so a copy of it typed at the end is left out."""
     data, lang, text = ctx.conversation.data, ctx.conversation.data["lang"], ctx.text.strip()
     if not text:
-        ctx.say("broadcasts.ask_cta_in", language=language_name(lang))
+        ctx.say("broadcasts.ask_cta_in", language=_named(ctx, lang))
         return
     if text.lower() not in _SKIP:
         match = _LINK.search(text)

@@ -112,6 +112,14 @@ async def test_an_alert_skipping_the_welsh_call_to_action_keeps_the_english_one(
     assert b.versions == {"cy": {"body": "Cofrestrwch erbyn dydd Gwener"}}
 
 
+async def test_an_organiser_writing_in_welsh_is_asked_in_welsh(wales):
+    await wales.say("telegram", ORG, "/broadcast list")
+    async with wales.db.transaction() as tx:
+        await tx.execute("UPDATE supporters SET language = 'cy' WHERE telegram_id = ?", (int(ORG),))
+    asked = await wales.texts("telegram", ORG, "/broadcast Meeting tonight")
+    assert "Nawr y fersiwn Cymraeg" in asked
+
+
 async def test_english_only_asks_for_no_other_version(harness):
     async with harness.db.transaction() as tx:
         await organiser(tx, "admin", telegram_id=int(ORG))
