@@ -12,6 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
 
 from flows.values import dates
 from tests.web.console_support import Sandbox, sandbox
@@ -178,3 +182,40 @@ def test_the_rsvp_answer_and_a_missing_event_in_welsh(service: Sandbox) -> None:
     gone = c.get("/e/nosuchevent")
     assert gone.status_code == 404 and is_welsh(gone) and "Digwyddiad heb ei ganfod" in gone.text
     varies(gone)
+
+
+# -- the catalogue -------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE = ROOT / "flows/core/texts/locale"
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _read(path: Path) -> Catalog:
+    with path.open("rb") as f:
+        return read_po(f)
+
+
+def test_the_public_template_holds_every_text_the_pages_mark() -> None:
+    with (ROOT / "babel-public.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    marked = {m[2] if isinstance(m[2], str) else m[2][0]
+              for m in extract_from_dir(str(ROOT), method_map, options_map, keywords={
+                  **DEFAULT_KEYWORDS, "N_": None})}
+    template = {m.id if isinstance(m.id, str) else m.id[0] for m in _read(LOCALE / "public.pot") if m.id}
+    assert marked == template  # else: make catalogues
+
+
+def test_the_welsh_public_catalogue_is_whole_and_keeps_the_placeholders() -> None:
+    template = _read(LOCALE / "public.pot")
+    welsh = _read(LOCALE / "cy/LC_MESSAGES/public.po")
+    assert welsh.num_plurals == 6
+    for m in template:
+        if not m.id:
+            continue
+        found = welsh.get(m.id)
+        assert found is not None and found.string, m.id
+        english = m.id if isinstance(m.id, str) else m.id[0]
+        forms = [found.string] if isinstance(found.string, str) else list(found.string)
+        assert len(forms) == (1 if isinstance(m.id, str) else 6) and all(forms), m.id
+        for form in forms:
+            assert set(PLACEHOLDER.findall(form)) == set(PLACEHOLDER.findall(english)), (m.id, form)
