@@ -84,23 +84,30 @@ def _show_preview(p: broadcast_send.Preview) -> None:
     console.print(table)
 
 
+def _option(part: str, code: str, helped: str) -> inspect.Parameter:
+    return inspect.Parameter(f"{part}_{code}", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                             default=typer.Option(None, f"--{part}-{code}", help=helped))
+
+
 def _with_versions(command: F) -> F:
     """Give `command` a --body-<code> and a --cta-<code> for each language with a catalogue beyond
     English (typer reads the options from the signature; they arrive in **versions)."""
+    return _adding(command, [option for code in OTHER_LANGUAGES for option in (
+        _option("body", code, f"The message in {language_name(code)}, for supporters who chose it; without it "
+                              f"they get the English. MUSTER_LANGUAGES must list {code}."),
+        _option("cta", code, f"Alerts: the call to action in {language_name(code)} (the link is the English "
+                             "one's)."))])
+
+
+def _with_bodies(command: F) -> F:
+    """Give `command` a --body-<code> for each language beyond English (a follow-up's new text in it)."""
+    return _adding(command, [_option("body", code, f"New text in {language_name(code)} (default: the alert's "
+                                                   "own in that language).") for code in OTHER_LANGUAGES])
+
+
+def _adding(command: F, added: list[inspect.Parameter]) -> F:
     signature = inspect.signature(command)
     kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    added = []
-    for code in OTHER_LANGUAGES:
-        name = language_name(code)
-        added += [
-            inspect.Parameter(f"body_{code}", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-                              default=typer.Option(None, f"--body-{code}", help=(
-                                  f"The message in {name}, for supporters who chose {name}; without it they get "
-                                  f"the English. MUSTER_LANGUAGES must list {code}."))),
-            inspect.Parameter(f"cta_{code}", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-                              default=typer.Option(None, f"--cta-{code}", help=(
-                                  f"Alerts: the call to action in {name} (the link is the English one's)."))),
-        ]
     command.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
     command.__annotations__ = {**command.__annotations__, **{p.name: p.annotation for p in added}}
     return command
@@ -304,14 +311,18 @@ def list_broadcasts(limit: int = typer.Option(20, "--limit")) -> None:
 
 
 @broadcast_app.command("followup")
+@_with_bodies
 def follow_up(
     broadcast_id: int = typer.Argument(...),
     body: str | None = typer.Option(None, "--body", help="New text (default: the alert's own)."),
+    **versions: str | None,
 ) -> None:
-    """Draft the same alert to everyone who has not answered it yet, and preview it."""
+    """Draft the same alert to everyone who has not answered it yet, and preview it (--body-cy: new
+    Welsh text; a language not given keeps the alert's own)."""
     async def work(tx: Tx) -> broadcast_send.Preview:
         flow = settings().flow_settings()
-        draft = await followup(tx, CLI, await _get(tx, broadcast_id), clock.now(), body, settings=flow)
+        draft = await followup(tx, CLI, await _get(tx, broadcast_id), clock.now(), body, settings=flow,
+                               bodies=_versions(versions, "body"))
         return await broadcast_send.preview(tx, draft, clock.now(), flow)
 
     p = _in_tx(work)

@@ -376,8 +376,9 @@ async def suppressed_ids(tx: Tx, salt: str | None) -> list[int]:
 
 
 async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: str | None = None,
-                   settings: FlowSettings | None = None) -> Broadcast:
-    """A draft of the same alert, in the same languages, to everyone who got it and has not answered yet."""
+                   settings: FlowSettings | None = None, bodies: Mapping[str, str] | None = None) -> Broadcast:
+    """A draft of the same alert, in the same languages, to everyone who got it and has not answered yet.
+    `body` and `bodies` (by language) replace its texts; a language not given keeps its own."""
     if alert.kind != "alert":
         raise BroadcastError(f"Broadcast {alert.id} is not an action alert.")
     check_access(actor, alert)
@@ -393,9 +394,9 @@ async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: 
         tx, actor, now, body=body or alert.body, audience=audience, every=alert.channel_mode == "every",
         kind="alert", cta_text=alert.cta_text, cta_link=alert.cta_link,
         deadline=deadline if deadline and deadline > now else None, normalise=bool(alert.normalise),
-        bodies={lang: v["body"] for lang, v in kept.items()},
+        bodies={**{lang: v["body"] for lang, v in kept.items()}, **(bodies or {})},
         ctas={lang: v["cta_text"] for lang, v in kept.items() if v.get("cta_text")},
-        settings=settings or FlowSettings(languages=(DEFAULT_LANGUAGE, *kept)),
+        settings=settings or FlowSettings(languages=(DEFAULT_LANGUAGE, *kept, *(bodies or {}))),
     )
 
 

@@ -95,3 +95,20 @@ def test_what_cannot_be_a_welsh_version_is_refused_in_one_line(dbfile, monkeypat
 def test_the_help_names_the_welsh_options():
     result = runner.invoke(app, ["broadcast", "create", "--help"], env={"COLUMNS": "200"})
     assert "--body-cy" in result.output and "--cta-cy" in result.output
+
+
+def test_a_followup_keeps_the_welsh_or_takes_new_welsh_text(dbfile):
+    created = runner.invoke(app, ["broadcast", "create", "--kind", "alert", "--body", "Register by Friday",
+                                  "--cta", "Register to vote", "--body-cy", "Cofrestrwch erbyn dydd Gwener",
+                                  "--cta-cy", "Cofrestrwch i bleidleisio"])
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(app, ["broadcast", "send", "1", "--yes"]).exit_code == 0
+    again = runner.invoke(app, ["broadcast", "followup", "1"])
+    assert again.exit_code == 0, again.output
+    assert _translations(dbfile, 2) == _translations(dbfile, 1)
+    new = runner.invoke(app, ["broadcast", "followup", "1", "--body", "Last day to register",
+                              "--body-cy", "Diwrnod olaf i gofrestru"])
+    assert new.exit_code == 0, new.output
+    assert _translations(dbfile, 3) == {"cy": {"body": "Diwrnod olaf i gofrestru",
+                                               "cta_text": "Cofrestrwch i bleidleisio"}}
+    assert "Welsh (Cymraeg): 1 by SMS" in new.output
