@@ -61,6 +61,7 @@ async def _seed(db: Database) -> dict[str, Any]:
         await results.count_groups(tx, alert)
         await tx.execute("UPDATE outbox SET status = 'sent', provider_id = 'P' || id, updated_at = ? "
                          "WHERE broadcast_id IS NOT NULL", (ts(SENT),))
+        await tx.execute("UPDATE broadcasts SET status = 'sent', started_at = ?, finished_at = ?", (ts(NOW), ts(SENT)))
         messages = await tx.query("SELECT id, broadcast_id, supporter_id, channel FROM outbox "
                                   "WHERE broadcast_id IS NOT NULL ORDER BY id")
         first = [m for m in messages if m[1] == plain]
