@@ -56,10 +56,10 @@ class Console(Front):
 
 
     def refused(self, request: Request, who: SignedIn, status: int, message: str, *, heading: str,
-                back: str = "/console/", back_to: str = "the overview") -> HTMLResponse:
+                back: str = "/console/", back_to: str | None = None) -> HTMLResponse:
         """A page that says why a request was refused (403, 404) or made no sense (400), and the way back."""
         return self.render(request, "refused.html", status, who=who, message=message, heading=heading,
-                           back=back, back_to=back_to)
+                           back=back, back_to=back_to if back_to is not None else i18n.gettext("the overview"))
 
 
 Page = Callable[[Request, SignedIn], Awaitable[Response]]

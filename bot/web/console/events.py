@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot import posters
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext, ngettext
 from flows.organiser import events as ops
 from flows.organiser import exports
 from flows.organiser.errors import EventError, ScopeError
@@ -34,16 +35,37 @@ TEXT_FIELDS = ("title", "venue", "address", "postcode", "online_url", "descripti
 FORM_FIELDS = (*TEXT_FIELDS, "date", "time", "hours", "capacity", "group", "address_public")
 # The form field that shows a refusal of each event field.
 AT = {"starts_at": "date", "ends_at": "hours", "group_id": "group"}
-LABELS = {"title": "Title", "date": "Date", "time": "Start time", "hours": "Length", "venue": "Venue",
-          "address": "Address", "postcode": "Postcode", "online_url": "Online link", "capacity": "Places",
-          "group": "Local group", "description": "Description", "instructions": "Instructions", "extra": "Places"}
-STATUS_WORDS = {k: v.capitalize() for k, v in ops.STATUS_WORDS.items()}
-RSVP_WORDS = {k: v.capitalize() for k, v in ops.RSVP_WORDS.items()}
-PART_NAMES = {"upcoming": "Upcoming", "drafts": "Drafts", "past": "Past"}
 AT_THE_DOOR = ("going", "maybe", "waitlisted")  # who the check-in list shows, in this order
 MAX_TEXT = 5000
 
 
+def labels() -> dict[str, str]:
+    """The name of each form field, in the reader's language."""
+    return {"title": gettext("Title"), "date": gettext("Date"), "time": gettext("Start time"),
+            "hours": gettext("Length"), "venue": gettext("Venue"), "address": gettext("Address"),
+            "postcode": gettext("Postcode"), "online_url": gettext("Online link"), "capacity": gettext("Places"),
+            "group": gettext("Local group"), "description": gettext("Description"),
+            "instructions": gettext("Instructions"), "extra": gettext("Places")}
+
+
+def status_words() -> dict[str, str]:
+    """An event's status (ops.STATUS_WORDS), as the pages show it."""
+    return {"draft": gettext("Draft"), "confirmed": gettext("Published"), "cancelled": gettext("Cancelled")}
+
+
+def rsvp_words() -> dict[str, str]:
+    """An RSVP (ops.RSVP_WORDS), as the pages show it."""
+    return {"going": gettext("Going"), "maybe": gettext("Maybe"), "declined": gettext("Can't go"),
+            "waitlisted": gettext("Waitlist")}
+
+
+def part_names() -> dict[str, str]:
+    return {"upcoming": gettext("Upcoming"), "drafts": gettext("Drafts"), "past": gettext("Past")}
+
+
+def people(n: int) -> str:
+    """'1 person', '3 people', in the reader's language."""
+    return ngettext("%(num)s person", "%(num)s people", n)
 def _hours(event: Event) -> str:
     length = (event.end - event.start).total_seconds() / 3600
     return f"{length:g}"
@@ -104,12 +126,12 @@ def routes(console: Console) -> list[BaseRoute]:
         return f"{end:%H:%M}" if start.date() == end.date() else when(event.end, event.timezone)
 
     def shared() -> dict[str, Any]:
-        return {"when": when, "until": until, "status_words": STATUS_WORDS, "rsvp_words": RSVP_WORDS, "masked": masked,
-                "masked_id": masked_id, "place": ev.place, "labels": LABELS}
+        return {"when": when, "until": until, "status_words": status_words(), "rsvp_words": rsvp_words(),
+                "masked": masked, "masked_id": masked_id, "place": ev.place, "labels": labels()}
 
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
-        return console.refused(request, who, status, message, heading="Events", back="/console/events",
-                               back_to="the events")
+        return console.refused(request, who, status, message, heading=gettext("Events"), back="/console/events",
+                               back_to=gettext("the events"))
 
     def on_event(page: Callable[[Request, SignedIn, int], Awaitable[Response]]) -> Callable[..., Any]:
         """The page for one event: a 404 for none, a 403 for another group's."""
@@ -119,7 +141,7 @@ def routes(console: Console) -> list[BaseRoute]:
             except ScopeError as exc:
                 return refused(request, who, 403, str(exc))
             except LookupError:
-                return refused(request, who, 404, "There is no such event, or it is not one of yours.")
+                return refused(request, who, 404, gettext("There is no such event, or it is not one of yours."))
         return signed_in(console, handler)
 
     async def form_values(request: Request) -> dict[str, str]:
@@ -133,7 +155,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 parts = {p: await ops.in_scope(tx, who.actor, console.now(), p) for p in ops.PARTS}
         except ScopeError as exc:
             return refused(request, who, 403, str(exc))
-        return console.render(request, "events/list.html", who=who, parts=parts, part_names=PART_NAMES,
+        return console.render(request, "events/list.html", who=who, parts=parts, part_names=part_names(),
                               **shared())
 
     # -- create and edit -----------------------------------------------------------------------
@@ -147,8 +169,9 @@ def routes(console: Console) -> list[BaseRoute]:
             errors[AT.get(exc.field or "", exc.field or "")] = str(exc)
         return console.render(request, "events/form.html", status, who=who, event=event, form=values,
                               errors=errors, question=question, choices=choices, zone=console.settings.timezone,
-                              error=None if exc is None or question else "Check the form: " + "; ".join(
-                                  f"{LABELS.get(k, k)}: {v}" for k, v in errors.items()), **shared())
+                              error=None if exc is None or question else gettext(
+                                  "Check the form: %(problems)s", problems="; ".join(
+                                      f"{labels().get(k, k)}: {v}" for k, v in errors.items())), **shared())
 
     async def new(request: Request, who: SignedIn) -> Response:
         tomorrow = (console.now().astimezone(zone) + timedelta(days=1)).date()
@@ -168,7 +191,8 @@ def routes(console: Console) -> list[BaseRoute]:
             return refused(request, who, 403, str(exc))
         except EventError as exc:
             return await show_form(request, who, 400, values=values, exc=exc)
-        return back(f"/console/events/{made.id}", f"Saved #{made.id} {made.title} as a draft: publish it when ready.")
+        return back(f"/console/events/{made.id}", gettext("Saved #%(id)s %(title)s as a draft: publish it when ready.",
+                                                          id=made.id, title=made.title))
 
     async def edit_form(request: Request, who: SignedIn, event_id: int) -> Response:
         async with console.transaction() as tx:
@@ -193,17 +217,19 @@ def routes(console: Console) -> list[BaseRoute]:
                                       extra=values["extra"] or None, **fields)
         except EventError as exc:
             return await show_form(request, who, 400, event=event, values=values, exc=exc)
-        said = [f"Saved #{event.id} {event.title}." if done.changed else "Nothing changed."]
+        said = [gettext("Saved #%(id)s %(title)s.", id=event.id, title=event.title) if done.changed
+                else gettext("Nothing changed.")]
         if done.moved:
-            said.append("Everyone who RSVPed will be told of the new time or place.")
+            said.append(gettext("Everyone who RSVPed will be told of the new time or place."))
         if done.kept:
-            said.append(f"Everyone going keeps their place ({ops.counted(done.kept, 'person', 'people')} more than "
-                        "the places); new RSVPs join the waitlist.")
+            said.append(gettext("Everyone going keeps their place (%(people)s more than the places); new RSVPs join "
+                                "the waitlist.", people=people(done.kept)))
         if done.waitlisted:
-            said.append(f"{ops.counted(len(done.waitlisted), 'person', 'people')} moved to the top of the waitlist "
-                        "and told.")
+            said.append(ngettext("%(num)s person moved to the top of the waitlist and told.",
+                                 "%(num)s people moved to the top of the waitlist and told.", len(done.waitlisted)))
         if done.promoted:
-            said.append(f"{ops.counted(len(done.promoted), 'person', 'people')} moved up from the waitlist and told.")
+            said.append(ngettext("%(num)s person moved up from the waitlist and told.",
+                                 "%(num)s people moved up from the waitlist and told.", len(done.promoted)))
         if done.waitlisted or done.promoted:
             console.wake()
         return back(f"/console/events/{event.id}", " ".join(said))
@@ -242,8 +268,8 @@ def routes(console: Console) -> list[BaseRoute]:
                 await ops.publish(tx, who.actor, event, console.now())
         except EventError as exc:
             return refused(request, who, 400, str(exc))
-        return back(f"/console/events/{event_id}", "Published: supporters see it under EVENTS. Announce it when "
-                                                   "you are ready.")
+        return back(f"/console/events/{event_id}", gettext("Published: supporters see it under EVENTS. Announce it "
+                                                           "when you are ready."))
 
     async def announce_page(request: Request, who: SignedIn, event_id: int, status: int = 200,
                             error: str | None = None) -> Response:
@@ -279,8 +305,8 @@ def routes(console: Console) -> list[BaseRoute]:
                 await ops.cancel(tx, who.actor, event, console.now())
         except EventError as exc:
             return refused(request, who, 400, str(exc))
-        return back(f"/console/events/{event_id}", f"Cancelled #{event_id}. Everyone going, maybe or on the "
-                                                   "waitlist will be told.")
+        return back(f"/console/events/{event_id}", gettext("Cancelled #%(id)s. Everyone going, maybe or on the "
+                                                           "waitlist will be told.", id=event_id))
 
     async def export(request: Request, who: SignedIn, event_id: int) -> Response:
         async with console.transaction() as tx:
@@ -296,9 +322,10 @@ def routes(console: Console) -> list[BaseRoute]:
             seen = await ops.one(tx, who.actor, event_id)
             ops.check_access(who.actor, seen.event)
         if size not in posters.SIZES:
-            return refused(request, who, 400, "Choose a poster size: A4 or A5.")
+            return refused(request, who, 400, gettext("Choose a poster size: A4 or A5."))
         if seen.event.status != "confirmed":
-            return refused(request, who, 400, "Only a published event has a public page to print: publish it first.")
+            return refused(request, who, 400, gettext("Only a published event has a public page to print: publish it "
+                                                      "first."))
         settings = console.settings
         made = posters.poster_for(seen.event, f"{console.base_url(request)}/e/{seen.event.public_id}",
                                   settings.movement, seen.group_name, settings.twilio_from_number,
@@ -324,8 +351,8 @@ def routes(console: Console) -> list[BaseRoute]:
                 tally = (await ops.one(tx, who.actor, event_id)).tally
         except EventError as exc:
             if wants_json:
-                return JSONResponse({"error": f"Not saved: {exc}."}, 400)
-            return refused(request, who, 400, f"Not saved: {exc}.")
+                return JSONResponse({"error": gettext("Not saved: %(why)s.", why=str(exc))}, 400)
+            return refused(request, who, 400, gettext("Not saved: %(why)s.", why=str(exc)))
         except (ScopeError, LookupError) as exc:
             if wants_json:
                 return JSONResponse({"error": str(exc)}, 403 if isinstance(exc, ScopeError) else 404)
@@ -333,11 +360,12 @@ def routes(console: Console) -> list[BaseRoute]:
         if wants_json:
             return JSONResponse({"saved": True, "supporter_id": marked.supporter_id, "attended": marked.attended,
                                  "checked_in": tally["attended"], "going": tally["going"]})
-        name = marked.first_name or f"supporter #{marked.supporter_id}"
-        said = {True: f"Checked in {name}.", False: f"{name} marked as not attended.",
-                None: f"Check-in undone for {name}."}[marked.attended]
+        name = marked.first_name or gettext("supporter #%(id)s", id=marked.supporter_id)
+        said = {True: gettext("Checked in %(name)s.", name=name),
+                False: gettext("%(name)s marked as not attended.", name=name),
+                None: gettext("Check-in undone for %(name)s.", name=name)}[marked.attended]
         if marked.walk_in:
-            said += " They were not on the list: added as going."
+            said += " " + gettext("They were not on the list: added as going.")
         kept = {"q": query} if query and going_back else {}
         return RedirectResponse(f"{target}?{urlencode({**kept, 'done': said})}", status_code=303)
 

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext, ngettext
 from flows.organiser import reports, sending
 from flows.organiser.errors import BroadcastError, ScopeError
 from flows.organiser.reports import Funnel
@@ -25,27 +26,45 @@ from flows.values.phones import masked_address
 from storage.db import parse_ts
 
 BAR_LEFT, BAR_WIDTH = 135, 170  # the funnel chart: labels, then bars as their share of every message
-STATUS_NAMES = {"draft": "a draft, not sent yet", "scheduled": "scheduled, not started yet", "sending": "sending",
-                "sent": "sent", "cancelled": "cancelled", "missed": "missed (the service was down at its time)"}
-FILTER_NAMES = {"all": "All", "waiting": "Waiting to send", "sent": "Sent (no receipt)", "delivered": "Delivered",
-                "failed": "Failed", "unknown": "Unknown", "cancelled": "Cancelled"}
 CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram"}
-KIND_NAMES = {"broadcast": "Broadcast", "alert": "Action alert"}
-ANSWERS = {"done": "Done", "cant": "Can't"}
+FILTERS = ("all", "waiting", "sent", "delivered", "failed", "unknown", "cancelled")
+
+
+def status_names() -> dict[str, str]:
+    """A broadcast's status, as 'It is …' ends, in the reader's language."""
+    return {"draft": gettext("a draft, not sent yet"), "scheduled": gettext("scheduled, not started yet"),
+            "sending": gettext("sending"), "sent": gettext("sent"), "cancelled": gettext("cancelled"),
+            "missed": gettext("missed (the service was down at its time)")}
+
+
+def filter_names() -> dict[str, str]:
+    return {"all": gettext("All"), "waiting": gettext("Waiting to send"), "sent": gettext("Sent (no receipt)"),
+            "delivered": gettext("Delivered"), "failed": gettext("Failed"), "unknown": gettext("Unknown"),
+            "cancelled": gettext("Cancelled")}
+
+
+def kind_names() -> dict[str, str]:
+    return {"broadcast": gettext("Broadcast"), "alert": gettext("Action alert")}
+
+
+def answers() -> dict[str, str]:
+    return {"done": gettext("Done"), "cant": gettext("Can't")}
 
 Handler = Callable[[Request, SignedIn, int], Awaitable[Response]]
 
 
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
+def messages(n: int) -> str:
+    """'1 message', '3 messages', in the reader's language."""
+    return ngettext("%(num)s message", "%(num)s messages", n)
 
 
 def bars(f: Funnel) -> list[tuple[str, str, int, int]]:
     """(key, label, count, width) for each bar of the funnel chart; cancelled only where there is any."""
-    rows = [("total", "Queued", f.total), ("sent", "Sent", f.sent), ("delivered", "Delivered (SMS)", f.delivered),
-            ("failed", "Failed", f.failed), ("unknown", "Unknown", f.unknown)]
+    rows = [("total", gettext("Queued"), f.total), ("sent", gettext("Sent"), f.sent),
+            ("delivered", gettext("Delivered (SMS)"), f.delivered), ("failed", gettext("Failed"), f.failed),
+            ("unknown", gettext("Unknown"), f.unknown)]
     if f.cancelled:
-        rows.append(("cancelled", "Cancelled", f.cancelled))
+        rows.append(("cancelled", gettext("Cancelled"), f.cancelled))
     return [(key, label, n, width(n, f.total)) for key, label, n in rows]
 
 
@@ -54,7 +73,7 @@ def width(n: int, total: int) -> int:
 
 
 def progress_json(status: str, f: Funnel) -> dict[str, object]:
-    return {"status": status, "status_text": STATUS_NAMES.get(status, status), "sending": status == "sending",
+    return {"status": status, "status_text": status_names().get(status, status), "sending": status == "sending",
             "total": f.total, "waiting": f.waiting, "done": f.done, "percent": f.percent, "sent": f.sent,
             "delivered": f.delivered, "failed": f.failed, "unknown": f.unknown, "cancelled": f.cancelled,
             "awaiting": f.awaiting, "unconfirmed": f.unconfirmed, "widths": {key: w for key, _, _, w in bars(f)}}
@@ -75,14 +94,14 @@ def routes(console: Console) -> list[BaseRoute]:
             except ScopeError as exc:
                 return refused(request, who, 403, str(exc))
             except LookupError:
-                return refused(request, who, 404, "There is no such broadcast, or it is not one of yours.")
+                return refused(request, who, 404, gettext("There is no such broadcast, or it is not one of yours."))
         return page
 
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
         if request.url.path.endswith("/progress"):
             return JSONResponse({"error": message}, status)
-        return console.refused(request, who, status, message, heading="Broadcast report",
-                               back="/console/broadcasts", back_to="the broadcasts")
+        return console.refused(request, who, status, message, heading=gettext("Broadcast report"),
+                               back="/console/broadcasts", back_to=gettext("the broadcasts"))
 
     async def report(request: Request, who: SignedIn, broadcast_id: int) -> Response:
         async with console.transaction() as tx:
@@ -90,8 +109,8 @@ def routes(console: Console) -> list[BaseRoute]:
         assert seen.funnel is not None
         return console.render(
             request, "reports/report.html", who=who, r=seen, b=seen.broadcast, f=seen.funnel, bars=bars(seen.funnel),
-            bar_left=BAR_LEFT, bar_width=BAR_WIDTH, status_names=STATUS_NAMES, when=when, plural=plural,
-            kind_names=KIND_NAMES, filter_names=FILTER_NAMES, channel_names=CHANNEL_NAMES,
+            bar_left=BAR_LEFT, bar_width=BAR_WIDTH, status_names=status_names(), when=when, messages=messages,
+            kind_names=kind_names(), filter_names=filter_names(), channel_names=CHANNEL_NAMES,
             unknown_means=reports.UNKNOWN_MEANS,
             no_telegram_receipts=reports.NO_TELEGRAM_RECEIPTS)
 
@@ -104,10 +123,12 @@ def routes(console: Console) -> list[BaseRoute]:
         which = request.query_params.get("status", "") or "all"
         raw_after = request.query_params.get("after", "") or "0"
         error, status = None, 200
-        if which not in FILTER_NAMES:
-            error, status, which = f"Show one of: {', '.join(FILTER_NAMES.values())}.", 400, "all"
+        if which not in FILTERS:
+            shown = ", ".join(filter_names().values())
+            error, status, which = gettext("Show one of: %(names)s.", names=shown), 400, "all"
         if not raw_after.isdigit():
-            error, status, raw_after = "The page to start after is a message number; start from the first.", 400, "0"
+            error, status, raw_after = gettext("The page to start after is a message number; start from the first."), \
+                400, "0"
         async with console.transaction() as tx:
             b, rows, next_after = await reports.recipients(tx, who.actor, broadcast_id, which, int(raw_after))
         base = f"/console/broadcasts/{b.id}/report/recipients"
@@ -116,8 +137,8 @@ def routes(console: Console) -> list[BaseRoute]:
         first_url = base + (f"?{urlencode(kept)}" if kept else "")
         return console.render(
             request, "reports/recipients.html", status=status, who=who, error=error, b=b, rows=rows, which=which,
-            paged=raw_after != "0", next_url=next_url, first_url=first_url, filter_names=FILTER_NAMES,
-            channel_names=CHANNEL_NAMES, kind_names=KIND_NAMES, answers=ANSWERS, masked_address=masked_address,
+            paged=raw_after != "0", next_url=next_url, first_url=first_url, filter_names=filter_names(),
+            channel_names=CHANNEL_NAMES, kind_names=kind_names(), answers=answers(), masked_address=masked_address,
             shown_status=reports.shown_status, meaning=reports.meaning, page_size=reports.PAGE)
 
     async def confirm(request: Request, who: SignedIn, broadcast_id: int, *, error: str | None = None,
@@ -125,7 +146,7 @@ def routes(console: Console) -> list[BaseRoute]:
         async with console.transaction() as tx:
             b, funnel = await reports.live(tx, who.actor, broadcast_id)
         return console.render(request, "reports/resend.html", status=status, who=who, error=error, b=b, f=funnel,
-                              plural=plural, kind_names=KIND_NAMES, unknown_means=reports.UNKNOWN_MEANS,
+                              messages=messages, kind_names=kind_names(), unknown_means=reports.UNKNOWN_MEANS,
                               warning=reports.RESEND_WARNING)
 
     async def confirm_page(request: Request, who: SignedIn, broadcast_id: int) -> Response:
@@ -143,9 +164,9 @@ def routes(console: Console) -> list[BaseRoute]:
             return await confirm(request, who, broadcast_id, error=str(exc), status=400)
         if queued:
             console.wake()
-            said = f"{plural(queued, 'message')} in doubt queued again."
+            said = ngettext("%(num)s message in doubt queued again.", "%(num)s messages in doubt queued again.", queued)
         else:
-            said = "No message was in doubt any more (or those left have opted out since): nothing was sent."
+            said = gettext("No message was in doubt any more (or those left have opted out since): nothing was sent.")
         return back(f"/console/broadcasts/{broadcast_id}/report", said)
 
     def route(path: str, handler: Handler, method: str = "GET") -> Route:

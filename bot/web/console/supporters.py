@@ -16,21 +16,36 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext
 from flows.organiser import people
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError, SupporterError, UnknownSupporter
 from flows.organiser.signin import SignedIn
 from flows.values.phones import masked, masked_id
+from storage import supporters
 from storage.db import Tx, parse_ts
+from storage.people import Listed
 
 QUERY_FIELDS = ("q", "group", "interest", "channel", "consent", "joined_from", "joined_to", "sort")
 FILTER_FIELDS = ("group", "interest", "channel", "consent", "joined_from", "joined_to")
-MATCH_NAMES = {"name": "names starting", "email": "email addresses", "phone": "phone numbers",
-               "postcode": "postcodes", "outward": "the postcode district"}
-CONSENT_LABELS = {"opted_in": "opted in", "opted_out": "opted out", "none": "not asked"}
-SOURCE_LABELS = {"keyword": "keyword (STOP/START)", "flow": "sign-up", "carrier": "provider signal",
-                 "import": "import", "organiser": "organiser, on their behalf",
-                 "import-opt-out": "opt-out list from another platform"}
+
+
+def match_names() -> dict[str, str]:
+    """What the search box was read as, in the reader's language."""
+    return {"name": gettext("names starting"), "email": gettext("email addresses"),
+            "phone": gettext("phone numbers"), "postcode": gettext("postcodes"),
+            "outward": gettext("the postcode district")}
+
+
+def consent_labels() -> dict[str, str]:
+    return {"opted_in": gettext("opted in"), "opted_out": gettext("opted out"), "none": gettext("not asked")}
+
+
+def source_labels() -> dict[str, str]:
+    return {"keyword": gettext("keyword (STOP/START)"), "flow": gettext("sign-up"),
+            "carrier": gettext("provider signal"), "import": gettext("import"),
+            "organiser": gettext("organiser, on their behalf"),
+            "import-opt-out": gettext("opt-out list from another platform")}
 
 
 def _query(request: Request) -> people.Query:
@@ -40,6 +55,16 @@ def _query(request: Request) -> people.Query:
         channel=p.get("channel", ""), consent=p.get("consent", ""), joined_from=p.get("joined_from", ""),
         joined_to=p.get("joined_to", ""), sort=p.get("sort", "") or "newest", after=p.get("after", ""),
         after_id=p.get("after_id", ""))
+
+
+async def _languages(tx: Tx, rows: list[Listed]) -> dict[int, str]:
+    """The language each listed supporter is written to in, by id (a page is at most people.PAGE rows)."""
+    found = {}
+    for row in rows:
+        person = await supporters.get(tx, row.id)
+        if person is not None:
+            found[row.id] = person.language
+    return found
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -56,7 +81,7 @@ def routes(console: Console) -> list[BaseRoute]:
 
     def shared(request: Request) -> dict[str, object]:
         return {"when": when, "interest_label": people.interest_label, "channel_names": people.CHANNEL_NAMES,
-                "consent_labels": CONSENT_LABELS, "masked": masked, "masked_id": masked_id}
+                "consent_labels": consent_labels(), "masked": masked, "masked_id": masked_id}
 
     async def listing(request: Request, who: SignedIn) -> Response:
         query = _query(request)
@@ -70,6 +95,7 @@ def routes(console: Console) -> list[BaseRoute]:
             except SupporterError as exc:
                 error, status = str(exc), 400
             groups = results.groups if results else await people.group_choices(tx, who.actor)
+            languages = await _languages(tx, results.rows if results else [])
         kept = {k: v for k, v in asked.items() if v}
         first_url = "/console/supporters" + (f"?{urlencode(kept)}" if kept else "")
         next_url = None
@@ -80,7 +106,7 @@ def routes(console: Console) -> list[BaseRoute]:
             request, "supporters/list.html", status=status, who=who, error=error, results=results, asked=asked,
             groups=groups, national=who.actor.scope() is None, interests=configured, next_url=next_url,
             first_url=first_url, paged=bool(query.after_id), filtered=any(asked[k] for k in FILTER_FIELDS),
-            match_names=MATCH_NAMES, **shared(request))
+            match_names=match_names(), languages=languages, **shared(request))
 
     async def page(request: Request, who: SignedIn, *, error: str | None = None, status: int = 200) -> Response:
         supporter_id = int(request.path_params["supporter_id"])
@@ -90,7 +116,7 @@ def routes(console: Console) -> list[BaseRoute]:
             except UnknownSupporter:
                 return missing(request, who)
         return console.render(request, "supporters/page.html", status=status, who=who, error=error, p=seen,
-                              source_labels=SOURCE_LABELS, reason_length=people.REASON_LENGTH, **shared(request))
+                              source_labels=source_labels(), reason_length=people.REASON_LENGTH, **shared(request))
 
     def missing(request: Request, who: SignedIn) -> Response:
         return console.render(request, "supporters/missing.html", status=404, who=who)
@@ -116,24 +142,26 @@ def routes(console: Console) -> list[BaseRoute]:
         if act == "group":
             raw = values.get("group", "")
             if raw != "none" and not raw.isdigit():
-                raise SupporterError("Choose a group from the list.")
+                raise SupporterError(gettext("Choose a group from the list."))
             name = await people.move(tx, actor, supporter_id, None if raw == "none" else int(raw), now)
-            return f"Moved to {name}." if name else "Taken out of every local group."
+            return gettext("Moved to %(group)s.", group=name) if name else gettext("Taken out of every local group.")
         if act == "interests":
             interest = values.get("interest", "")
             label = people.interest_label(interest)
             if values.get("action") == "remove":
                 removed = await people.remove_interest(tx, actor, supporter_id, interest, now)
-                return f"Removed: {label}." if removed else "They did not have that interest."
+                return (gettext("Removed: %(interest)s.", interest=label) if removed
+                        else gettext("They did not have that interest."))
             added = await people.add_interest(tx, actor, supporter_id, interest, configured, now)
-            return f"Added: {label}." if added else "They had that interest already."
+            return (gettext("Added: %(interest)s.", interest=label) if added
+                    else gettext("They had that interest already."))
         if act == "language":
             changed = await people.set_language(tx, actor, supporter_id, values.get("language", ""), now)
-            return "Language saved." if changed else "That was their language already."
+            return gettext("Language saved.") if changed else gettext("That was their language already.")
         assert act == "opt-out"
         channel = values.get("channel", "")
         await people.opt_out(tx, actor, supporter_id, channel, values.get("reason", ""), now)
-        return f"Opted out of {people.CHANNEL_NAMES[channel]} on their behalf."
+        return gettext("Opted out of %(channel)s on their behalf.", channel=people.CHANNEL_NAMES[channel])
 
     def form_route(act: str) -> Route:
         async def handler(request: Request, who: SignedIn) -> Response:
