@@ -93,6 +93,9 @@ class Dispatcher:
                        for name, channel in channels.items()}
         self.workers = 1
         self._lost: set[int] = set()  # claims found taken back when their hand-over was recorded
+        # Outcomes whose recording failed (a deadlock, a lost connection): still our claims, recorded
+        # at the next heartbeat, so a row is never left `sending` by a worker that is alive.
+        self._unrecorded: list[_Finished] = []
 
     async def recover(self, *, others_gone: bool = True) -> tuple[int, int]:
         """Claims of instances that are gone: rows never handed to a provider are queued again; rows
@@ -141,6 +144,7 @@ class Dispatcher:
             await asyncio.gather(*sends, return_exceptions=True)
         await self._handed.drain()
         await self._finished.drain()
+        await self._record_late()
         try:
             async with self.db.transaction() as tx:
                 requeued, unknown = await outbox.release(tx, self.clock.now(), self.owner)
@@ -242,7 +246,7 @@ class Dispatcher:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             instances.beat(tx, self.owner, socket.gethostname(), now)
-            if any(self._sends.values()):
+            if self._holding():
                 outbox.renew(tx, self.owner, now + timedelta(seconds=LEASE_SECONDS))
             live = await instances.alive(tx, now - timedelta(seconds=LEASE_SECONDS))
             requeued, unknown = await outbox.recover(tx, now, self.owner, others_gone=False, alive=live)
@@ -263,12 +267,30 @@ class Dispatcher:
                     await self.heartbeat()
                 except Exception as exc:  # the next beat tries again, well within the lease
                     log.warning("could not record this worker's heartbeat: %s", exc)
-            elif any(self._sends.values()):
+            elif self._holding():
                 try:
                     async with self.db.transaction() as tx:
                         outbox.renew(tx, self.owner, self.clock.now() + timedelta(seconds=LEASE_SECONDS))
                 except Exception as exc:  # the next renewal tries again, well within the lease
                     log.warning("could not renew outbox leases: %s", exc)
+            await self._record_late()
+
+    def _holding(self) -> bool:
+        """Whether this worker holds claims: sends in flight, or outcomes still to record."""
+        return bool(self._unrecorded) or any(self._sends.values())
+
+    async def _record_late(self) -> None:
+        """Record the outcomes whose first recording failed; those failing again wait for the next beat."""
+        if not self._unrecorded:
+            return
+        late, self._unrecorded = self._unrecorded, []
+        try:
+            await self._write_finished(late)
+        except Exception as exc:
+            self._unrecorded = late + self._unrecorded
+            log.warning("%d outcomes still not recorded: %s; trying again at the next heartbeat", len(late), exc)
+        else:
+            log.info("%d outcomes recorded late", len(late))
 
     async def _deliver(self, name: str, row: OutboxRow) -> None:
         """Send one claimed row and record its outcome."""
@@ -278,11 +300,13 @@ class Dispatcher:
             log.warning("outbox row %s on %s: its claim expired and was recovered by another worker; not sent",
                         row.id, name)
             return
+        finished = _Finished(row, outcome, error)
         try:
-            await self._finished.add(_Finished(row, outcome, error))
+            await self._finished.add(finished)
         except Exception:
-            log.exception("outbox row %s on %s: outcome %s could not be recorded; it stays claimed",
-                          row.id, name, outcome.status)
+            log.exception("outbox row %s on %s: outcome %s could not be recorded; it stays claimed and is "
+                          "recorded at the next heartbeat", row.id, name, outcome.status)
+            self._unrecorded.append(finished)
             return
         if self.on_outcome:
             self.on_outcome(name, "retry" if outcome.status == "queued" else outcome.status)

@@ -90,8 +90,9 @@ _MINE = "status = 'sending' AND claimed_by = ?"
 
 
 def finish(tx: Tx, outcomes: list[Outcome], now: datetime, owner: str) -> None:
-    """Record outcomes of rows `owner` claimed (buffered, one executemany per kind)."""
+    """Record outcomes of rows `owner` claimed (buffered, one executemany per kind, in id order)."""
     stamp = ts(now)
+    outcomes = sorted(outcomes, key=lambda o: o.id)  # rows locked in one order by every writer
     done = [(o.status, o.provider_id, o.error_code, o.error, stamp, o.id, owner)
             for o in outcomes if o.retry_at is None]
     again = [(ts(o.retry_at), o.error_code, o.error, stamp, o.id, owner)
@@ -123,7 +124,7 @@ def cancel_bulk(tx: Tx, supporter_id: int, channel: str, now: datetime) -> None:
 def hand(tx: Tx, ids: list[int], now: datetime, owner: str) -> None:
     """These rows `owner` claimed are about to reach the provider: from now on they may have gone out."""
     tx.write_many(f"UPDATE outbox SET handed_at = ? WHERE id = ? AND {_MINE}",
-                  [(ts(now), row_id, owner) for row_id in ids])
+                  [(ts(now), row_id, owner) for row_id in sorted(ids)])
 
 
 async def owned(tx: Tx, ids: list[int], owner: str) -> set[int]:
@@ -136,8 +137,12 @@ async def owned(tx: Tx, ids: list[int], owner: str) -> set[int]:
 
 
 def renew(tx: Tx, owner: str, lease_until: datetime) -> None:
-    """`owner` is alive: its claims hold until `lease_until`."""
-    tx.write(f"UPDATE outbox SET lease_until = ? WHERE {_MINE}", (ts(lease_until), owner))
+    """`owner` is alive: its claims hold until `lease_until`. On PostgreSQL a row the owner is
+    recording at this moment (locked by its own hand-over or outcome) is skipped, not waited for:
+    waiting could deadlock against that statement, and the next renewal, a third of a lease on,
+    takes it if it is still claimed."""
+    tx.write(f"UPDATE outbox SET lease_until = ? WHERE id IN (SELECT id FROM outbox WHERE {_MINE}{tx.skip_locked})",
+             (ts(lease_until), owner))
 
 
 async def _settle(tx: Tx, now: datetime, whose: str, params: tuple[Any, ...]) -> tuple[int, int]:

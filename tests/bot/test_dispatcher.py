@@ -138,3 +138,25 @@ async def test_outbound_to_one_recipient_is_capped_per_minute(harness):
     while await capped.drain_once("sms"):
         pass
     assert [m["text"] for m in harness.channels["sms"].pop("+447400123456")] == ["hello3", "hello4"]
+
+
+async def test_an_outcome_that_could_not_be_recorded_is_recorded_later_not_left_sending(harness):
+    """A failed write (a deadlock, a dropped connection) after the provider answered: the row stays
+    this worker's claim, and is recorded at the next heartbeat or stop, not left `sending` for ever."""
+    await _queue(harness, n=2)
+    dispatcher = Dispatcher(harness.db, harness.channels, harness.clock)
+    write, failures = dispatcher._write_finished, []
+
+    async def failing_once(done):
+        if not failures:
+            failures.append(len(done))
+            raise RuntimeError("deadlock detected")
+        await write(done)
+
+    dispatcher._finished._write = failing_once  # the group commit of outcomes
+    assert await dispatcher.drain_once("sms") == 2
+    assert failures == [2]
+    assert await _statuses(harness) == [("sending", 1, None), ("sending", 1, None)]
+    assert len(harness.channels["sms"].pop("+447400123456")) == 2  # they went out once
+    await dispatcher.stop()
+    assert await _statuses(harness) == [("sent", 1, None), ("sent", 1, None)]
