@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -239,7 +240,15 @@ def _seed(service: Sandbox) -> World:
 
 
 def fingerprint(service: Sandbox) -> str:
-    """What any action could change, except the asker's own session's last_seen_at."""
+    """What any action could change, except the asker's own session's last_seen_at. Taken once the
+    service is quiet: a broadcast an earlier cell sent goes on sending (and is marked sent) in the
+    background, which is no refused request's doing."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _sql(
+            service, "SELECT (SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending') AND not_before <= ?)"
+                     " + (SELECT COUNT(*) FROM broadcasts WHERE status = 'sending')",
+            (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),))[0][0]:
+        time.sleep(0.05)
     parts = [
         _sql(service, "SELECT id, group_id, sms_consent, telegram_consent FROM supporters ORDER BY id"),
         _sql(service, "SELECT supporter_id, interest FROM supporter_interests ORDER BY 1, 2"),
