@@ -1,8 +1,10 @@
 """A pseudo-locale run over the supporter's side: every reply a supporter gets comes through the catalogue.
 
 A pseudo-language ("qps") is installed whose every sentence comes back wrapped in ⟦ ⟧. A supporter
-who speaks it signs up on SMS and on Telegram, RSVPs to an event, answers an action alert DONE,
-and sends HELP, MYDATA and STOP. Every reply must then be wholly marked: with the marked sentences
+who speaks it signs up on SMS and on Telegram, RSVPs to an event (and gets its reminder and the
+question whether they came), answers an action alert DONE, opens the menu, sends something not
+understood, a picture and (on Telegram) their phone number, keeps their data at DELETE, and sends
+HELP, MYDATA and STOP. Every reply must then be wholly marked: with the marked sentences
 (which may hold marked values, e.g. a status inside a sentence) and the data the test put in (names,
 event titles, dates, links) taken out, no word is left, only numbers, punctuation and spacing.
 A word left over is a text that bypassed `flows.core.texts`.
@@ -144,12 +146,33 @@ async def test_every_reply_a_supporter_gets_comes_through_the_catalogue(harness:
     await run.say("sms", PHONE, "DONE")
     await run.say("telegram", TELEGRAM, choice=f"alert:{alert.id}:done")
 
+    # the event's reminder, and afterwards the attendance question, answered
+    h.clock.advance(days=4, hours=6)
+    await es.due(h)
+    for channel, address in (("sms", PHONE), ("telegram", TELEGRAM)):
+        run.replies.extend((channel, "(reminder)", m) for m in h.channels[channel].pop(address))
+    h.clock.advance(days=1, hours=6)
+    await es.due(h)
+    for channel, address in (("sms", PHONE), ("telegram", TELEGRAM)):
+        run.replies.extend((channel, "(attended?)", m) for m in h.channels[channel].pop(address))
+    await run.say("sms", PHONE, "1")
+
+    # the menu, a message not understood, a picture, a phone number shared on Telegram, DELETE kept
+    await run.say("sms", PHONE, "MENU")
+    await run.say("sms", PHONE, "what is this")
+    await run.say("sms", PHONE, kind="media", num_media=1)
+    await run.say("telegram", TELEGRAM, kind="contact", phone="447400777002", contact_user_id=int(TELEGRAM))
+    run.data.append("+447400777002")
+    await run.say("sms", PHONE, "DELETE")
+    await run.say("sms", PHONE, "2")
+
     # HELP, MYDATA, STOP
     for channel, address in (("sms", PHONE), ("telegram", TELEGRAM)):
         for text in ("HELP", "MYDATA", "STOP"):
             await run.say(channel, address, text)
 
     sent = {sent for _, sent, _ in run.replies}
-    assert {"JOIN", "/start", "EVENTS", "DONE", "HELP", "MYDATA", "STOP", "(alert)"} <= sent
+    assert {"JOIN", "/start", "EVENTS", "DONE", "HELP", "MYDATA", "STOP", "DELETE", "(alert)", "(reminder)",
+            "(attended?)"} <= sent
     assert len(run.replies) > 25
     assert run.bypassed() == []
