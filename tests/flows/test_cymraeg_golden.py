@@ -151,5 +151,5 @@ async def test_transcript(path: Path, harness: Harness) -> None:
 
 def test_every_scenario_has_a_transcript() -> None:
     assert {p.stem for p in FOLDER.glob("*.txt")} >= {
-        "signup_sms_wales", "signup_telegram_cy", "rsvp_event", "alert_gwneud", "stop_welsh",
+        "signup_sms_wales", "signup_telegram_cy", "rsvp_event", "alert_gwneud", "stop_welsh", "cymorth_mydata",
     }
