@@ -26,6 +26,7 @@ from flows.values.phones import masked_address
 from storage.db import parse_ts
 
 BAR_LEFT, BAR_WIDTH = 135, 170  # the funnel chart: labels, then bars as their share of every message
+LABEL_EM = 9  # about how wide a character of a bar's label is, in the chart's units
 CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram"}
 FILTERS = ("all", "waiting", "sent", "delivered", "failed", "unknown", "cancelled")
 
@@ -68,6 +69,11 @@ def bars(f: Funnel) -> list[tuple[str, str, int, int]]:
     return [(key, label, n, width(n, f.total)) for key, label, n in rows]
 
 
+def bar_left(drawn: list[tuple[str, str, int, int]]) -> int:
+    """Where the bars start: after the longest label (a Welsh label is longer than the English)."""
+    return max(BAR_LEFT, LABEL_EM * max((len(label) for _, label, _, _ in drawn), default=0) + 6)
+
+
 def width(n: int, total: int) -> int:
     return round(BAR_WIDTH * n / total) if total else 0
 
@@ -107,9 +113,10 @@ def routes(console: Console) -> list[BaseRoute]:
         async with console.transaction() as tx:
             seen = await reports.report(tx, who.actor, broadcast_id, console.now())
         assert seen.funnel is not None
+        drawn = bars(seen.funnel)
         return console.render(
-            request, "reports/report.html", who=who, r=seen, b=seen.broadcast, f=seen.funnel, bars=bars(seen.funnel),
-            bar_left=BAR_LEFT, bar_width=BAR_WIDTH, status_names=status_names(), when=when, messages=messages,
+            request, "reports/report.html", who=who, r=seen, b=seen.broadcast, f=seen.funnel, bars=drawn,
+            bar_left=bar_left(drawn), bar_width=BAR_WIDTH, status_names=status_names(), when=when, messages=messages,
             kind_names=kind_names(), filter_names=filter_names(), channel_names=CHANNEL_NAMES,
             unknown_means=reports.UNKNOWN_MEANS,
             no_telegram_receipts=reports.NO_TELEGRAM_RECEIPTS)
