@@ -3,11 +3,14 @@ the English placeholders and fills every plural form its language needs."""
 from __future__ import annotations
 
 import gettext
+from io import BytesIO
 from string import Formatter
 
 import pytest
 from babel import Locale
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from flows.core import texts
 from flows.core.texts import en, extract
@@ -79,9 +82,19 @@ def test_welsh_counts_take_the_form_cldr_gives():
 
 def test_a_text_not_yet_translated_falls_back_to_english_and_a_translated_one_is_welsh():
     assert texts.t("menu.title", "cy") == "Beth hoffech chi ei wneud?"
-    untranslated = next(m.context for m in _catalogue(LOCALE / "cy" / "LC_MESSAGES" / "muster.po")
-                        if m.id and not m.pluralizable and not m.string)
-    assert texts.t(untranslated, "cy") == en.TEXTS[untranslated]
+    # The Welsh catalogue with one entry not yet translated, as a new text is until a translator comes.
+    catalogue = _catalogue(LOCALE / "cy" / "LC_MESSAGES" / "muster.po")
+    catalogue.get(en.TEXTS["menu.unknown"], context="menu.unknown").string = ""
+    compiled = BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    texts.install("cy-draft", Translations(compiled))
+    try:
+        assert texts.t("menu.unknown", "cy") != en.TEXTS["menu.unknown"]
+        assert texts.t("menu.unknown", "cy-draft") == en.TEXTS["menu.unknown"]
+        assert texts.t("menu.title", "cy-draft") == "Beth hoffech chi ei wneud?"
+    finally:
+        texts.install("cy-draft", gettext.NullTranslations())
     assert texts.t("menu.title", "xx") == en.TEXTS["menu.title"]
 
 
