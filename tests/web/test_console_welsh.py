@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -33,7 +34,7 @@ class World:
     saesneg: int          # one written to in English
 
 
-def _db(service: Sandbox, sql: str, params: tuple = ()) -> list[tuple]:
+def _db(service: Sandbox, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
     with sqlite3.connect(service.workdir / "muster.db", timeout=10) as conn:
         return conn.execute(sql, params).fetchall()
 
@@ -134,7 +135,7 @@ def test_the_events_list_and_an_event_in_welsh(world: World) -> None:
         assert english not in text, english
     text = _text(world.welsh.get(f"/console/events/{world.event}"))
     for welsh in ("Manylion", "Pryd", "Ble", "Lleoedd", "Dim terfyn", "Ymatebion", "ar y rhestr aros",
-                  "Cofrestru wrth y drws", "Lawrlwytho'r mynychwyr (CSV)", "Mynychwyr",
+                  "Cofrestru wrth y drws", "Lawrlwytho'r mynychwyr (CSV)", "Mynychwyr", "Sad 4 Mai 2030, 19:00",
                   "Dim ymatebion eto."):
         assert welsh in text, welsh
     for english in ("Details", "No limit", "Download the attendees", "No RSVPs yet.", "on the waitlist"):
@@ -161,6 +162,8 @@ def test_a_report_in_welsh_counts_in_the_right_plural_form(world: World, group: 
     assert f"Adroddiad: darllediad #{world.sent[group]}" in text
     assert f"pob neges a wnaed ar ei gyfer: {words}." in text
     assert f"{n} o {n} neges wedi'u gwneud (100%)" in text
+    months = "Ion|Chwef|Maw|Ebr|Mai|Meh|Gorff|Awst|Medi|Hyd|Tach|Rhag"
+    assert re.search(rf"Dechreuwyd \d+ ({months}) 20\d\d, \d\d:\d\d", text), "a Welsh date"
     assert "Statws: wedi'i anfon" in text and "Cyflenwi" in text and "Derbynwyr" in text
     derbynwyr = {1: "0 derbynwyr", 2: "0 derbynwyr"}  # nobody opted out or wrote back: the 'zero' form
     assert f"Optiodd {derbynwyr[1]} allan o fewn 24 awr; ysgrifennodd {derbynwyr[2]} yn ôl." in text
@@ -218,7 +221,7 @@ def test_an_english_organiser_reads_the_same_pages_in_english(world: World) -> N
         "/console/": ("Overview", "Upcoming events", "21 supporters", "Sign out"),
         "/console/supporters": ("All supporters", "Filters and order", "Joined", "Cymraeg", "English"),
         "/console/events": ("Every event, local and national.", "0 going · 0 maybe · 0 waitlist · 0 attended"),
-        f"/console/events/{world.event}": ("Details", "No limit", "No RSVPs yet."),
+        f"/console/events/{world.event}": ("Details", "No limit", "No RSVPs yet.", "Sat 4 May 2030, 19:00"),
         "/console/broadcasts": ("Broadcasts and action alerts", "1 supporter", "2 supporters", "7 supporters"),
         f"/console/broadcasts/{world.sent['Tri']}/report": (
             "Report: broadcast", "every message made for it: 3 supporters.", "3 of 3 messages done (100%)"),

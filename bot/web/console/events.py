@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import posters
+from bot.web.console import dates
 from bot.web.console.base import Console, back, signed_in
 from bot.web.i18n import gettext, ngettext
 from flows.organiser import events as ops
@@ -117,7 +118,7 @@ def routes(console: Console) -> list[BaseRoute]:
     def when(stamp: str | datetime, tz: str | None = None) -> str:
         moment = parse_ts(stamp) if isinstance(stamp, str) else stamp
         local = moment.astimezone(ZoneInfo(tz) if tz else zone)
-        return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+        return dates.day(local, with_weekday=True)
 
     def until(event: Event) -> str:
         """The end as the details show it: a time on the same day, else the date too."""

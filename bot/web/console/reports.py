@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.web.console import dates
 from bot.web.console.base import Console, back, signed_in
 from bot.web.i18n import gettext, ngettext
 from flows.organiser import reports, sending
@@ -89,7 +90,7 @@ def routes(console: Console) -> list[BaseRoute]:
     zone = ZoneInfo(console.settings.timezone)
 
     def when(stamp: str | None) -> str:
-        return parse_ts(stamp).astimezone(zone).strftime("%-d %b %Y, %H:%M") if stamp else "–"
+        return dates.day(parse_ts(stamp).astimezone(zone)) if stamp else "–"
 
     def guarded(handler: Handler) -> Callable[[Request, SignedIn], Awaitable[Response]]:
         """The handler, with an unknown broadcast as a 404 and one beyond the organiser's reach a 403."""

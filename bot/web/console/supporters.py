@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.web.console import dates
 from bot.web.console.base import Console, back, signed_in
 from bot.web.i18n import gettext
 from flows.organiser import people
@@ -77,7 +78,7 @@ def routes(console: Console) -> list[BaseRoute]:
         if not stamp:
             return "–"
         moment = parse_ts(stamp).astimezone(zone)
-        return moment.strftime("%-d %b %Y, %H:%M" if with_time else "%-d %b %Y")
+        return dates.day(moment, with_time)
 
     def shared(request: Request) -> dict[str, object]:
         return {"when": when, "interest_label": people.interest_label, "channel_names": people.CHANNEL_NAMES,

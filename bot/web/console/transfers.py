@@ -30,6 +30,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
+from bot.web.console import dates
 from bot.web.console.base import Console, back, signed_in
 from bot.web.middleware import UPLOADS
 from flows.organiser import exports, imports
@@ -367,7 +368,7 @@ def _when(zone: str) -> Any:
     from storage.db import parse_ts
 
     def when(stamp: str | None) -> str:
-        return parse_ts(stamp).astimezone(ZoneInfo(zone)).strftime("%-d %b %Y, %H:%M") if stamp else "–"
+        return dates.day(parse_ts(stamp).astimezone(ZoneInfo(zone))) if stamp else "–"
     return when
 
 
