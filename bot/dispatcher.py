@@ -39,6 +39,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # Rows queued by another process (the CLI) cannot wake us, so an idle worker looks every second.
 IDLE_POLL_SECONDS = 1.0
 LEASE_SECONDS = 60.0  # a claim's lease; renewed every third of it while sends are in flight
+JOINING_POLL_SECONDS = 2.0
 
 
 def instance_id() -> str:
@@ -88,7 +89,11 @@ class Dispatcher:
         self._handed = CommitGroup(self._write_handed)
         self._finished = CommitGroup(self._write_finished)
         # Several workers on one database (PostgreSQL) share each channel's rate: each paces at its
-        # share, the configured rate divided by the workers alive at the last heartbeat.
+        # share, the configured rate divided by the workers alive at the last heartbeat. A worker that
+        # joins others sends nothing until each of them has beaten since, and so paces at the smaller
+        # share: until then their shares and its own would add up to more than the rate.
+        self._joining = False
+        self._registered = False
         self._rates = {name: _BASE_RATES.setdefault(channel.pacer, channel.pacer.rate)
                        for name, channel in channels.items()}
         self.workers = 1
@@ -200,6 +205,8 @@ class Dispatcher:
     def _room(self, name: str) -> int:
         """How many rows to claim now: free slots of the window, and no more than about a second
         of pacing ahead. Below a quarter of that, wait for more to free up (fewer, larger claims)."""
+        if self._joining:
+            return 0
         ahead = self.channels[name].pacer.batch_size(self.batch)
         room = min(self.batch - len(self._sends[name]), ahead - len(self._pacing[name]))
         return room if room >= max(1, ahead // 4) or not self._sends[name] else 0
@@ -244,15 +251,26 @@ class Dispatcher:
         expired claims of workers whose heartbeats stopped, and pace each channel at this worker's
         share of its rate. Returns how many workers are alive."""
         now = self.clock.now()
+        first = not self._registered
         async with self.db.transaction() as tx:
             instances.beat(tx, self.owner, socket.gethostname(), now)
             if self._holding():
                 outbox.renew(tx, self.owner, now + timedelta(seconds=LEASE_SECONDS))
-            live = await instances.alive(tx, now - timedelta(seconds=LEASE_SECONDS))
+            seen = await instances.seen(tx, now - timedelta(seconds=LEASE_SECONDS))
+            live = list(seen)
             requeued, unknown = await outbox.recover(tx, now, self.owner, others_gone=False, alive=live)
             await instances.forget_before(tx, now - timedelta(days=1))
+        self._registered = True
         if requeued or unknown:
             log.warning("claims of workers gone: %d queued again, %d marked unknown", requeued, unknown)
+        joined = parse_ts(seen[self.owner][0]) if self.owner in seen else now
+        waiting = sum(parse_ts(beat) < joined + timedelta(seconds=1)
+                      for other, (_, beat) in seen.items() if other != self.owner)
+        if first or self._joining:
+            self._joining = waiting > 0
+            if self._joining:
+                log.info("%d other workers have not yet counted this one in their share of the pace; "
+                         "sending once they have", waiting)
         self.workers = max(1, len(live))
         for name, channel in self.channels.items():
             rate = self._rates[name]
@@ -260,8 +278,8 @@ class Dispatcher:
         return self.workers
 
     async def _renew_leases(self) -> None:
-        while True:
-            await asyncio.sleep(LEASE_SECONDS / 3)
+        while True:  # a joining worker asks more often whether the others have counted it yet
+            await asyncio.sleep(JOINING_POLL_SECONDS if self._joining else LEASE_SECONDS / 3)
             if self.db.shared:
                 try:
                     await self.heartbeat()

@@ -14,14 +14,26 @@ class Pacer:
     def __init__(
         self, rate: float | None, key_interval: Callable[[str], float] | None = None,
     ) -> None:
-        self.rate = rate  # units per second overall; None for unpaced
         self.key_interval = key_interval  # minimum seconds between sends to one key
         self._next_free = 0.0
         self._next_for_key: dict[str, float] = {}
         self._paused_until = 0.0
+        self._sent: deque[float] = deque(maxlen=1)
+        self.rate = rate
+
+    @property
+    def rate(self) -> float | None:
+        """Units per second overall; None for unpaced. A worker's share of the rate when several
+        share it (bot.dispatcher), so it changes while sends are paced."""
+        return self._rate
+
+    @rate.setter
+    def rate(self, rate: float | None) -> None:
+        self._rate = rate
         # Actual send times of the last `rate` sends: sleeps overshoot by varying amounts.
         self._window = max(1, int(rate or 1))
-        self._sent: deque[float] = deque(maxlen=self._window)
+        if self._sent.maxlen != self._window:
+            self._sent = deque(self._sent, maxlen=self._window)
 
     def reserve(self, now: float, key: str = "", cost: float = 1.0) -> float:
         """Book a slot for one send; returns how many seconds to wait before sending."""

@@ -26,6 +26,13 @@ async def alive(tx: Tx, since: datetime) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def seen(tx: Tx, since: datetime) -> dict[str, tuple[str, str]]:
+    """Instances that beat at or after `since`, oldest first: id → (started_at, seen_at)."""
+    rows = await tx.query("SELECT id, started_at, seen_at FROM muster_instances WHERE seen_at >= ? "
+                          "ORDER BY started_at, id", (ts(since),))
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
 def forget(tx: Tx, instance: str) -> None:
     """A clean stop: `instance` is gone and says so."""
     tx.write("DELETE FROM muster_instances WHERE id = ?", (instance,))

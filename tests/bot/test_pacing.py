@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from bot.pacing import Pacer
 
 
@@ -49,3 +51,15 @@ def test_late_sleeps_never_put_more_than_the_rate_in_one_second():
         sent.append(actual)
         now = actual
     assert _windows(sent) <= 10
+
+
+def test_a_share_of_the_rate_is_held_in_every_second_too():
+    """A worker's share (the rate divided among workers) bounds its sends in any one second, not the
+    whole rate: with three workers each keeps to a third, so together they keep to the rate."""
+    pacer = Pacer(150)
+    pacer.rate = 50
+    for i in range(50):
+        pacer.sent(i * 0.01)
+    assert pacer.settle(0.5) == pytest.approx(0.5)  # the 51st waits until a second after the first
+    pacer.rate = 150
+    assert pacer.settle(0.5) == 0.0

@@ -78,6 +78,26 @@ async def test_two_workers_racing_over_one_outbox_send_each_message_once(db, wor
     assert await _statuses(db) == {"sent": 600}
 
 
+async def test_a_joining_worker_sends_nothing_until_the_others_count_it_in_their_share(db, workers, clock):
+    """Until every other worker has beaten since it joined, their shares and its own would add up to
+    more than the rate: it waits for them, then paces at the smaller share, as they do."""
+    first, joining = _dispatcher(workers[0], clock, "first", rate=150), _dispatcher(workers[1], clock, "joining",
+                                                                                   rate=150)
+    assert await first.heartbeat() == 1
+    assert first._room("telegram") > 0  # alone: it sends at once, at the whole rate
+    clock.advance(seconds=1)
+    assert await joining.heartbeat() == 2
+    assert joining._room("telegram") == 0  # `first` still paces at 150 a second
+    assert joining.channels["telegram"].pacer.rate == 75
+    clock.advance(seconds=2)
+    await joining.heartbeat()
+    assert joining._room("telegram") == 0
+    assert await first.heartbeat() == 2  # now `first` paces at 75 a second…
+    assert first.channels["telegram"].pacer.rate == 75
+    await joining.heartbeat()
+    assert joining._room("telegram") > 0  # …and `joining` may send its 75
+
+
 async def test_a_dead_workers_claims_are_recovered_and_a_live_ones_are_not(db, workers, clock):
     await _queue(db, clock, 3)
     dead, live, survivor = (_dispatcher(w, clock, name) for w, name in zip(workers, ("dead", "live", "survivor"),

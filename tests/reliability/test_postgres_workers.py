@@ -172,11 +172,11 @@ def telegram_send_times(telegram: FakeTelegramAPI) -> list[float]:
                   if status == 200 and method in ("sendMessage", "sendDocument"))
 
 
-def max_per_second(times: list[float]) -> int:
-    """The most sends in any one-second window."""
+def max_per_second(times: list[float], seconds: float = 1.0) -> int:
+    """The most sends in any window of `seconds`."""
     best, start = 0, 0
     for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
+        while at - times[start] >= seconds:
             start += 1
         best = max(best, end - start + 1)
     return best
@@ -312,7 +312,6 @@ def check_broadcast(pg: Pg, broadcast_id: int, body: str, chats: list[str], phon
 
 # ---------------------------------------------------------------------- the tests
 
-@pytest.mark.skip(reason="not passing yet: the broadcast did not finish within 240 s while workers were killed")
 def test_three_workers_killed_at_random_send_each_message_at_most_once_and_keep_the_pace(
         tmp_path: Path, pg_url: str) -> None:
     began = time.monotonic()
@@ -367,10 +366,15 @@ def test_three_workers_killed_at_random_send_each_message_at_most_once_and_keep_
         tg_times = [t for t in telegram_send_times(telegram) if paced_from <= t <= paced_until]
         sms_times = sorted(m["_accepted_at"] for m in twilio.messages if paced_from <= m["_accepted_at"] <= paced_until)
         tg_max, sms_max = max_per_second(tg_times), max_per_second(sms_times)
-        # A worker that joins paces at its share at once; the others take their smaller share at their next
-        # heartbeat, so the total may exceed the rate by one share (of the three) meanwhile (README, Scaling out).
-        allowed = RATE + RATE / 3
-        assert tg_max <= allowed and sms_max <= allowed, (tg_max, sms_max, allowed)
+        tg_5s, sms_5s = max_per_second(tg_times, 5), max_per_second(sms_times, 5)
+        # Each worker keeps to its share in every second it sends in, and a worker that joins sends nothing
+        # until the others have taken their smaller share, so the workers together keep to the rate. What the
+        # fakes see is the same sends after their trip through the network and the test process's scheduler,
+        # on a machine shared with the workers and the database: a send held up there reaches the fake beside
+        # the next ones. So any one second at the fake may hold a few more than the rate; any five seconds,
+        # over which such delays even out, hold no more than five seconds' worth.
+        assert tg_5s <= 5 * RATE + 5 and sms_5s <= 5 * RATE + 5, (tg_5s, sms_5s)
+        assert tg_max <= RATE * 1.15 and sms_max <= RATE * 1.15, (tg_max, sms_max)
     for worker in pool:
         worker.clean_log()
     pg.close()
@@ -379,10 +383,10 @@ def test_three_workers_killed_at_random_send_each_message_at_most_once_and_keep_
         "claimed_at_kills": [len(c) for c, _ in killed], "handed_at_kills": [len(h) for _, h in killed],
         "webhooks": len(webhooks.posted), "webhook_retries": webhooks.retries,
         "rate": RATE, "max_per_second_telegram": tg_max, "max_per_second_sms": sms_max,
+        "max_per_5_seconds_telegram": tg_5s, "max_per_5_seconds_sms": sms_5s,
         "seconds": round(time.monotonic() - began, 1)}))
 
 
-@pytest.mark.skip(reason="not yet proven: never run to completion; to be run and fixed with the three-worker test")
 def test_a_worker_cut_off_from_the_database_sends_nothing_twice_and_its_claims_are_recovered(
         tmp_path: Path, pg_url: str) -> None:
     began = time.monotonic()
@@ -394,8 +398,10 @@ def test_a_worker_cut_off_from_the_database_sends_nothing_twice_and_its_claims_a
     pg.sql(f'GRANT "{pg.sql("SELECT current_user")[0][0]}" TO "{role}"')
     supporters = 3000
     try:
-        with FakeTelegramAPI(delay=(0.0, 0.004), seed=5) as telegram, \
-                TimedTwilio(auth=(ACCOUNT_SID, AUTH_TOKEN), delay=(0.0, 0.004), seed=5) as twilio:
+        # Providers slow to answer (0.3 to 0.6 s), so a worker holds many sends handed over at any moment.
+        delay = (0.3, 0.6)
+        with FakeTelegramAPI(delay=delay, seed=5) as telegram, \
+                TimedTwilio(auth=(ACCOUNT_SID, AUTH_TOKEN), delay=delay, seed=5) as twilio:
             survivor, cut = workers(tmp_path, telegram, twilio, pg_url, 2)
             parts = pg_url.split("://", 1)
             cut.env["MUSTER_DATABASE_URL"] = f"{parts[0]}://{role}@{parts[1].split('@', 1)[1]}"
@@ -403,6 +409,7 @@ def test_a_worker_cut_off_from_the_database_sends_nothing_twice_and_its_claims_a
             chats, phones = pg.seed_supporters(supporters)
             survivor.start()
             cut.start()
+            time.sleep(HEARTBEAT + 1)  # the second to start sends once the first has counted it
             body = "Cut off: the rally moves to the town hall."
             broadcast_id = pg.start_broadcast(body, supporters)
             assert cut.proc is not None
