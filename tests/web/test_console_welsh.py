@@ -235,3 +235,27 @@ def test_an_english_organiser_reads_the_same_pages_in_english(world: World) -> N
             assert english in text, (path, english)
         for welsh in ("Trosolwg", "Allgofnodi", "Rydych chi", "Dechreuwyd", "cefnogwr "):
             assert welsh not in text, (path, welsh)
+
+
+def test_the_welsh_catalogue_has_every_console_text_with_six_forms_and_the_english_placeholders() -> None:
+    from babel.messages.pofile import read_po
+
+    from flows.core.texts import LOCALE_DIR
+    with (LOCALE_DIR / "console.pot").open("rb") as f:
+        template = read_po(f)
+    with (LOCALE_DIR / "cy" / "LC_MESSAGES" / "console.po").open("rb") as f:
+        welsh = read_po(f, locale="cy")
+    assert welsh.num_plurals == 6
+    marks = re.compile(r"%\(\w+\)s|%%")
+    for entry in template:
+        if not entry.id:
+            continue
+        got = welsh.get(entry.id)
+        assert got is not None and got.string, entry.id
+        if isinstance(entry.id, tuple):
+            assert len(got.string) == 6 and all(got.string), entry.id
+            wanted = set(marks.findall(entry.id[1])) - {"%(num)s"}
+            for form in got.string:
+                assert wanted <= set(marks.findall(form)), (entry.id, form)
+        else:
+            assert sorted(marks.findall(got.string)) == sorted(marks.findall(entry.id)), entry.id

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext, ngettext
 from flows.organiser import groups
 from flows.organiser.errors import GroupError, ScopeError
 from flows.organiser.signin import SignedIn
@@ -26,14 +27,15 @@ def who_is(role: Role, known_as: dict[int, str]) -> str:
 def placed(change: groups.Change) -> str:
     if not change.placed:
         return ""
-    people = "1 supporter" if change.placed == 1 else f"{change.placed} supporters"
-    return f" {people} with no group joined it; {change.told} will be told on a channel they are opted in on."
+    return " " + ngettext("%(num)s supporter with no group joined it; %(told)s will be told on a channel they are "
+                          "opted in on.", "%(num)s supporters with no group joined it; %(told)s will be told on a "
+                          "channel they are opted in on.", change.placed, told=change.told)
 
 
 def routes(console: Console) -> list[BaseRoute]:
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
-        return console.refused(request, who, status, message, heading="Local groups", back="/console/groups",
-                               back_to="the local groups")
+        return console.refused(request, who, status, message, heading=gettext("Local groups"), back="/console/groups",
+                               back_to=gettext("the local groups"))
 
     async def listing(request: Request, who: SignedIn, status: int = 200, **form: Any) -> Response:
         async with console.transaction() as tx:
@@ -60,7 +62,8 @@ def routes(console: Console) -> list[BaseRoute]:
             return await listing(request, who, 400, name=name, areas=areas, error=str(exc))
         if done.told:
             console.wake()
-        return back(f"/console/groups/{done.group.id}", f"Created {done.group.name}." + placed(done))
+        return back(f"/console/groups/{done.group.id}",
+                    gettext("Created %(group)s.", group=done.group.name) + placed(done))
 
     async def show(request: Request, who: SignedIn, status: int = 200, **form: Any) -> Response:
         async with console.transaction() as tx:
@@ -69,7 +72,7 @@ def routes(console: Console) -> list[BaseRoute]:
             except ScopeError as exc:
                 return refused(request, who, 403, str(exc))
             except LookupError:
-                return refused(request, who, 404, "There is no such local group, or it is not one of yours.")
+                return refused(request, who, 404, gettext("There is no such local group, or it is not one of yours."))
         form.setdefault("name", view.group.name)
         form.setdefault("areas", " ".join(view.group.areas))
         return console.render(request, "groups/group.html", status, who=who, view=view, who_is=who_is, **form)
@@ -87,12 +90,13 @@ def routes(console: Console) -> list[BaseRoute]:
         except ScopeError as exc:
             return refused(request, who, 403, str(exc))
         except LookupError:
-            return refused(request, who, 404, "There is no such local group, or it is not one of yours.")
+            return refused(request, who, 404, gettext("There is no such local group, or it is not one of yours."))
         except GroupError as exc:
             return await show(request, who, 400, name=name, areas=areas, error=str(exc))
         if done.told:
             console.wake()
-        said = "Nothing changed." if not done.changed else f"Saved {done.group.name}." + placed(done)
+        said = (gettext("Nothing changed.") if not done.changed
+                else gettext("Saved %(group)s.", group=done.group.name) + placed(done))
         return back(f"/console/groups/{done.group.id}", said)
 
     return [

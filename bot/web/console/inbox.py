@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext
 from flows.organiser import inbox
 from flows.organiser.errors import InboxError, ScopeError
 from flows.organiser.signin import SignedIn
@@ -94,9 +95,9 @@ def routes(console: Console) -> list[BaseRoute]:
                                   draft=text, error=error, **context())
         if answering:
             console.wake()
-        name = item.first_name or "the supporter"
-        return back("/console/inbox", f"Your answer to {name} is on its way." if answering
-                    else f"Message #{item.id} is marked done.")
+        name = item.first_name or gettext("the supporter")
+        return back("/console/inbox", gettext("Your answer to %(name)s is on its way.", name=name) if answering
+                    else gettext("Message #%(id)s is marked done.", id=item.id))
 
     async def answer(request: Request, who: SignedIn) -> Response:
         return await act(request, who, answering=True)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext
 from flows.organiser import signin, team
 from flows.organiser.errors import ScopeError, TeamError
 from flows.organiser.signin import SignedIn
@@ -16,7 +17,6 @@ from storage import groups as group_store
 from storage.organisers import ROLES, Role
 
 SHOWN_ROLES = sorted(ROLES, key=lambda r: r == "admin")  # organiser first: the usual choice
-SCOPE_HINT = "Choose National (every group) or one local group."
 
 
 def held_by(role: Role, known_as: str | None) -> str:
@@ -28,10 +28,10 @@ def held_by(role: Role, known_as: str | None) -> str:
 
 def scope_of(role: Role) -> str:
     if role.role == "admin":
-        return "Everything"
+        return gettext("Everything")
     if role.group_id is None:
-        return "National (every group)"
-    return role.group_name or f"Group #{role.group_id}"
+        return gettext("National (every group)")
+    return role.group_name or gettext("Group #%(id)s", id=role.group_id)
 
 
 def parse_scope(raw: str) -> int | None:
@@ -40,12 +40,12 @@ def parse_scope(raw: str) -> int | None:
         return None
     if raw.isdigit():
         return int(raw)
-    raise TeamError(SCOPE_HINT)
+    raise TeamError(gettext("Choose National (every group) or one local group."))
 
 
 def routes(console: Console) -> list[BaseRoute]:
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
-        return console.refused(request, who, status, message, heading="Organisers")
+        return console.refused(request, who, status, message, heading=gettext("Organisers"))
 
     async def listing(request: Request, who: SignedIn, status: int = 200, **form: Any) -> Response:
         async with console.transaction() as tx:
@@ -64,13 +64,13 @@ def routes(console: Console) -> list[BaseRoute]:
 
     async def add(request: Request, who: SignedIn) -> Response:
         if not who.actor.is_admin:
-            return refused(request, who, 403, "Only an admin can see and change organiser roles.")
+            return refused(request, who, 403, gettext("Only an admin can see and change organiser roles."))
         form = await request.form()
         raw, role, scope = str(form.get("identity", ""))[:64], str(form.get("role", "")), str(form.get("scope", ""))
         identity = signin.parse_identity(raw, console.settings.sms_default_region)
         try:
             if identity is None:
-                raise TeamError("Enter a phone number (starting 07 or +44) or a Telegram user id.")
+                raise TeamError(gettext("Enter a phone number (starting 07 or +44) or a Telegram user id."))
             phone, telegram_id = identity.lookup()
             async with console.transaction() as tx:
                 added, new = await team.add(tx, who.actor, console.now(), role, parse_scope(scope),
@@ -79,7 +79,8 @@ def routes(console: Console) -> list[BaseRoute]:
             return refused(request, who, 403, str(exc))
         except TeamError as exc:
             return await listing(request, who, 400, identity=raw, role=role, scope=scope, error=str(exc))
-        return back(f"/console/organisers/{added.id}", "Role added." if new else "They already held that role.")
+        said = gettext("Role added.") if new else gettext("They already held that role.")
+        return back(f"/console/organisers/{added.id}", said)
 
     async def show(request: Request, who: SignedIn, status: int = 200, **form: Any) -> Response:
         async with console.transaction() as tx:
@@ -88,7 +89,7 @@ def routes(console: Console) -> list[BaseRoute]:
             except ScopeError as exc:
                 return refused(request, who, 403, str(exc))
             except LookupError:
-                return refused(request, who, 404, "There is no such organiser role.")
+                return refused(request, who, 404, gettext("There is no such organiser role."))
             choices = await group_store.list_all(tx)
         role = member.role
         form.setdefault("role", role.role)
@@ -109,10 +110,10 @@ def routes(console: Console) -> list[BaseRoute]:
         except ScopeError as exc:
             return refused(request, who, 403, str(exc))
         except LookupError:
-            return refused(request, who, 404, "There is no such organiser role.")
+            return refused(request, who, 404, gettext("There is no such organiser role."))
         except TeamError as exc:
             return await show(request, who, 400, role=role, scope=scope, error=str(exc))
-        return back(f"/console/organisers/{request.path_params['role_id']}", "Role saved.")
+        return back(f"/console/organisers/{request.path_params['role_id']}", gettext("Role saved."))
 
     async def remove(request: Request, who: SignedIn) -> Response:
         try:
@@ -121,10 +122,10 @@ def routes(console: Console) -> list[BaseRoute]:
         except ScopeError as exc:
             return refused(request, who, 403, str(exc))
         except LookupError:
-            return refused(request, who, 404, "There is no such organiser role.")
+            return refused(request, who, 404, gettext("There is no such organiser role."))
         except TeamError as exc:
             return await show(request, who, 400, error=str(exc))
-        return back("/console/organisers", "Role removed; if it was their last, they are signed out.")
+        return back("/console/organisers", gettext("Role removed; if it was their last, they are signed out."))
 
     async def end(request: Request, who: SignedIn) -> Response:
         role_id, session_id = request.path_params["role_id"], request.path_params["session_id"]
@@ -134,8 +135,8 @@ def routes(console: Console) -> list[BaseRoute]:
         except ScopeError as exc:
             return refused(request, who, 403, str(exc))
         except LookupError:
-            return refused(request, who, 404, "There is no such session.")
-        return back(f"/console/organisers/{role_id}", "Session ended.")
+            return refused(request, who, 404, gettext("There is no such session."))
+        return back(f"/console/organisers/{role_id}", gettext("Session ended."))
 
     return [
         Route("/organisers", signed_in(console, page), methods=["GET"]),

@@ -32,6 +32,7 @@ from starlette.types import Scope
 
 from bot.web.console import dates
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import gettext
 from bot.web.middleware import UPLOADS
 from flows.organiser import exports, imports
 from flows.organiser.errors import ScopeError
@@ -106,8 +107,8 @@ def routes(console: Console) -> list[BaseRoute]:
     zone = console.settings.timezone
 
     def refused(request: Request, who: SignedIn, status: int, message: str) -> Response:
-        return console.refused(request, who, status, message, heading="Import and export", back="/console/import",
-                               back_to="import and export")
+        return console.refused(request, who, status, message, heading=gettext("Import and export"),
+                               back="/console/import", back_to=gettext("import and export"))
 
     def expire() -> None:
         _sweep_stale(KEEP_SECONDS)
@@ -125,8 +126,8 @@ def routes(console: Console) -> list[BaseRoute]:
         expire()
         upload = uploads.get(request.path_params["token"])
         if upload is None or upload.session_id != who.session.id:
-            return refused(request, who, 410, "That upload is no longer here: uploads are kept for an hour, for the "
-                                              "organiser who made them. Upload the file again.")
+            return refused(request, who, 410, gettext("That upload is no longer here: uploads are kept for an hour, "
+                                                      "for the organiser who made them. Upload the file again."))
         return upload
 
     def allowed(request: Request, who: SignedIn) -> Response | None:
@@ -150,12 +151,13 @@ def routes(console: Console) -> list[BaseRoute]:
             return no
         form = await request.form(max_files=1, max_fields=10)
         if not _token_ok(request, form.get("csrftoken")):
-            return refused(request, who, 403, "This form has expired: open the import page again and upload the file.")
+            return refused(request, who, 403, gettext("This form has expired: open the import page again and upload "
+                                                      "the file."))
         sent, kind = form.get("file"), str(form.get("kind", "supporters"))
         if kind not in imports.KINDS:
-            return await start_page(request, who, 400, "Choose supporters or opt-outs.")
+            return await start_page(request, who, 400, gettext("Choose supporters or opt-outs."))
         if not isinstance(sent, UploadFile) or not sent.filename:
-            return await start_page(request, who, 400, "Choose a CSV file to upload.")
+            return await start_page(request, who, 400, gettext("Choose a CSV file to upload."))
         expire()
         folder = Path(tempfile.mkdtemp(prefix=PREFIX))
         token = secrets.token_urlsafe(18)
@@ -273,7 +275,7 @@ def routes(console: Console) -> list[BaseRoute]:
         if up.job is not None and not up.job.done:
             return back(f"/console/import/{up.token}/progress")
         if up.checked is None or up.checked != up.options or up.job is None or not up.job.dry_run:
-            return refused(request, who, 400, "Check the file with a dry run first, then import it.")
+            return refused(request, who, 400, gettext("Check the file with a dry run first, then import it."))
         start(up, who, dry_run=False)
         return back(f"/console/import/{up.token}/progress")
 
@@ -302,7 +304,8 @@ def routes(console: Console) -> list[BaseRoute]:
         if isinstance(up, Response):
             return up
         if up.job is None or not up.job.done:
-            return refused(request, who, 400, "The file is still being read: download the refused rows when done.")
+            return refused(request, who, 400, gettext("The file is still being read: download the refused rows when "
+                                                      "done."))
         return StreamingResponse(_refused_rows(up.job.outcomes), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": 'attachment; filename="refused-rows.csv"'})
 
@@ -313,7 +316,7 @@ def routes(console: Console) -> list[BaseRoute]:
         if isinstance(up, Response):
             return up
         if up.job is not None and not up.job.done:
-            return refused(request, who, 400, "The file is still being read: wait until it is done.")
+            return refused(request, who, 400, gettext("The file is still being read: wait until it is done."))
         forget(up.token)
         return back("/console/import", f"{up.file_name} was discarded.")
 
@@ -326,10 +329,10 @@ def routes(console: Console) -> list[BaseRoute]:
     async def download(request: Request, who: SignedIn) -> Response:
         kind = request.path_params["kind"]
         if kind not in exports.KINDS:
-            return refused(request, who, 404, "There is no such export.")
+            return refused(request, who, 404, gettext("There is no such export."))
         raw = request.query_params.get("broadcast", "")
         if raw and (not raw.isdigit() or len(raw) > 12):
-            return refused(request, who, 400, "The broadcast should be given by its number.")
+            return refused(request, who, 400, gettext("The broadcast should be given by its number."))
         extra: dict[str, Any] = {"broadcast_id": int(raw)} if raw and kind == "broadcast-results" else {}
         lines = exports.rows(console.transaction, who.actor, kind, console.now(), **extra)
         try:
