@@ -21,17 +21,18 @@ from flows.organiser import reports as broadcast_report
 from flows.organiser import sending as broadcast_send
 from flows.organiser.access import Actor, check_access
 from flows.organiser.broadcasts import (
-    KIND_WORDS,
     compose,
     followup,
     headline,
+    kind_word,
     language_name,
     local,
     parse_audience,
     parse_time,
     state,
+    state_word,
 )
-from flows.organiser.errors import BodyError, BroadcastError
+from flows.organiser.errors import BodyError, BroadcastError, refusal
 from flows.values import dates, segments
 from flows.values.templates import TemplateError, compile_template
 from storage import broadcasts as store
@@ -40,6 +41,17 @@ from storage.db import parse_ts
 
 FLOW = "broadcast"
 _LINK = re.compile(r"(https?://\S+)\s*$")
+
+
+def _lang(ctx: Context) -> str:
+    """The organiser's language (English when they have none)."""
+    return ctx.supporter.language or DEFAULT_LANGUAGE
+
+
+def _kind(ctx: Context, kind: str) -> str:
+    """'Broadcast', 'Action alert' ('Darllediad') at the start of a sentence, in the organiser's language."""
+    word = kind_word(kind, _lang(ctx))
+    return word[:1].upper() + word[1:]
 
 
 async def actor(ctx: Context) -> Actor:
@@ -75,7 +87,8 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
     who = await actor(ctx)
     if sub == "list":
         found = await store.recent(ctx.tx, 10, who.scope())
-        lines = [f"#{b.id} {KIND_WORDS[b.kind]} {state(b)} — {headline(b)}" for b in found]
+        lang = _lang(ctx)
+        lines = [f"#{b.id} {kind_word(b.kind, lang)} {state_word(state(b), lang)} — {headline(b)}" for b in found]
         ctx.reply("\n".join(lines) if lines else ctx.t("broadcasts.none"))
         return
     b = await store.get(ctx.tx, int(arg)) if arg.isdigit() else None
@@ -89,8 +102,8 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
             ctx.reply(broadcast_report.describe(report, ctx.settings))
         elif sub == "cancel":
             dropped = await broadcast_send.cancel(ctx.tx, b, who, ctx.now)
-            ctx.say("broadcasts.cancelled", Kind=KIND_WORDS[b.kind].capitalize(), id=b.id,
-                    dropped=plural("message", dropped))
+            ctx.say("broadcasts.cancelled", Kind=_kind(ctx, b.kind), id=b.id,
+                    dropped=plural("message", dropped, _lang(ctx)))
         elif sub == "followup":
             draft = await followup(ctx.tx, who, b, ctx.now, settings=ctx.settings)
             ctx.begin(FLOW, "decide", {"kind": "alert", "id": draft.id})
@@ -98,7 +111,7 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
         else:
             await _show_preview(ctx, b.id, offer=b.status == "draft")
     except BroadcastError as exc:
-        ctx.reply(str(exc))
+        ctx.reply(refusal(exc, _lang(ctx)))
 
 
 # -- composing step by step ------------------------------------------------------------------
@@ -261,7 +274,7 @@ async def audience(ctx: Context) -> None:
             bodies=data.get("bodies"), ctas=data.get("ctas"), settings=ctx.settings,
         )
     except BroadcastError as exc:
-        ctx.reply(str(exc))
+        ctx.reply(refusal(exc, _lang(ctx)))
         if isinstance(exc, BodyError):
             await _restart(ctx)
         else:
@@ -283,7 +296,7 @@ async def _show_preview(ctx: Context, broadcast_id: int, offer: bool = True) -> 
         if b.kind == "alert" and who.is_admin and p.quiet_until:
             choices.append(Choice(f"bc:{b.id}:urgent", ctx.t("broadcasts.send_urgent")))
         choices.append(Choice(f"bc:{b.id}:drop", ctx.t("broadcasts.discard")))
-    ctx.reply(broadcast_send.describe(p, ctx.settings), choices, about=p.about)
+    ctx.reply(broadcast_send.describe(p, ctx.settings, _lang(ctx)), choices, about=p.about)
 
 
 async def chosen(ctx: Context) -> None:
@@ -297,7 +310,7 @@ async def chosen(ctx: Context) -> None:
         if b is not None:
             check_access(await actor(ctx), b)
     except BroadcastError as exc:
-        ctx.reply(str(exc))
+        ctx.reply(refusal(exc, _lang(ctx)))
         return
     if b is None or b.status != "draft":
         ctx.say("broadcasts.not_draft")
@@ -355,7 +368,7 @@ async def when(ctx: Context) -> None:
         return
     data.update(when=moment.isoformat(), repeat=repeat)
     ctx.goto("when_ok")
-    ctx.say("broadcasts.confirm_when", time=local(moment, ctx.settings.timezone),
+    ctx.say("broadcasts.confirm_when", time=local(moment, ctx.settings.timezone, _lang(ctx)),
             repeat="" if repeat == "none" else ctx.t(f"broadcasts.repeat_{repeat}"),
             choices=[Choice(f"bc:{data['id']}:at", ctx.t("broadcasts.yes_schedule")),
                      Choice(f"bc:{data['id']}:drop", ctx.t("broadcasts.discard"))])
@@ -374,7 +387,7 @@ async def _confirm(ctx: Context) -> None:
         p = await broadcast_send.preview(ctx.tx, b, ctx.now, ctx.settings)
         if p.needs_count and not data.get("typed"):
             ctx.goto("count")
-            ctx.say("broadcasts.ask_count", total=p.total)
+            ctx.say("broadcasts.ask_count", people=plural("person", p.total, _lang(ctx)), total=p.total)
             return
         done = await broadcast_send.confirm(
             ctx.tx, b, await actor(ctx), ctx.now, ctx.settings, when=moment, repeat=data.get("repeat", "none"),
@@ -382,15 +395,15 @@ async def _confirm(ctx: Context) -> None:
         )
     except BroadcastError as exc:
         data.pop("typed", None)
-        ctx.reply(str(exc))
+        ctx.reply(refusal(exc, _lang(ctx)))
         return
     ctx.finish()
     if done.status == "scheduled" and done.send_at is not None:
-        ctx.say("broadcasts.scheduled", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id,
-                time=local(parse_ts(done.send_at), ctx.settings.timezone))
+        ctx.say("broadcasts.scheduled", Kind=_kind(ctx, done.kind), id=done.id,
+                time=local(parse_ts(done.send_at), ctx.settings.timezone, _lang(ctx)))
     else:
-        ctx.say("broadcasts.started", Kind=KIND_WORDS[done.kind].capitalize(), id=done.id,
-                total=plural("message", done.recipients + done.chats))
+        ctx.say("broadcasts.started", Kind=_kind(ctx, done.kind), id=done.id,
+                total=plural("message", done.recipients + done.chats, _lang(ctx)))
 
 
 STEPS = {"body": body, "cta": cta, "version": version, "version_cta": version_cta, "deadline": deadline,

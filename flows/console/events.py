@@ -14,6 +14,7 @@ from typing import Any
 
 from flows.console.broadcasts import actor
 from flows.core.context import Context
+from flows.core.texts import DEFAULT_LANGUAGE, plural
 from flows.core.types import Choice
 from flows.organiser.access import Actor, scope
 from flows.organiser.errors import EventError, ScopeError
@@ -28,7 +29,6 @@ from flows.organiser.events import (
     cancel,
     check,
     check_access,
-    counted,
     create,
     edit,
     publish,
@@ -315,8 +315,17 @@ def _reaches(who: Actor, event: store.Event) -> bool:
     return True
 
 
+def _lang(ctx: Context) -> str:
+    return ctx.supporter.language or DEFAULT_LANGUAGE
+
+
+def _counted(ctx: Context, word: str, n: int) -> str:
+    """'3 people', '1 place': a counted phrase in the organiser's language."""
+    return plural(word, n, _lang(ctx))
+
+
 def _wait(ctx: Context, told: Announcement) -> str:
-    wait = told.sms_wait()
+    wait = told.sms_wait(_lang(ctx))
     return ctx.t("events.sms_wait", wait=wait) if wait else ""
 
 
@@ -353,9 +362,8 @@ async def _set_places(ctx: Context, who: Actor, event: store.Event, capacity: in
     try:
         done = await edit(ctx.tx, who, event, ctx.now, settings=ctx.settings, extra=extra, capacity=capacity)
     except CapacityQuestion as asked:
-        ctx.reply(ctx.t("events.places_question", people=counted(asked.going, "person", "people")
-                        + (" is" if asked.going == 1 else " are"), id=event.id, title=event.title,
-                        places=counted(asked.capacity, "place"), extra=asked.extra), [
+        ctx.reply(ctx.t("events.places_question", people=_counted(ctx, "person_is", asked.going), id=event.id,
+                        title=event.title, places=_counted(ctx, "place", asked.capacity), extra=asked.extra), [
             Choice(f"evadm:xk:{event.id}:{asked.capacity}", ctx.t("events.places_keep_button")),
             Choice(f"evadm:xw:{event.id}:{asked.capacity}",
                    ctx.t("events.places_waitlist_button", extra=asked.extra)),
@@ -369,9 +377,9 @@ async def _set_places(ctx: Context, who: Actor, event: store.Event, capacity: in
     if done.kept:
         lines.append(ctx.t("events.places_kept", kept=done.kept))
     if done.waitlisted:
-        lines.append(ctx.t("events.places_moved", moved=counted(len(done.waitlisted), "person", "people")))
+        lines.append(ctx.t("events.places_moved", moved=_counted(ctx, "person", len(done.waitlisted))))
     if done.promoted:
-        lines.append(ctx.t("events.places_promoted", promoted=counted(len(done.promoted), "person", "people")))
+        lines.append(ctx.t("events.places_promoted", promoted=_counted(ctx, "person", len(done.promoted))))
     ctx.reply("\n".join(lines))
 
 
@@ -395,7 +403,7 @@ async def chosen(ctx: Context) -> None:
         if event.status == "draft":
             await publish(ctx.tx, who, event, ctx.now)
         told = await announce_preview(ctx.tx, who, event, ctx.now, ctx.settings)
-        ctx.reply(ctx.t("events.published", id=event.id, title=event.title, audience=told.summary(),
+        ctx.reply(ctx.t("events.published", id=event.id, title=event.title, audience=told.summary(_lang(ctx)),
                         wait=_wait(ctx, told)), [
             Choice(f"evadm:ann:{event.id}", ctx.t("events.announce_button")),
             Choice(f"evadm:skip:{event.id}", ctx.t("events.not_now_button")),
@@ -408,7 +416,7 @@ async def chosen(ctx: Context) -> None:
             ctx.say("events.already_announced", id=event.id)
             return
         told = await announce(ctx.tx, who, event, ctx.now, ctx.settings)
-        ctx.say("events.announced", audience=told.summary(), wait=_wait(ctx, told))
+        ctx.say("events.announced", audience=told.summary(_lang(ctx)), wait=_wait(ctx, told))
     elif action == "who":
         await _attendee_list(ctx, who, event)
     elif action == "cap" and event.status != "cancelled":

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 from flows.core.settings import FlowSettings
-from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, available, t
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, available, has, t
 from flows.organiser import audit
 from flows.organiser.access import Actor, check_access, scoped
 from flows.organiser.errors import BodyError, BroadcastError, ScopeError
@@ -38,7 +38,22 @@ log = logging.getLogger(__name__)
 CONFIRM_BY_COUNT = 1000  # above this many messages, the organiser types the count to confirm
 REPEATS = ("none", "daily", "weekly")
 CHANNELS = ("sms", "telegram")
-KIND_WORDS = {"broadcast": "broadcast", "alert": "action alert"}  # how each kind is named to organisers
+KIND_WORDS = {"broadcast": "broadcast", "alert": "action alert"}  # how each kind is named to organisers (English)
+
+
+def kind_word(kind: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """'broadcast', 'action alert' ('darllediad', 'rhybudd gweithredu'): a kind as organisers read it."""
+    return t(f"broadcasts.kind_{kind}", lang) if has(f"broadcasts.kind_{kind}") else KIND_WORDS.get(kind, kind)
+
+
+def state_word(status: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A broadcast's status ('sent', 'discarded', …) in the organiser's language."""
+    return t(f"broadcasts.state_{status}", lang) if has(f"broadcasts.state_{status}") else status
+
+
+def _or(names: list[str]) -> Any:
+    """'A' or 'B', in the reader's language."""
+    return lambda lang: f" {t('broadcasts.or', lang)} ".join(names)
 
 
 def state(b: Broadcast) -> str:
@@ -97,8 +112,9 @@ async def find_group(tx: Tx, name: str) -> int:
     close = [n for n in names if name.casefold() in n.casefold()]
     close += [folded[n] for n in difflib.get_close_matches(name.casefold(), folded, n=3, cutoff=0.6)]
     close = list(dict.fromkeys(close))[:3]
-    hint = f" Did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
-    raise BroadcastError(f"There is no local group called {name!r}.{hint}")
+    if close:
+        raise BroadcastError("broadcasts.error_no_group_close", name=repr(name), names=_or([repr(n) for n in close]))
+    raise BroadcastError("broadcasts.error_no_group", name=repr(name))
 
 
 async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
@@ -128,17 +144,16 @@ async def parse_audience(tx: Tx, text: str) -> tuple[Audience, bool]:
             event, _, statuses = value.partition(":")
             wanted = tuple(s.strip().lower() for s in statuses.split(",") if s.strip())
             if not event.isdigit() or set(wanted) - set(store.RSVP_FILTERS):
-                raise BroadcastError("Write the event filter as event:ID or event:ID:going,maybe "
-                                     "(also declined, waitlisted, attended).")
+                raise BroadcastError("broadcasts.error_event_filter")
             found["event_id"], found["rsvp"] = int(event), wanted
         elif key == "alert" and value:
             alert, _, response = value.partition(":")
             response = (response or "not_yet").lower().replace("'", "")
             if not alert.isdigit() or response not in store.ALERT_FILTERS:
-                raise BroadcastError("Write the alert filter as alert:ID:done, alert:ID:cant or alert:ID:not_yet.")
+                raise BroadcastError("broadcasts.error_alert_filter")
             found["alert_id"], found["response"] = int(alert), response
         else:
-            raise BroadcastError(f"I don't understand {token!r} in the audience. Use: {AUDIENCE_HELP}")
+            raise BroadcastError("broadcasts.error_audience", token=repr(token), help=AUDIENCE_HELP)
     return Audience(**found), every
 
 
@@ -155,13 +170,13 @@ def parse_time(text: str, now: datetime, tz: str) -> datetime | None:
         if exc.reason == "past" and exc.when is not None and words & set(dates.WEEKDAYS):
             return exc.when + timedelta(days=7)
         if exc.reason == "past":
-            raise BroadcastError("That time has already passed; give a time in the future.") from None
+            raise BroadcastError("broadcasts.error_time_past") from None
     try:
         return dates.parse(f"today {text}", now, tz)
     except dates.DateError as exc:
         if exc.reason == "past" and exc.when is not None:
             return exc.when + timedelta(days=1)
-    raise BroadcastError("I couldn't read that time. Try '2026-11-05 18:00' or 'tomorrow 18:30'.")
+    raise BroadcastError("broadcasts.error_time_unreadable")
 
 
 def local(moment: datetime, tz: str, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -173,11 +188,24 @@ def local(moment: datetime, tz: str, lang: str = DEFAULT_LANGUAGE) -> str:
     return f"{value:%a} {value.day} {value:%b %Y %H:%M %Z}"
 
 
-def language_name(lang: str) -> str:
-    """'Welsh (Cymraeg)': a language as organisers see it named."""
+def language_name(lang: str, reader: str = DEFAULT_LANGUAGE) -> str:
+    """'Welsh (Cymraeg)': a language as organisers see it named; to a reader of another language,
+    its own name ('Cymraeg', 'English')."""
+    if reader != DEFAULT_LANGUAGE:
+        return LANGUAGE_NAMES.get(lang, lang)
     english = {"en": "English", "cy": "Welsh"}.get(lang, lang)
     own = LANGUAGE_NAMES.get(lang, lang)
     return english if own == english else f"{english} ({own})"
+
+
+def _named(lang: str) -> Any:
+    """A language's name as a refusal's value: named in the reader's language."""
+    return lambda reader: language_name(lang, reader)
+
+
+def _offered(others: list[str]) -> Any:
+    """The other languages a deployment offers, as a refusal's value ('English only' when none)."""
+    return lambda reader: ", ".join(language_name(c, reader) for c in others) or t("broadcasts.english_only", reader)
 
 
 # -- composing ------------------------------------------------------------------------------
@@ -192,16 +220,14 @@ def _versions(kind: str, bodies: Mapping[str, str] | None, ctas: Mapping[str, st
         if not (text or cta):
             continue
         if lang == DEFAULT_LANGUAGE or lang not in settings.languages:
-            offered = [language_name(c) for c in settings.languages if c != DEFAULT_LANGUAGE]
-            raise BroadcastError(f"There is no {language_name(lang)} version to give: this deployment's "
-                                 f"MUSTER_LANGUAGES offers {', '.join(offered) or 'English only'}.")
+            raise BroadcastError("broadcasts.error_no_version", language=_named(lang),
+                                 offered=_offered([c for c in settings.languages if c != DEFAULT_LANGUAGE]))
         if not text:
-            raise BodyError(f"The {language_name(lang)} call to action needs the {language_name(lang)} message "
-                            "too (or leave both empty: then they get the English).")
+            raise BodyError("broadcasts.error_cta_without_body", language=_named(lang))
         try:
             compile_template(text)
         except TemplateError as exc:
-            raise BodyError(f"{language_name(lang)} version: {exc}") from None
+            raise BodyError("broadcasts.error_version", language=_named(lang), problem=str(exc)) from None
         found[lang] = {"body": text, **({"cta_text": cta} if cta else {})}
     return found
 
@@ -216,24 +242,24 @@ def draft(
     shows before anything is kept. `bodies` and `ctas` are its versions in other languages of
     `settings.languages` (by code). BroadcastError (BodyError for the text) says what to change."""
     if not actor.is_organiser:
-        raise ScopeError("Only organisers can send broadcasts.")
+        raise ScopeError("broadcasts.error_not_organiser_send")
     if kind not in KIND_WORDS:
-        raise BroadcastError("A broadcast is a broadcast or an action alert.")
+        raise BroadcastError("broadcasts.error_kind")
     body = (body or "").strip()
     if not body:
-        raise BodyError("The message is empty.")
+        raise BodyError("broadcasts.error_empty")
     try:
         compile_template(body)
     except TemplateError as exc:
         raise BodyError(str(exc)) from None
     cta_text = (cta_text or "").strip() or None
     if kind == "alert" and not cta_text:
-        raise BroadcastError("An action alert needs a call to action, e.g. 'Register to vote'.")
+        raise BroadcastError("broadcasts.error_no_cta")
     cta_link = (cta_link or "").strip() or None
     if cta_link and not cta_link.startswith(("https://", "http://")):
-        raise BroadcastError("The link must start with https://")
+        raise BroadcastError("broadcasts.error_link")
     if deadline is not None and deadline <= now:
-        raise BroadcastError("The deadline has already passed; give one still to come.")
+        raise BroadcastError("broadcasts.error_deadline_past")
     audience = scoped(actor, audience)
     settings = settings or FlowSettings()
     versions = _versions(kind, bodies, ctas, settings)
@@ -245,14 +271,14 @@ def draft(
         try:
             segments.check_body(message(b, "sms", settings, lang).render())
         except ValueError as exc:
-            where = f"{language_name(lang)} version: " if versions else ""
-            raise BodyError(f"{where}{exc}") from None
+            if versions:
+                raise BodyError("broadcasts.error_version", language=_named(lang), problem=str(exc)) from None
+            raise BodyError(str(exc)) from None
     if len(languages_of(b, settings)) > 1 and settings.unknown_language == "all":
         try:
             segments.check_body(together(b, "sms", settings).render())
         except ValueError as exc:
-            raise BodyError(f"Supporters whose language is unknown get every version in one text "
-                            f"(MUSTER_UNKNOWN_LANGUAGE=all), and together they are too long: {exc}") from None
+            raise BodyError("broadcasts.error_together_too_long", problem=str(exc)) from None
     return b
 
 
@@ -380,13 +406,12 @@ async def followup(tx: Tx, actor: Actor, alert: Broadcast, now: datetime, body: 
     """A draft of the same alert, in the same languages, to everyone who got it and has not answered yet.
     `body` and `bodies` (by language) replace its texts; a language not given keeps its own."""
     if alert.kind != "alert":
-        raise BroadcastError(f"Broadcast {alert.id} is not an action alert.")
+        raise BroadcastError("broadcasts.error_not_alert", id=alert.id)
     check_access(actor, alert)
     original = alert.filters
     audience = Audience(groups=original.groups, channel=original.channel, alert_id=alert.id, response="not_yet")
     if not sum((await store.count(tx, audience, alert.channel_mode == "every")).values()):
-        raise BroadcastError(f"Everyone who got action alert #{alert.id} has answered it or can no longer be "
-                             "reached: there is no one to follow up.")
+        raise BroadcastError("broadcasts.error_no_followup", id=alert.id)
     deadline = parse_ts(alert.deadline) if alert.deadline else None
     # The versions in languages the deployment still offers (a language since dropped goes).
     kept = {lang: v for lang, v in alert.versions.items() if settings is None or lang in settings.languages}
@@ -408,7 +433,7 @@ SHOWN = {"all": (), "draft": ("draft",), "scheduled": ("scheduled",), "sending":
 
 def _seeing(actor: Actor) -> tuple[int, ...] | None:
     if not actor.is_organiser:
-        raise ScopeError("Only organisers can see broadcasts.")
+        raise ScopeError("broadcasts.error_not_organiser_see")
     return actor.scope()
 
 
@@ -416,7 +441,7 @@ async def listing(tx: Tx, actor: Actor, *, shown: str = "all", kind: str | None 
                   limit: int = 50) -> list[Broadcast]:
     """The broadcasts the actor may act on (check_access's rule), newest first, `limit` at a time."""
     if shown not in SHOWN:
-        raise BroadcastError(f"Show one of: {', '.join(SHOWN)}.")
+        raise BroadcastError("broadcasts.error_shown", names=", ".join(SHOWN))
     return await store.listing(tx, groups=_seeing(actor), statuses=SHOWN[shown], kind=kind, before=before,
                                limit=limit)
 
@@ -443,10 +468,10 @@ async def check_reach(tx: Tx, actor: Actor, audience: Audience) -> None:
     if audience.event_id is not None:
         event = await events_store.get(tx, audience.event_id)
         if event is None:
-            raise BroadcastError(f"There is no event #{audience.event_id}.")
+            raise BroadcastError("broadcasts.error_no_event", id=audience.event_id)
         check_view(actor, event)
     if audience.alert_id is not None:
         alert = await store.get(tx, audience.alert_id)
         if alert is None or alert.kind != "alert" or alert.status not in ("sending", "sent"):
-            raise BroadcastError(f"There is no action alert #{audience.alert_id} that has been sent.")
+            raise BroadcastError("broadcasts.error_no_sent_alert", id=audience.alert_id)
         check_access(actor, alert)

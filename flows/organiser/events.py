@@ -21,8 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
 from flows.core.settings import FlowSettings
-from flows.core.texts import t
+from flows.core.texts import DEFAULT_LANGUAGE, plural, t
 from flows.core.types import Reply
 from flows.organiser import audit, people
 from flows.organiser.access import Actor, allowed
@@ -65,21 +67,24 @@ class CapacityQuestion(EventError):
 
     def __init__(self, going: int, capacity: int) -> None:
         self.going, self.capacity, self.extra = going, capacity, going - capacity
+        extra = self.extra
         super().__init__(
-            f"{counted(going, 'person', 'people')} {'is' if going == 1 else 'are'} already going, more than the new "
-            f"{counted(capacity, 'place')}: keep everyone already going (the capacity then only stops new "
-            f"places), or move the {counted(self.extra, 'person', 'people')} who said going most recently to the top "
-            f"of the waitlist (they are told)", "capacity")
+            "events.error_capacity_question", "capacity",
+            going=lambda lang: plural("person_is", going, lang), places=lambda lang: plural("place", capacity, lang),
+            extra=lambda lang: plural("person", extra, lang))
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:
-    """'1 supporter', '2 supporters', '1 person', '3 people': how organisers are told a number."""
+    """'1 supporter', '2 supporters', '1 person', '3 people': how the command line (in English) tells
+    a number; the chat and web consoles use texts.plural in the organiser's language."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
-def when_local(moment: datetime, tz: str) -> str:
-    """'Thu 3 Dec 09:00 GMT': a time an organiser is told something waits for."""
+def when_local(moment: datetime, tz: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """'Thu 3 Dec 09:00 GMT' ('Iau 3 Rhag 09:00 GMT' in Welsh): a time an organiser is told something waits for."""
     value = moment.astimezone(ZoneInfo(tz))
+    if lang != DEFAULT_LANGUAGE:
+        return f"{format_datetime(value, 'EEE d MMM HH:mm', locale=lang)} {value:%Z}"
     return f"{value:%a} {value.day} {value:%b %H:%M %Z}"
 
 
@@ -292,16 +297,16 @@ class Announcement:
     def people(self) -> int:
         return self.sms + self.telegram
 
-    def sms_wait(self) -> str | None:
+    def sms_wait(self, lang: str = DEFAULT_LANGUAGE) -> str | None:
         """'SMS waits until Thu 3 Dec 09:00 GMT (quiet hours)', or None when SMS go at once."""
         if self.sms_at is None:
             return None
-        return f"SMS waits until {when_local(self.sms_at, self.timezone)} (quiet hours)"
+        return t("events.sms_waits_until", lang, time=when_local(self.sms_at, self.timezone, lang))
 
-    def summary(self) -> str:
-        """'3 supporters (2 by SMS, 1 on Telegram) and 1 group chat'."""
-        return (f"{counted(self.people, 'supporter')} ({self.sms:,} by SMS, {self.telegram:,} on Telegram) "
-                f"and {counted(self.chats, 'group chat')}")
+    def summary(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """'3 supporters (2 by SMS, 1 on Telegram) and 1 group chat', in `lang`."""
+        return t("events.audience_summary", lang, supporters=plural("supporter", self.people, lang),
+                 sms=f"{self.sms:,}", telegram=f"{self.telegram:,}", chats=plural("chat", self.chats, lang))
 
 
 async def _audience(tx: Tx, event: Event) -> list[tuple[store.Recipient, tuple[str, str]]]:

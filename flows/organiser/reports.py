@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flows.core.settings import FlowSettings
-from flows.core.texts import t
+from flows.core.texts import plural, t
 from flows.core.types import Reply
 from flows.organiser.access import Actor, check_access
 from storage import broadcast_results as results
@@ -345,6 +345,5 @@ async def progress(tx: Tx, b: Broadcast, now: datetime, settings: FlowSettings) 
     step = (total - pending) * 4 // total
     if total >= PROGRESS_MIN and step > b.progress_step:
         await store.update(tx, b.id, progress_step=step)
-        notify(
-            tx, b, t("broadcasts.progress", id=b.id, done=total - pending, total=total), now, f"progress:{step}",
-        )
+        text = t("broadcasts.progress", id=b.id, done=f"{total - pending:,}", messages=plural("message", total))
+        notify(tx, b, text, now, f"progress:{step}")

@@ -18,13 +18,14 @@ from flows.organiser.access import Actor, check_access
 from flows.organiser.broadcasts import (
     BOTH,
     CONFIRM_BY_COUNT,
-    KIND_WORDS,
     REPEATS,
     alert_choices,
+    kind_word,
     language_name,
     languages_of,
     local,
     message,
+    state_word,
     suppressed_ids,
     version_for,
 )
@@ -57,12 +58,12 @@ class Figures:
         return sum(self.counts.values())
 
 
-def version_name(version: str, settings: FlowSettings, b: Broadcast) -> str:
-    """'Welsh (Cymraeg)', or for BOTH 'English and Welsh (Cymraeg) together'."""
+def version_name(version: str, settings: FlowSettings, b: Broadcast, lang: str = DEFAULT_LANGUAGE) -> str:
+    """'Welsh (Cymraeg)', or for BOTH 'English and Welsh (Cymraeg) in one message', in `lang`."""
     if version != BOTH:
-        return language_name(version)
-    names = [language_name(lang) for lang in languages_of(b, settings)]
-    return t("broadcasts.preview_together", languages=" and ".join(names))
+        return language_name(version, lang)
+    names = [language_name(one, lang) for one in languages_of(b, settings)]
+    return t("broadcasts.preview_together", lang, languages=f" {t('broadcasts.and', lang)} ".join(names))
 
 
 @dataclass(frozen=True)
@@ -165,80 +166,89 @@ def outside_gsm7(b: Broadcast) -> dict[str, str]:
     return found
 
 
-def ucs2_note(lang: str, chars: str) -> str:
-    """What composing says of a version outside GSM-7 (every front shows the same line)."""
-    return t("broadcasts.preview_ucs2", language=language_name(lang), chars=", ".join(chars[:6]))
+def ucs2_note(lang: str, chars: str, reader: str = DEFAULT_LANGUAGE) -> str:
+    """What composing says of a version outside GSM-7 (every front shows the same line), in `reader`'s language."""
+    return t("broadcasts.preview_ucs2", reader, language=language_name(lang, reader), chars=", ".join(chars[:6]))
 
 
-def sms_figures(p: Preview) -> str:
+def _encodings(encodings: dict[str, int], lang: str) -> str:
+    gsm, ucs = encodings.get(segments.GSM7, 0), encodings.get(segments.UCS2, 0)
+    if gsm and ucs:
+        return t("broadcasts.preview_encodings_mixed", lang, gsm=f"{gsm:,}", ucs=f"{ucs:,}")
+    return segments.GSM7 if gsm else segments.UCS2
+
+
+def _per(total: int, widest: int, sms: int, lang: str) -> str:
+    even = total == widest * sms
+    return t("broadcasts.preview_per_one" if even else "broadcasts.preview_per_mixed", lang,
+             segments=plural("segment", widest, lang))
+
+
+def sms_figures(p: Preview, lang: str = DEFAULT_LANGUAGE) -> str:
     """The SMS line every front shows: encodings, segments and cost over every recipient's text."""
     if not p.counts["sms"]:
-        return t("broadcasts.preview_no_sms", seconds=duration(p.seconds))
-    gsm, ucs = p.encodings.get(segments.GSM7, 0), p.encodings.get(segments.UCS2, 0)
-    encodings = (t("broadcasts.preview_encodings_mixed", gsm=f"{gsm:,}", ucs=f"{ucs:,}") if gsm and ucs
-                 else segments.GSM7 if gsm else segments.UCS2)
-    even = p.segments == p.widest * p.counts["sms"]
-    per = t("broadcasts.preview_per_one" if even else "broadcasts.preview_per_mixed",
-            segments=plural("segment", p.widest))
-    return t("broadcasts.preview_sms", encodings=encodings, segments=plural("segment", p.segments), per=per,
-             cost=f"{p.cost:.2f}", seconds=duration(p.seconds))
+        return t("broadcasts.preview_no_sms", lang, seconds=duration(p.seconds, lang))
+    return t("broadcasts.preview_sms", lang, encodings=_encodings(p.encodings, lang),
+             segments=plural("segment", p.segments, lang), per=_per(p.segments, p.widest, p.counts["sms"], lang),
+             cost=f"{p.cost:.2f}", seconds=duration(p.seconds, lang))
 
 
-def language_figures(f: Figures, p: Preview, settings: FlowSettings) -> str:
-    """One version's line: who gets it, and its SMS encodings, segments and cost."""
+def language_figures(f: Figures, p: Preview, settings: FlowSettings, lang: str = DEFAULT_LANGUAGE) -> str:
+    """One version's line: who gets it, and its SMS encodings, segments and cost, in `lang`."""
     if f.counts["sms"]:
-        gsm, ucs = f.encodings.get(segments.GSM7, 0), f.encodings.get(segments.UCS2, 0)
-        encodings = (t("broadcasts.preview_encodings_mixed", gsm=f"{gsm:,}", ucs=f"{ucs:,}") if gsm and ucs
-                     else segments.GSM7 if gsm else segments.UCS2)
-        even = f.segments == f.widest * f.counts["sms"]
-        per = t("broadcasts.preview_per_one" if even else "broadcasts.preview_per_mixed",
-                segments=plural("segment", f.widest))
-        sms = t("broadcasts.preview_language_sms", encodings=encodings, segments=plural("segment", f.segments),
-                per=per, cost=f"{f.cost:.2f}")
+        sms = t("broadcasts.preview_language_sms", lang, encodings=_encodings(f.encodings, lang),
+                segments=plural("segment", f.segments, lang), per=_per(f.segments, f.widest, f.counts["sms"], lang),
+                cost=f"{f.cost:.2f}")
     else:
-        sms = t("broadcasts.preview_language_no_sms")
-    return t("broadcasts.preview_language", language=version_name(f.version, settings, p.broadcast),
-             sms=f"{f.counts['sms']:,}", telegram=f"{f.counts['telegram']:,}", chats=plural("chat", f.counts["chats"]),
-             figures=sms)
+        sms = t("broadcasts.preview_language_no_sms", lang)
+    return t("broadcasts.preview_language", lang, language=version_name(f.version, settings, p.broadcast, lang),
+             sms=f"{f.counts['sms']:,}", telegram=f"{f.counts['telegram']:,}",
+             chats=plural("chat", f.counts["chats"], lang), figures=sms)
 
 
-def language_lines(p: Preview, settings: FlowSettings) -> list[str]:
+def language_lines(p: Preview, settings: FlowSettings, lang: str = DEFAULT_LANGUAGE) -> list[str]:
     """Per language (when the broadcast has more than one version): recipients, encoding, segments,
     cost; and a note for each version outside GSM-7."""
     if not p.broadcast.versions:
         return []
-    lines = [language_figures(f, p, settings) for f in p.languages]
-    lines += [ucs2_note(lang, chars) for lang, chars in outside_gsm7(p.broadcast).items()]
+    lines = [language_figures(f, p, settings, lang) for f in p.languages]
+    lines += [ucs2_note(one, chars, lang) for one, chars in outside_gsm7(p.broadcast).items()]
     return lines
 
 
-def describe(p: Preview, settings: FlowSettings) -> str:
-    """The preview as plain text for the console."""
+def describe(p: Preview, settings: FlowSettings, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The preview as plain text for the console, in the organiser's language."""
     lines = [
-        t("broadcasts.preview_title", id=p.broadcast.id, kind=KIND_WORDS[p.broadcast.kind]),
-        t("broadcasts.preview_counts", sms=f"{p.counts['sms']:,}", telegram=f"{p.counts['telegram']:,}",
-          chats=plural("chat", p.counts["chats"]), total=plural("message", p.total)),
-        sms_figures(p),
-        *language_lines(p, settings),
+        t("broadcasts.preview_title", lang, id=p.broadcast.id, kind=kind_word(p.broadcast.kind, lang)),
+        t("broadcasts.preview_counts", lang, sms=f"{p.counts['sms']:,}", telegram=f"{p.counts['telegram']:,}",
+          chats=plural("chat", p.counts["chats"], lang), total=plural("message", p.total, lang)),
+        sms_figures(p, lang),
+        *language_lines(p, settings, lang),
     ]
     if p.changes:
-        lines.append(t("broadcasts.preview_changes", changes="; ".join(p.changes)))
+        lines.append(t("broadcasts.preview_changes", lang, changes="; ".join(p.changes)))
     if p.quiet_until:
-        lines.append(t("broadcasts.preview_quiet", time=local(p.quiet_until, settings.timezone)))
-    lines += ["", t("broadcasts.preview_sample"), p.sample]
+        lines.append(t("broadcasts.preview_quiet", lang, time=local(p.quiet_until, settings.timezone, lang)))
+    lines += ["", t("broadcasts.preview_sample", lang), p.sample]
     for version, sample in (p.samples or {}).items():
-        lines += ["", t("broadcasts.preview_sample_in", language=version_name(version, settings, p.broadcast)),
-                  sample]
+        lines += ["", t("broadcasts.preview_sample_in", lang,
+                        language=version_name(version, settings, p.broadcast, lang)), sample]
     return "\n".join(lines)
 
 
-def duration(seconds: float) -> str:
+def duration(seconds: float, lang: str = DEFAULT_LANGUAGE) -> str:
+    """'45 s', '12 min', '2.5 h' ('12 mun' in Welsh): how long sending takes."""
     seconds = max(1, round(seconds))
     if seconds < 90:
-        return f"{seconds} s"
+        return t("broadcasts.duration_seconds", lang, n=seconds)
     if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+        return t("broadcasts.duration_minutes", lang, n=round(seconds / 60))
+    return t("broadcasts.duration_hours", lang, n=f"{seconds / 3600:.1f}")
+
+
+def _state(status: str) -> Any:
+    """A status as a refusal's value: named in the reader's language."""
+    return lambda lang: state_word(status, lang)
 
 
 def check_count(p: Preview, typed: str | None) -> None:
@@ -247,7 +257,8 @@ def check_count(p: Preview, typed: str | None) -> None:
         return
     given = (typed or "").replace(",", "").replace(" ", "").strip()
     if given != str(p.total):
-        raise BroadcastError(f"This goes to {p.total:,} people: type {p.total} to confirm.")
+        total = p.total
+        raise BroadcastError("broadcasts.error_count", people=lambda lang: plural("person", total, lang), total=total)
 
 
 async def confirm(
@@ -258,11 +269,11 @@ async def confirm(
     """The organiser said yes: schedule it (or start it now, when `when` is None or past)."""
     check_access(actor, b)
     if b.status not in ("draft", "scheduled"):
-        raise BroadcastError(f"Broadcast {b.id} is already {b.status}.")
+        raise BroadcastError("broadcasts.error_already", id=b.id, status=_state(b.status))
     if repeat not in REPEATS:
-        raise BroadcastError("Repeat must be none, daily or weekly.")
+        raise BroadcastError("broadcasts.error_repeat")
     if urgent and not (actor.is_admin and b.kind == "alert"):
-        raise BroadcastError("Only an admin can mark an action alert urgent.")
+        raise BroadcastError("broadcasts.error_urgent")
     if repeat != "none" and when is None:
         when = now
     check_count(await preview(tx, b, now, settings, salt), typed)
@@ -336,7 +347,7 @@ async def resend_unknown(tx: Tx, b: Broadcast, actor: Actor, now: datetime, sett
     have arrived: those still reachable are queued (SMS after quiet hours). Returns how many."""
     check_access(actor, b)
     if b.status not in ("sending", "sent"):
-        raise BroadcastError(f"Broadcast {b.id} is {b.status}; only a started broadcast has messages to resend.")
+        raise BroadcastError("broadcasts.error_resend", id=b.id, status=_state(b.status))
     quiet = QuietHours.parse(settings.sms_quiet_hours, settings.timezone)
     count = await store.requeue_unknown(tx, b.id, now if b.urgent else quiet.opens(now), now)
     if count:
@@ -351,11 +362,11 @@ async def cancel(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> int:
     """Stop it: a scheduled one never starts, queued messages are dropped at once. Returns how many."""
     check_access(actor, b)
     if b.status in ("sent", "cancelled", "missed"):
-        raise BroadcastError(f"Broadcast {b.id} is already {b.status}; there is nothing left to cancel.")
+        raise BroadcastError("broadcasts.error_cancel_done", id=b.id, status=_state(b.status))
     dropped = await store.cancel(tx, b.id, now)
     if b.status == "sending" and not dropped and not (await store.delivery_counts(tx, b.id)).get("sending"):
         await store.update(tx, b.id, status="sent", finished_at=ts(now))
-        raise BroadcastError(f"Broadcast {b.id} has already gone to everyone.")
+        raise BroadcastError("broadcasts.error_cancel_gone", id=b.id)
     await store.update(tx, b.id, status="cancelled", finished_at=ts(now))
     log.info("broadcast %s cancelled by %s: %d queued messages dropped", b.id, actor.label, dropped)
     audit.note(tx, actor, now, "broadcast.cancel", target=f"broadcast:{b.id}",
@@ -367,6 +378,6 @@ async def discard(tx: Tx, b: Broadcast, actor: Actor, now: datetime) -> None:
     """Throw a draft away before it is confirmed (nothing was queued)."""
     check_access(actor, b)
     if b.status != "draft":
-        raise BroadcastError(f"Broadcast {b.id} is {b.status}, not a draft.")
+        raise BroadcastError("broadcasts.error_not_a_draft", id=b.id, status=_state(b.status))
     await store.update(tx, b.id, status="cancelled")
     audit.note(tx, actor, now, "broadcast.discard", target=f"broadcast:{b.id}", detail="draft discarded")

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.core.texts import t
+from flows.core.texts import plural, t
 from flows.core.types import Reply
 from flows.organiser import audit
 from flows.organiser.access import Actor
@@ -100,7 +100,8 @@ async def send_link(tx: Tx, identity: Identity, now: datetime, base_url: str) ->
     if not await roles_of(tx, identity):
         return False
     url, code = await issue_link(tx, identity, now, base_url)
-    text = t("console.signin_link", link=url, code=code, minutes=int(LINK_LIFETIME.total_seconds() // 60))
+    minutes = plural("minute", int(LINK_LIFETIME.total_seconds() // 60))
+    text = t("console.signin_link", link=url, code=code, minutes=minutes)
     outbox.enqueue(tx, identity.channel, identity.address, Reply(text).to_payload(), now, priority=outbox.INTERACTIVE)
     return True
 

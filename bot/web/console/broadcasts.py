@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.base import Console, back, signed_in
+from bot.web.i18n import current
 from flows.core.settings import FlowSettings
 from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, plural, t
 from flows.organiser import broadcasts as compose_ops
@@ -30,7 +31,7 @@ from flows.organiser import groups as group_ops
 from flows.organiser import people, sending
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, language_name, local, parse_time, state
-from flows.organiser.errors import BroadcastError, ScopeError
+from flows.organiser.errors import BroadcastError, ScopeError, refusal
 from flows.organiser.signin import SignedIn
 from flows.values.templates import PLACEHOLDERS
 from storage.broadcasts import ALERT_FILTERS, RSVP_FILTERS, Audience, Broadcast
@@ -130,7 +131,7 @@ class Typed:
         try:
             return parse_time(text, now, tz)
         except BroadcastError as exc:
-            raise BroadcastError(f"Deadline: {exc}") from None
+            raise BroadcastError("broadcasts.error_deadline", problem=exc) from None
 
     def draft(self, actor: Actor, now: datetime, flow: FlowSettings) -> Broadcast:
         alert = self.kind == "alert"
@@ -154,13 +155,14 @@ class Shown:
     def counts(self) -> str:
         assert self.p is not None
         c = self.p.counts
-        return t("broadcasts.preview_counts", sms=f"{c['sms']:,}", telegram=f"{c['telegram']:,}",
-                 chats=plural("chat", c["chats"]), total=plural("message", self.p.total))
+        lang = current.get()
+        return t("broadcasts.preview_counts", lang, sms=f"{c['sms']:,}", telegram=f"{c['telegram']:,}",
+                 chats=plural("chat", c["chats"], lang), total=plural("message", self.p.total, lang))
 
     @property
     def figures(self) -> str:
         assert self.p is not None
-        return sending.sms_figures(self.p)
+        return sending.sms_figures(self.p, current.get())
 
 
 status_of = state  # a broadcast's state in the words every front uses
@@ -179,14 +181,18 @@ def routes(console: Console) -> list[BaseRoute]:
 
         def per_language(p: sending.Preview) -> list[tuple[sending.Figures, str]]:
             """Each version's line (when the broadcast has more than one): who gets it, its SMS cost."""
-            return [(f, sending.language_figures(f, p, flow)) for f in p.languages] if p.broadcast.versions else []
+            if not p.broadcast.versions:
+                return []
+            return [(f, sending.language_figures(f, p, flow, current.get())) for f in p.languages]
 
         def ucs2_notes(p: sending.Preview) -> list[tuple[str, str]]:
-            return [(lang, sending.ucs2_note(lang, chars)) for lang, chars in sending.outside_gsm7(p.broadcast).items()]
+            reader = current.get()
+            return [(lang, sending.ucs2_note(lang, chars, reader))
+                    for lang, chars in sending.outside_gsm7(p.broadcast).items()]
 
         return {"other_languages": [code for code in flow.languages if code != DEFAULT_LANGUAGE],
                 "language_name": language_name, "per_language": per_language, "ucs2_notes": ucs2_notes,
-                "version_name": lambda version, p: sending.version_name(version, flow, p.broadcast),
+                "version_name": lambda version, p: sending.version_name(version, flow, p.broadcast, current.get()),
                 "kind_words": KIND_WORDS, "status_of": status_of, "when": when, "plural": plural,
                 "rsvp_names": RSVP_NAMES, "answer_names": ANSWER_NAMES, "channel_names": CHANNEL_NAMES,
                 "repeat_names": REPEAT_NAMES, "interest_label": people.interest_label,
@@ -213,7 +219,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 tally = await compose_ops.tally(tx, who.actor)
                 group_names = await names(tx, who.actor)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, refusal(exc, current.get()))
         more = found[PAGE - 1].id if len(found) > PAGE else None
         return console.render(request, "broadcasts/list.html", who=who, found=found[:PAGE], tally=tally,
                               shown=shown, shown_names=SHOWN_NAMES, before=before, more=more,
@@ -244,9 +250,9 @@ def routes(console: Console) -> list[BaseRoute]:
             await compose_ops.check_reach(tx, actor, b.filters)
             return Shown(await sending.preview(tx, b, now, flow))
         except ScopeError as exc:
-            return Shown(problem=str(exc), status=403)
+            return Shown(problem=refusal(exc, current.get()), status=403)
         except BroadcastError as exc:  # an unfinished draft: the preview says what is missing (saving is a 400)
-            return Shown(problem=str(exc))
+            return Shown(problem=refusal(exc, current.get()))
 
     async def compose_page(request: Request, who: SignedIn, typed: Typed, status: int = 200,
                            shown: Shown | None = None, error: str | None = None) -> Response:
@@ -254,7 +260,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 offered = await builder(tx, who.actor)
             except ScopeError as exc:
-                return refused(request, who, 403, str(exc))
+                return refused(request, who, 403, refusal(exc, current.get()))
             if shown is None:
                 shown = await previewed(tx, who.actor, typed)
         return console.render(request, "broadcasts/compose.html", status, who=who, typed=typed, shown=shown,
@@ -284,10 +290,10 @@ def routes(console: Console) -> list[BaseRoute]:
                     ctas={lang: v["cta_text"] for lang, v in b.versions.items() if v.get("cta_text")},
                     settings=flow)
         except ScopeError as exc:
-            return await compose_page(request, who, typed, 403, Shown(problem=str(exc), status=403))
+            return await compose_page(request, who, typed, 403, Shown(problem=refusal(exc, current.get()), status=403))
         except BroadcastError as exc:
-            return await compose_page(request, who, typed, 400, Shown(problem=str(exc)),
-                                      error=f"Not saved: {exc}")
+            return await compose_page(request, who, typed, 400, Shown(problem=refusal(exc, current.get())),
+                                      error=f"Not saved: {refusal(exc, current.get())}")
         return back(f"/console/broadcasts/{saved.id}",
                     f"Draft #{saved.id} saved. Nothing is sent until you send or schedule it.")
 
@@ -311,7 +317,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 b = await compose_ops.one(tx, who.actor, wanted(request))
             except ScopeError as exc:
-                return refused(request, who, 403, str(exc))
+                return refused(request, who, 403, refusal(exc, current.get()))
             except LookupError:
                 return refused(request, who, 404, "There is no such broadcast.")
             shown = None
@@ -341,11 +347,11 @@ def routes(console: Console) -> list[BaseRoute]:
                     b = await compose_ops.one(tx, who.actor, wanted(request))
                     done = await act_on(tx, who.actor, b, act, asked, now)
             except ScopeError as exc:
-                return refused(request, who, 403, str(exc))
+                return refused(request, who, 403, refusal(exc, current.get()))
             except LookupError:
                 return refused(request, who, 404, "There is no such broadcast.")
             except BroadcastError as exc:
-                return await page(request, who, 400, str(exc), asked)
+                return await page(request, who, 400, refusal(exc, current.get()), asked)
             url, said, woke = done
             if woke:
                 console.wake()
