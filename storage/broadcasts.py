@@ -223,7 +223,8 @@ def marks(values: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, list[Any]]:
-    """SQL for (supporter_id, channel, address, first_name, group_name, language): one row per message."""
+    """SQL for (supporter_id, channel, address, first_name, group_name, language): one row per message;
+    language is NULL for a supporter who never stated one (English by default)."""
     conds: list[str] = ["s.status = 'active'"]
     params: list[Any] = []
     if a.groups:
@@ -269,7 +270,9 @@ def _recipients(a: Audience, every: bool, suppressed: list[int]) -> tuple[str, l
     tg_ok = ("(s.telegram_id IS NOT NULL AND s.telegram_consent = 'opted_in')"
              if a.channel in (None, "telegram") else "1 = 0")
     base = ("SELECT s.id AS supporter_id, {ch} AS channel, {addr} AS address, s.first_name AS first_name, "
-            "g.name AS group_name, s.language AS language FROM supporters s "
+            # A language is known once stated; English, the column's default, may be no one's choice.
+            "g.name AS group_name, CASE WHEN s.language_stated = 1 OR s.language <> 'en' THEN s.language END "
+            "AS language FROM supporters s "
             "LEFT JOIN local_groups g ON g.id = s.group_id "
             "WHERE {where} AND {ok}")
     sms_addr, tg_addr = "s.phone", "CAST(s.telegram_id AS TEXT)"

@@ -253,10 +253,12 @@ def insert_supporters(tx: Tx, rows: Sequence[NewSupporter], now: datetime) -> No
     stamp = ts(now)
     tx.write_many(
         "INSERT INTO supporters (id, phone, telegram_id, first_name, last_name, email, postcode, area, group_id, "
-        "language, status, sms_consent, telegram_consent, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        "language, language_stated, status, sms_consent, telegram_consent, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        # A file's language column is read only when it has a cell; English may be its default.
         [(r.id, r.phone, r.telegram_id, r.first_name, r.last_name, r.email, r.postcode, r.area, r.group_id,
-          r.language, r.sms_consent, r.telegram_consent, ts(r.joined_at) if r.joined_at else stamp) for r in rows])
+          r.language, int(r.language != "en"), r.sms_consent, r.telegram_consent,
+          ts(r.joined_at) if r.joined_at else stamp) for r in rows])
 
 
 # What an import may change on an existing supporter (identities only where they had none).
@@ -268,6 +270,8 @@ def update_supporter(tx: Tx, supporter_id: int, changes: dict[str, Any]) -> None
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValueError(f"not changed by an import: {sorted(unknown)}")
+    if "language" in changes:  # the file states it
+        changes = {**changes, "language_stated": 1}
     names = sorted(changes)
     tx.write(f"UPDATE supporters SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?",
              [changes[n] for n in names] + [supporter_id])

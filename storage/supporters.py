@@ -49,6 +49,7 @@ class Supporter:
     sms_undeliverable: int = 0
     referral_code: str | None = None
     referred_by: int | None = None
+    language_stated: int = 0  # 1 once their language was stated, not English by default
 
     @classmethod
     def from_row(cls, row: Row) -> Supporter:
@@ -107,10 +108,13 @@ async def find_or_create_many(
 
 
 def update(tx: Tx, supporter: Supporter, **changes: Any) -> None:
-    """Change profile fields, in memory and (buffered) in the database."""
+    """Change profile fields, in memory and (buffered) in the database. Setting the language
+    records that it was stated."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    if "language" in changes:
+        changes["language_stated"] = 1
     for name, value in changes.items():
         setattr(supporter, name, value)
     names = sorted(changes)

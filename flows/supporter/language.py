@@ -19,7 +19,7 @@ def first_contact(ctx: Context) -> None:
 
 
 async def _choose(ctx: Context, lang: str) -> None:
-    if ctx.supporter.language != lang:
+    if ctx.supporter.language != lang or not ctx.supporter.language_stated:  # English, now chosen
         supporters.update(ctx.tx, ctx.supporter, language=lang)
     if ctx.conversation.flow == signup.FLOW:
         ctx.conversation.data["language_chosen"] = True  # a Welsh postcode will not ask again

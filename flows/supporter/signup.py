@@ -183,7 +183,7 @@ async def language_step(ctx: Context) -> None:
     """The answer to the language question (CYMRAEG and ENGLISH, typed, reach language_chosen too)."""
     lang = ctx.choice.removeprefix("su:lang:") if ctx.choice else _LANGUAGE_WORDS.get(_word(ctx))
     if lang in (WELSH, ENGLISH):
-        if ctx.supporter.language != lang:
+        if ctx.supporter.language != lang or not ctx.supporter.language_stated:
             supporters.update(ctx.tx, ctx.supporter, language=lang)
         await language_chosen(ctx)
     elif _skipped(ctx):

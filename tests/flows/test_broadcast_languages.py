@@ -24,14 +24,16 @@ WELSH = "Helo {first_name}, mae'r rali ddydd Sadwrn yn Abertawe. Dewch â ffrind
 
 
 async def _mixed(tx) -> dict[str, int]:
-    """One SMS supporter per language: English, Welsh, unknown (blank), and one on Telegram in Welsh."""
+    """One SMS supporter per language stated: English, Welsh, unknown (blank), another; one who never
+    stated a language (English by default); and one on Telegram in Welsh."""
     found = {}
     for label, lang in (("en", "en"), ("cy", "cy"), ("unknown", ""), ("other", "und")):
         sid = await person(tx, name=label)
-        await tx.execute("UPDATE supporters SET language = ? WHERE id = ?", (lang, sid))
+        await tx.execute("UPDATE supporters SET language = ?, language_stated = 1 WHERE id = ?", (lang, sid))
         found[label] = sid
+    found["unstated"] = await person(tx, name="unstated")
     found["cy_telegram"] = await person(tx, sms=None, telegram="opted_in", name="Siân")
-    await tx.execute("UPDATE supporters SET language = 'cy' WHERE id = ?", (found["cy_telegram"],))
+    await tx.execute("UPDATE supporters SET language = 'cy', language_stated = 1 WHERE id = ?", (found["cy_telegram"],))
     return found
 
 
@@ -48,11 +50,11 @@ async def test_each_supporter_gets_their_language_and_the_unknown_the_setting(db
         b = await compose(tx, ADMIN, NOW, body=ENGLISH, audience=Audience(), bodies={"cy": WELSH}, settings=settings)
         await broadcast_send.confirm(tx, b, ADMIN, NOW, settings)
         texts = await _texts(tx, b.id)
-    assert len(texts) == 5  # one message each, whatever their language
+    assert len(texts) == 6  # one message each, whatever their language
     assert texts[who["en"]]["text"] == "Hi en, the rally is on Saturday.\nReply STOP to stop."
     assert texts[who["cy"]]["text"] == WELSH.format(first_name="cy") + "\nAtebwch STOP neu STOPIO i stopio."
     assert texts[who["cy_telegram"]]["text"] == WELSH.format(first_name="Siân")
-    for label in ("unknown", "other"):
+    for label in ("unknown", "other", "unstated"):
         text = texts[who[label]]["text"]
         if unknown == "default":
             assert text == f"Hi {label}, the rally is on Saturday.\nReply STOP to stop."
@@ -99,7 +101,7 @@ async def test_the_preview_gives_each_language_its_encoding_segments_and_cost(db
     assert figures["cy"].counts == {"sms": 1, "telegram": 1, "chats": 0}
     assert figures["cy"].encodings == {"UCS-2": 1}  # ŵ is outside GSM-7
     assert figures["cy"].segments == 2 and figures["cy"].cost == Decimal("0.08")
-    assert figures["*"].counts["sms"] == 2 and figures["*"].encodings == {"UCS-2": 2}
+    assert figures["*"].counts["sms"] == 3 and figures["*"].encodings == {"UCS-2": 3}  # unknown, other, unstated
     assert p.segments == sum(f.segments for f in p.languages)
     assert p.cost == sum(f.cost for f in p.languages)
     shown = broadcast_send.describe(p, settings)
