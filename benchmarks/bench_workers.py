@@ -1,7 +1,7 @@
 """Several workers: real `muster run` processes on SQLite (1) and PostgreSQL (1, 2, 4), inbound and broadcast.
 
-    python benchmarks/bench_workers.py [--workers 1,2,4] [--messages 6000] [--concurrency 64]
-        [--supporters 20000] [--batch 50] [--database-url postgresql://root@127.0.0.1:5432/test]
+    python benchmarks/bench_workers.py [--workers 1,2,4] [--messages 4000] [--concurrency 64]
+        [--supporters 10000] [--batch 50] [--database-url postgresql://root@127.0.0.1:5432/test]
 
 For each setup, in one run: the workers start against the fake Telegram and Twilio servers (in
 this process, answering at once), each PostgreSQL setup in a schema of its own (dropped after).
@@ -16,8 +16,9 @@ this process, answering at once), each PostgreSQL setup in a schema of its own (
   accepted: dispatch_per_s_from_first_send), and to every row settled in the outbox
   (settled_seconds).
 
-Each phase also prints the CPU it used, in cores: the workers, this process (posters and
-fakes), and the rest of the machine (PostgreSQL and whatever else runs). The database URL
+Each phase also prints the CPU used meanwhile, in cores: the whole machine, the workers, this
+process (posters and fakes), every PostgreSQL process (whoever they serve), and the rest (other
+work on a shared machine). The database URL
 defaults to MUSTER_TEST_DATABASE_URL; --workers "" runs SQLite alone.
 """
 from __future__ import annotations
@@ -79,6 +80,22 @@ def _machine_busy() -> float:
     return (user + nice + system + irq + softirq + steal) / TICK
 
 
+def _postgres_cpu() -> float:
+    """Every PostgreSQL process on the machine (the server's, whoever's sessions they serve)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    head, _, tail = f.read().rpartition(")")
+            except OSError:
+                continue
+            if head.partition("(")[2].startswith("postgres"):
+                fields = tail.split()
+                total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def _process_cpu(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -97,14 +114,16 @@ class Cpu:
         self.machine = _machine_busy()
         self.workers = sum(_process_cpu(p) for p in self.pids)
         self.own = sum(os.times()[:2])
+        self.postgres = _postgres_cpu()
 
     def cores(self) -> dict[str, float]:
         wall = time.monotonic() - self.at
         machine = (_machine_busy() - self.machine) / wall
         workers = (sum(_process_cpu(p) for p in self.pids) - self.workers) / wall
         own = (sum(os.times()[:2]) - self.own) / wall
+        postgres = (_postgres_cpu() - self.postgres) / wall
         return {"machine": round(machine, 2), "workers": round(workers, 2), "bench_process": round(own, 2),
-                "rest": round(max(0.0, machine - workers - own), 2)}
+                "postgres": round(postgres, 2), "rest": round(max(0.0, machine - workers - own - postgres), 2)}
 
 
 # ---------------------------------------------------------------------- the database, from outside
@@ -334,9 +353,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", default="1,2,4", help="PostgreSQL setups: workers in each, comma-separated")
-    parser.add_argument("--messages", type=int, default=6000, help="inbound webhooks timed in each setup")
+    parser.add_argument("--messages", type=int, default=4000, help="inbound webhooks timed in each setup")
     parser.add_argument("--concurrency", type=int, default=64, help="webhooks posted at once")
-    parser.add_argument("--supporters", type=int, default=20_000, help="broadcast recipients in each setup")
+    parser.add_argument("--supporters", type=int, default=10_000, help="broadcast recipients in each setup")
     parser.add_argument("--batch", type=int, default=50, help="MUSTER_OUTBOX_BATCH: sends in flight per channel")
     parser.add_argument("--database-url", default=os.environ.get("MUSTER_TEST_DATABASE_URL", ""),
                         help="PostgreSQL server (a schema of its own per setup)")
