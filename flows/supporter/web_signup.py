@@ -27,7 +27,7 @@ from email_validator import EmailNotValidError, validate_email
 from flows.core import keywords
 from flows.core.context import Context
 from flows.core.settings import FlowSettings
-from flows.core.texts import t
+from flows.core.texts import available, t
 from flows.core.types import Reply
 from flows.supporter import answers, privacy, referrals
 from flows.supporter import events as ev
@@ -67,6 +67,7 @@ class Signup:
     group_id: int | None = None
     event_id: int | None = None    # an RSVP from an event page
     referral: str | None = None    # a referral code (?r=CODE)
+    language: str | None = None    # the page's language: a supporter who never stated one gets it
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,9 @@ async def request(tx: Tx, now: datetime, settings: FlowSettings, signup: Signup)
     if await store.last_sent(tx, phone_hash, now - ONE_TEXT_PER) is not None:
         return Requested("pending")
     person = (await supporters.find_or_create_many(tx, "sms", [phone], now))[phone]
+    if (signup.language and signup.language in available() and not person.language_stated
+            and signup.language != person.language):  # a Welsh page: the text and what follows in Welsh
+        supporters.update(tx, person, language=signup.language)
     data["request"] = await store.add_request(
         tx, phone_hash=phone_hash, supporter_id=person.id, source=signup.source, campaign=bool(signup.campaign),
         wording_version=data.get("wording"), event_id=data.get("event"), group_id=data.get("group"), now=now)

@@ -267,3 +267,18 @@ async def test_an_erasure_after_an_rsvp_leaves_no_number_behind(harness: Harness
     # Erased means gone: the request made for them and the event notices it allowed go too.
     assert await one(h, "SELECT COUNT(*) FROM signup_requests WHERE supporter_id = ?", (me.id,)) == 0
     assert await one(h, "SELECT COUNT(*) FROM event_permissions WHERE supporter_id = ?", (me.id,)) == 0
+
+
+async def test_a_sign_up_from_a_welsh_page_is_asked_in_welsh_and_kept_in_welsh(harness: Harness) -> None:
+    await ask(harness, language="cy")
+    assert sent_to(harness)[0].startswith("Muster: atebwch IE i gadarnhau")
+    async with harness.db.transaction() as tx:
+        person = await supporters.find(tx, "sms", PHONE)
+    assert (person.language, person.language_stated) == ("cy", 1)
+
+
+async def test_a_stated_language_is_not_changed_by_the_pages_language(harness: Harness) -> None:
+    await harness.say("sms", PHONE, "ENGLISH")
+    harness.clock.advance(hours=2)
+    await ask(harness, language="cy")
+    assert "reply YES to confirm" in sent_to(harness)[-1]

@@ -165,7 +165,8 @@ def test_the_join_form_in_welsh_and_its_answers(service: Sandbox) -> None:
     typed, e164 = phone()
     sent = c.post("/join?lang=cy", data={**form, "first_name": "Siân", "phone": typed})
     assert sent.status_code == 200 and is_welsh(sent) and "Edrychwch ar eich ffôn" in sent.text
-    service.wait_for_message("sms", e164, "reply YES")
+    # Joined from a Welsh page: the text asking to confirm is Welsh, and so is what follows.
+    service.wait_for_message("sms", e164, "atebwch IE i gadarnhau")
 
 
 def test_the_rsvp_answer_and_a_missing_event_in_welsh(service: Sandbox) -> None:
@@ -178,7 +179,7 @@ def test_the_rsvp_answer_and_a_missing_event_in_welsh(service: Sandbox) -> None:
                                            "phone": typed})
     assert sent.status_code == 200 and is_welsh(sent)
     assert "eich lle yn y digwyddiad ‘Gweithdy’" in words(sent) and "Yn ôl i'r digwyddiad: Gweithdy" in words(sent)
-    service.wait_for_message("sms", e164, "reply YES")
+    service.wait_for_message("sms", e164, "atebwch IE i gadarnhau")
     gone = c.get("/e/nosuchevent")
     assert gone.status_code == 404 and is_welsh(gone) and "Digwyddiad heb ei ganfod" in gone.text
     varies(gone)

@@ -174,7 +174,7 @@ def routes(public: Public) -> list[BaseRoute]:
                 phone=values.get("phone", ""), source="web", campaign=campaign,
                 wording_version=current if campaign else None, first_name=values.get("first_name") or None,
                 email=values.get("email") or None, postcode=values.get("postcode") or None,
-                referral=values.get("r") or None, **where))
+                referral=values.get("r") or None, language=i18n.current.get(), **where))
         if result.outcome == "refused":
             field = result.field if result.field in SHOWN_AT else "form"
             return {field: gettext(_sentence(result.reason or "please check the form"))}
