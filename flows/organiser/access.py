@@ -56,10 +56,10 @@ def scoped(actor: Actor, audience: Audience) -> Audience:
     if limit is None:
         return audience
     if not limit:
-        raise ScopeError("You are not an organiser of any local group, so you cannot send broadcasts.")
+        raise ScopeError("broadcasts.error_no_groups")
     outside = set(audience.groups) - set(limit)
     if outside:
-        raise ScopeError("You can only message your own local groups; ask an admin to reach others.")
+        raise ScopeError("broadcasts.error_own_groups")
     return audience if audience.groups else replace(audience, groups=limit)
 
 
@@ -69,4 +69,4 @@ def check_access(actor: Actor, b: Broadcast) -> None:
     if limit is None:
         return
     if not limit or not set(b.filters.groups) or not set(b.filters.groups) <= set(limit):
-        raise ScopeError(f"Broadcast {b.id} reaches beyond your local groups.")
+        raise ScopeError("broadcasts.error_beyond", id=b.id)

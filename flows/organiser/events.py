@@ -96,7 +96,7 @@ def new_public_id() -> str:
 def check_access(actor: Actor, event: Event) -> None:
     """May this actor manage this event (its group's, or a national one)? ScopeError if not."""
     if not actor.trusted and not allowed(list(actor.roles), event.group_id):
-        raise ScopeError(f"Event {event.id} belongs to another local group.")
+        raise ScopeError("events.error_not_yours", id=event.id)
 
 
 def check(field: str, value: Any, now: datetime) -> Any:
@@ -113,18 +113,18 @@ def check(field: str, value: Any, now: datetime) -> Any:
     if field == "title":
         value = (value or "").strip()
         if not value:
-            raise EventError("give the event a name", field)
+            raise EventError("events.error_no_title", field)
     if field in _LIMITS and value and len(value) > _LIMITS[field]:
-        raise EventError(f"at most {_LIMITS[field]:,} characters (this one has {len(value):,})", field)
+        raise EventError("events.error_too_long", field, limit=f"{_LIMITS[field]:,}", length=f"{len(value):,}")
     if field == "online_url" and value is not None:
         value = value.strip()
         if not _URL.match(value):
-            raise EventError("give a web address starting https:// (or http://)", field)
+            raise EventError("events.error_link", field)
     if field == "capacity" and value is not None and not (
             isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_CAPACITY):
-        raise EventError(f"a whole number from 1 to {MAX_CAPACITY:,}, or none for no limit", field)
+        raise EventError("events.error_capacity", field, most=f"{MAX_CAPACITY:,}")
     if field == "starts_at" and value <= now:
-        raise EventError("that time has already passed: give a start still to come", field)
+        raise EventError("events.error_start_past", field)
     return value
 
 
@@ -133,19 +133,19 @@ def _check_group(actor: Actor, group_id: int | None) -> None:
     if actor.trusted or allowed(list(actor.roles), group_id):
         return
     if group_id is None:
-        raise ScopeError("Only admins and national organisers can create national events.")
-    raise ScopeError("You can only create events for your own local groups.")
+        raise ScopeError("events.error_national")
+    raise ScopeError("events.error_own_groups")
 
 
 async def _known_group(tx: Tx, group_id: int | None) -> None:
     if group_id is not None and await groups.get(tx, group_id) is None:
-        raise EventError(f"no local group #{group_id}", "group_id")
+        raise EventError("events.error_no_group", "group_id", id=group_id)
 
 
 def check_place(values: dict[str, Any]) -> None:
     """An event needs somewhere to be: a venue, an address, a postcode or an online link."""
     if not any(isinstance(values.get(f), str) and values[f].strip() for f in PLACE_FIELDS):
-        raise EventError("say where it is: a venue, an address or a postcode, or an online link", "venue")
+        raise EventError("events.error_no_place", "venue")
 
 
 def _group_label(group_id: int | None) -> str:
@@ -162,15 +162,15 @@ async def create(
     _check_group(actor, group_id)
     unknown = set(details) - (store.EDITABLE - {"title", "starts_at", "ends_at", "timezone", "group_id"})
     if unknown:
-        raise EventError(f"not event fields: {', '.join(sorted(unknown))}")
+        raise EventError("events.error_not_fields", names=", ".join(sorted(unknown)))
     if status not in ("draft", "confirmed"):
-        raise EventError("a new event is a draft or published", "status")
+        raise EventError("events.error_new_status", "status")
     title = check("title", title, now)
     starts_at = check("starts_at", starts_at, now)
     details = {name: check(name, value, now) for name, value in details.items()}
     ends_at = starts_at + DEFAULT_LENGTH if ends_at is None else ends_at
     if ends_at <= starts_at:
-        raise EventError("the end must come after the start", "ends_at")
+        raise EventError("events.error_end_before_start", "ends_at")
     await _known_group(tx, group_id)
     check_place(details)
     event = await store.create(
@@ -209,9 +209,9 @@ async def edit(tx: Tx, actor: Actor, event: Event, now: datetime, *, settings: F
     check_access(actor, event)
     unknown = set(changes) - store.EDITABLE
     if unknown:
-        raise EventError(f"not editable: {', '.join(sorted(unknown))}")
+        raise EventError("events.error_not_editable", names=", ".join(sorted(unknown)))
     if extra is not None and extra not in EXTRA_CHOICES:
-        raise EventError("keep everyone going, or move the extra people to the waitlist", "extra")
+        raise EventError("events.error_extra", "extra")
     if "group_id" in changes:
         _check_group(actor, changes["group_id"])
         await _known_group(tx, changes["group_id"])
@@ -222,7 +222,7 @@ async def edit(tx: Tx, actor: Actor, event: Event, now: datetime, *, settings: F
     if "starts_at" in changes and "ends_at" not in changes:
         changes["ends_at"] = changes["starts_at"] + (event.end - event.start)
     if changes.get("ends_at", event.end) <= changes.get("starts_at", event.start):
-        raise EventError("the end must come after the start", "ends_at")
+        raise EventError("events.error_end_before_start", "ends_at")
     check_place({f: changes.get(f, getattr(event, f)) for f in PLACE_FIELDS})
     over = 0
     capacity = changes.get("capacity", event.capacity)
@@ -268,7 +268,7 @@ async def cancel(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
     """Cancel an event; the due-work tells everyone going, maybe or waitlisted, once."""
     check_access(actor, event)
     if event.status == "cancelled":
-        raise EventError(f"event #{event.id} is already cancelled")
+        raise EventError("events.error_cancelled_already", id=event.id)
     was = event.status
     await store.set_status(tx, event, "cancelled", now)
     audit.note(tx, actor, now, "event.cancel", target=f"event:{event.id}", detail=f"was {was}")
@@ -277,7 +277,7 @@ async def cancel(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
 async def publish(tx: Tx, actor: Actor, event: Event, now: datetime) -> None:
     check_access(actor, event)
     if event.status == "cancelled":
-        raise EventError("a cancelled event cannot be published again")
+        raise EventError("events.error_publish_cancelled")
     was = event.status
     await store.set_status(tx, event, "confirmed", now)
     audit.note(tx, actor, now, "event.publish", target=f"event:{event.id}", detail=f"was {was}")
@@ -337,9 +337,9 @@ async def announce(tx: Tx, actor: Actor, event: Event, now: datetime, settings: 
     quiet hours); says who it told."""
     check_access(actor, event)
     if event.status != "confirmed":
-        raise EventError("only a published event can be announced: publish it first")
+        raise EventError("events.error_announce_unpublished")
     if event.announced_at:
-        raise EventError(f"event #{event.id} has already been announced")
+        raise EventError("events.error_announced_already", id=event.id)
     sms = telegram = chats = 0
     for person, target in await _audience(tx, event):
         lang = person.language
@@ -378,15 +378,21 @@ def may_mark_attendance(event: Event, now: datetime) -> bool:
     return event.status == "confirmed" and now >= attendance_opens(event)
 
 
-def attendance_closed(event: Event, now: datetime) -> str | None:
+def attendance_closed(event: Event, now: datetime, lang: str = DEFAULT_LANGUAGE) -> str | None:
     """Why attendance cannot be marked now (None when it can): not published, or too early."""
+    why = _attendance_closed(event, now)
+    return why.text(lang) if why else None
+
+
+def _attendance_closed(event: Event, now: datetime) -> EventError | None:
     if event.status == "cancelled":
-        return f"event #{event.id} is cancelled: there is no attendance to mark"
+        return EventError("events.error_attendance_cancelled", "attended", id=event.id)
     if event.status != "confirmed":
-        return f"event #{event.id} is not published yet: publish it first"
+        return EventError("events.error_attendance_unpublished", "attended", id=event.id)
     if now < attendance_opens(event):
-        return (f"attendance can be marked from {when_local(attendance_opens(event), event.timezone)}, "
-                f"an hour before the start")
+        opens = attendance_opens(event)
+        return EventError("events.error_attendance_early", "attended",
+                          time=lambda lang: when_local(opens, event.timezone, lang))
     return None
 
 
@@ -406,16 +412,16 @@ async def mark_attended(tx: Tx, actor: Actor, event: Event, supporter_id: int, a
     marked; someone who did not (a walk-in) must be a supporter within the organiser's reach.
     """
     check_access(actor, event)
-    closed = attendance_closed(event, now)
+    closed = _attendance_closed(event, now)
     if closed:
-        raise EventError(closed, "attended")
+        raise closed
     person = await supporters.get(tx, supporter_id)
     if person is None or person.status == "erased":
-        raise UnknownSupporter(f"There is no supporter #{supporter_id} among yours.")
+        raise UnknownSupporter("events.error_no_supporter", id=supporter_id)
     current = await store.rsvp(tx, event.id, supporter_id)
     limit = None if actor.trusted else actor.scope()
     if current is None and limit is not None and person.group_id not in limit:
-        raise UnknownSupporter(f"There is no supporter #{supporter_id} among yours.")
+        raise UnknownSupporter("events.error_no_supporter", id=supporter_id)
     await store.set_attended(tx, event.id, supporter_id, attended, now)
     word = {True: "attended", False: "not attended", None: "attendance unmarked"}[attended]
     walk_in = current is None and attended is not None
@@ -462,7 +468,7 @@ async def in_scope(tx: Tx, actor: Actor, now: datetime, part: str, limit: int = 
     """One part of the events an organiser sees (PARTS): their groups' and the ones they created;
     everyone's for admins and national organisers."""
     if part not in PARTS:
-        raise EventError(f"choose one of {', '.join(PARTS)}")
+        raise EventError("events.error_part", names=", ".join(PARTS))
     limit_to = None if actor.trusted else actor.scope()
     found = await store.in_scope(tx, part, now, limit_to, tuple(r.id for r in actor.roles), limit)
     tally = await store.tallies(tx, [e.id for e in found])

@@ -185,3 +185,16 @@ async def test_every_reply_an_organiser_gets_in_the_chat_comes_through_the_catal
             "/broadcast", "/events", "/newevent", "/alert", "/help", "/signin", "/linkgroup"]
     left = _unmarked(replies, data)
     assert left == []
+
+
+async def test_an_event_refusal_and_why_attendance_is_closed_in_welsh(harness):
+    with pytest.raises(event_ops.EventError) as long:
+        event_ops.check("title", "x" * 130, NOW)
+    assert (str(long.value), long.value.field) == ("at most 120 characters (this one has 130)", "title")
+    assert refusal(long.value, "cy") == "120 nod ar y mwyaf (mae gan hwn 130)"
+    event = await es.make_event(harness)
+    now = harness.clock.now()
+    assert event_ops.attendance_closed(event, now) == (
+        "attendance can be marked from Sat 7 Nov 18:00 GMT, an hour before the start")
+    assert event_ops.attendance_closed(event, now, "cy") == (
+        "gellir nodi presenoldeb o Sad 7 Tach 18:00 GMT, awr cyn y dechrau")

@@ -243,7 +243,7 @@ def routes(console: Console) -> list[BaseRoute]:
             rows = await ops.attendees(tx, who.actor, seen.event)
             manages = _manages(who, seen.event)
             found = await _walk_ins(tx, who, seen.event, find) if manages and find.strip() else []
-        closed = ops.attendance_closed(seen.event, console.now())
+        closed = ops.attendance_closed(seen.event, console.now(), current.get())
         return console.render(request, "events/event.html", who=who, seen=seen, e=seen.event, rows=rows,
                               manages=manages, find=find, found=found, closed=closed,
                               started=seen.event.start <= console.now(), **shared())
@@ -381,7 +381,7 @@ def routes(console: Console) -> list[BaseRoute]:
         shown = [r for r in rows if not folded or folded in (r["first_name"] or "").casefold()]
         return console.render(request, "events/checkin.html", who=who, seen=seen, e=seen.event, rows=shown,
                               total=len(rows), query=query, found=found,
-                              closed=ops.attendance_closed(seen.event, console.now()), **shared())
+                              closed=ops.attendance_closed(seen.event, console.now(), current.get()), **shared())
 
     return [
         Route("/events", signed_in(console, listing), methods=["GET"]),
