@@ -99,7 +99,7 @@ async def _manage(ctx: Context, sub: str, arg: str) -> None:
         check_access(who, b)
         if sub == "report":
             report = await broadcast_report.build(ctx.tx, b, ctx.now)
-            ctx.reply(broadcast_report.describe(report, ctx.settings))
+            ctx.reply(broadcast_report.describe(report, ctx.settings, _lang(ctx)))
         elif sub == "cancel":
             dropped = await broadcast_send.cancel(ctx.tx, b, who, ctx.now)
             ctx.say("broadcasts.cancelled", Kind=_kind(ctx, b.kind), id=b.id,

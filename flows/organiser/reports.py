@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flows.core.settings import FlowSettings
-from flows.core.texts import plural, t
+from flows.core.texts import DEFAULT_LANGUAGE, plural, t
 from flows.core.types import Reply
 from flows.organiser.access import Actor, check_access
+from flows.organiser.broadcasts import kind_word, state_word
 from storage import broadcast_results as results
 from storage import broadcasts as store
 from storage import outbox
@@ -266,31 +267,33 @@ def shown_status(r: Recipient) -> str:
     return "waiting" if r.status in ("queued", "sending") else r.status
 
 
-def describe(r: Report, settings: FlowSettings) -> str:
-    """The report as plain text (console and the organiser's notification)."""
+def describe(r: Report, settings: FlowSettings, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The report as plain text (console and the organiser's notification), in `lang`."""
     b = r.broadcast
     lines = [
-        t("broadcasts.report_title", id=b.id, kind=b.kind, status=b.status),
-        t("broadcasts.report_counts", recipients=r.recipients, chats=r.chats, sent=r.count("sent"),
+        t("broadcasts.report_title", lang, id=b.id, kind=kind_word(b.kind, lang), status=state_word(b.status, lang)),
+        t("broadcasts.report_counts", lang, recipients=r.recipients, chats=plural("chat", r.chats, lang),
+          sent=r.count("sent"),
           delivered="—" if r.delivered is None else r.delivered, unknown=r.count("unknown"),
           pending=r.pending, cancelled=r.count("cancelled")),
     ]
     if r.funnel and r.funnel.telegram:
-        lines.append(NO_TELEGRAM_RECEIPTS)
+        lines.append(t("broadcasts.report_no_receipts", lang))
     if r.failed:
-        lines.append(t("broadcasts.report_failed", failed=sum(r.failed.values()),
+        lines.append(t("broadcasts.report_failed", lang, failed=sum(r.failed.values()),
                        codes=", ".join(f"{code}: {n}" for code, n in r.failed.items())))
         for f in r.failures:
-            lines.append(t("broadcasts.report_failure", code=f.code, short=f.means.short, action=f.means.action))
+            lines.append(t("broadcasts.report_failure", lang, code=f.code, short=f.means.short, action=f.means.action))
     if r.count("unknown"):
-        lines.append(t("broadcasts.report_unknown", unknown=r.count("unknown"), id=b.id))
-    lines.append(t("broadcasts.report_people", opt_outs=r.opt_outs, replies=r.replies))
+        lines.append(t("broadcasts.report_unknown", lang, unknown=r.count("unknown"), id=b.id))
+    lines.append(t("broadcasts.report_people", lang, opt_outs=r.opt_outs, replies=r.replies))
     if b.kind == "alert":
-        lines.append(t("broadcasts.report_alert", done=r.responses.get("done", 0),
+        lines.append(t("broadcasts.report_alert", lang, done=r.responses.get("done", 0),
                        cant=r.responses.get("cant", 0), recipients=r.recipients))
         for name, people, done, cant in r.by_group:
             share = f"{100 * done // people}%" if people else "—"
-            lines.append(t("broadcasts.report_group", group=name, done=done, people=people, share=share, cant=cant))
+            lines.append(t("broadcasts.report_group", lang, group=name, done=done, people=people, share=share,
+                           cant=cant))
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ from flows.core import texts
 from flows.core.settings import FlowSettings
 from flows.core.texts import plural, t
 from flows.organiser import events as event_ops
-from flows.organiser import sending
+from flows.organiser import reports, sending
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, draft, kind_word, state_word
 from flows.organiser.errors import BodyError, BroadcastError, refusal
@@ -198,3 +198,15 @@ async def test_an_event_refusal_and_why_attendance_is_closed_in_welsh(harness):
         "attendance can be marked from Sat 7 Nov 18:00 GMT, an hour before the start")
     assert event_ops.attendance_closed(event, now, "cy") == (
         "gellir nodi presenoldeb o Sad 7 Tach 18:00 GMT, awr cyn y dechrau")
+
+
+async def test_a_welsh_organiser_gets_a_broadcasts_report_in_welsh(wales):
+    async with wales.db.transaction() as tx:
+        b = await compose(tx, Actor(trusted=True), wales.clock.now(), body="Hello", audience=Audience(),
+                          kind="alert", cta_text="Register", settings=WALES)
+        report = await reports.build(tx, b, wales.clock.now())
+    english = reports.describe(report, WALES)
+    assert english.startswith(f"Report for action alert #{b.id} (draft)") and "(+0 group chats)" in english
+    welsh = reports.describe(report, WALES, "cy")
+    assert welsh.startswith(f"Adroddiad: rhybudd gweithredu #{b.id} (drafft)")
+    assert f"(+{plural('chat', 0, 'cy')})" in welsh

@@ -384,7 +384,7 @@ TEXTS: dict[str, str] = {
     "broadcasts.progress": "Broadcast #{id}: {done} of {messages} done.",
     "broadcasts.report_title": "Report for {kind} #{id} ({status})",
     "broadcasts.report_counts": (
-        "Recipients: {recipients} (+{chats} group chats). Sent: {sent}, delivered: {delivered}, "
+        "Recipients: {recipients} (+{chats}). Sent: {sent}, delivered: {delivered}, "
         "unknown: {unknown}, waiting: {pending}, cancelled: {cancelled}."
     ),
     "broadcasts.report_failed": "Failed: {failed} ({codes})",
@@ -393,6 +393,7 @@ TEXTS: dict[str, str] = {
     "broadcasts.report_people": "Opt-outs within 24 hours: {opt_outs}. Replies: {replies}.",
     "broadcasts.report_alert": "Done: {done} of {recipients}; can't: {cant}.",
     "broadcasts.report_group": "  {group}: {done}/{people} done ({share}), {cant} can't",
+    "broadcasts.report_no_receipts": "No delivery receipts on Telegram: sent is as far as Telegram tells.",
     # a broadcast's versions in other languages (MUSTER_LANGUAGES)
     "broadcasts.placeholder_first_name": "friend",
     "broadcasts.placeholder_group": "your local group",
