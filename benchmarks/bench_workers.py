@@ -18,7 +18,7 @@ this process, answering at once), each PostgreSQL setup in a schema of its own (
 
 Each phase also prints the CPU used meanwhile, in cores: the whole machine, the workers, this
 process (posters and fakes), every PostgreSQL process (whoever they serve), and the rest (other
-work on a shared machine). The database URL
+work on a shared machine); and per_worker_core, the rate divided by the cores the workers had. The database URL
 defaults to MUSTER_TEST_DATABASE_URL; --workers "" runs SQLite alone.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ class Cpu:
         machine = (_machine_busy() - self.machine) / wall
         workers = (sum(_process_cpu(p) for p in self.pids) - self.workers) / wall
         own = (sum(os.times()[:2]) - self.own) / wall
-        postgres = (_postgres_cpu() - self.postgres) / wall
+        postgres = max(0.0, _postgres_cpu() - self.postgres) / wall  # at least: sessions that ended are not counted
         return {"machine": round(machine, 2), "workers": round(workers, 2), "bench_process": round(own, 2),
                 "postgres": round(postgres, 2), "rest": round(max(0.0, machine - workers - own - postgres), 2)}
 
@@ -134,6 +134,12 @@ class Store:
     def __init__(self, url: str | None, path: Path) -> None:
         self.url, self.path = url, path
         self.target = url or str(path)
+        self.conn: asyncpg.Connection | None = None  # one session for every poll, so none is opened per poll
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+            self.conn = None
 
     async def migrate(self) -> None:
         db = await open_database(self.target)
@@ -141,11 +147,9 @@ class Store:
 
     async def scalar(self, query: str) -> int:
         if self.url:
-            conn = await asyncpg.connect(self.url)
-            try:
-                return int(await conn.fetchval(query))
-            finally:
-                await conn.close()
+            if self.conn is None:
+                self.conn = await asyncpg.connect(self.url)
+            return int(await self.conn.fetchval(query))
         with sqlite3.connect(self.path, timeout=30) as conn:
             return int(conn.execute(query).fetchone()[0])
 
@@ -240,8 +244,12 @@ async def inbound(pool: list[Muster], store: Store, messages: int, concurrency: 
         "messages_per_s": round(messages / seconds, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 2),
-        "cpu_cores": used,
+        "cpu_cores": used, "per_worker_core": _per_core(messages / seconds, used),
     }
+
+
+def _per_core(rate: float, used: dict[str, float]) -> float | None:
+    return round(rate / used["workers"], 1) if used["workers"] else None
 
 
 async def settled(store: Store, timeout: float) -> None:
@@ -274,14 +282,14 @@ async def broadcast(pool: list[Muster], store: Store, twilio: TimedTwilio, suppo
         "dispatch_per_s_from_first_send": round((recipients - 1) / (times[-1] - times[0]), 1)
         if recipients > 1 and times[-1] > times[0] else None,
         "settled_seconds": round(done - committed, 3),
-        "cpu_cores": used,
+        "cpu_cores": used, "per_worker_core": _per_core(recipients / seconds, used),
     }
 
 
 async def setup(url: str | None, workers: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """One database with `workers` workers: the inbound phase, then the broadcast."""
     store = Store(url, workdir / "w0" / "muster.db")
-    with ExitStack() as stack:
+    async with AsyncExitStack() as stack:
         telegram = stack.enter_context(FakeTelegramAPI())
         twilio = TimedTwilio(auth=(ACCOUNT_SID, AUTH_TOKEN))
         stack.enter_context(twilio)
@@ -301,6 +309,7 @@ async def setup(url: str | None, workers: int, args: argparse.Namespace, workdir
             for worker in pool:
                 worker.kill()
         stack.callback(kill_all)
+        stack.push_async_callback(store.close)
         await store.migrate()
         await store.seed(args.supporters)
         for worker in pool:
