@@ -98,10 +98,6 @@ def _token_ok(request: Request, sent: object) -> bool:
     return bool(expected and isinstance(sent, str) and sent and secrets.compare_digest(sent, expected()))
 
 
-def counted(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
-
-
 def routes(console: Console) -> list[BaseRoute]:
     uploads: dict[str, Upload] = {}
     zone = console.settings.timezone
@@ -293,7 +289,7 @@ def routes(console: Console) -> list[BaseRoute]:
         listed = _outcomes(job.outcomes, (number - 1) * LISTED, LISTED) if job.done else []
         total = job.summary.rows if job.summary else 0
         return console.render(request, "transfers/progress.html", who=who, up=up, job=job, listed=listed,
-                              page=number, pages=max(1, -(-total // LISTED)), counted=counted,
+                              page=number, pages=max(1, -(-total // LISTED)),
                               percent=_percent(job), result_words=RESULT_WORDS, when=_when(zone),
                               describe=imports.describe, separator=imports.separator_name(up.separator))
 
