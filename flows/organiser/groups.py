@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flows.core.settings import FlowSettings
-from flows.core.texts import t
+from flows.core.texts import plural, t
 from flows.core.types import Reply
 from flows.organiser import team
 from flows.organiser.access import Actor
@@ -63,33 +64,33 @@ def parse_areas(text: str) -> list[str]:
     areas = list(dict.fromkeys(text.replace(",", " ").upper().split()))
     bad = [a for a in areas if not AREA.match(a)]
     if bad:
-        raise GroupError(f"not postcode areas or outward codes: {', '.join(bad)} (write them like M, M1, SW1A)")
+        raise GroupError("groups.error_areas", areas=", ".join(bad))
     return areas
 
 
 def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise GroupError("Give the group a name.")
+        raise GroupError("groups.error_no_name")
     if len(name) > MAX_NAME:
-        raise GroupError(f"A group's name can be at most {MAX_NAME} characters.")
+        raise GroupError("groups.error_name_long", limit=MAX_NAME)
     return name
 
 
 def _admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise ScopeError("Only an admin can create, change or remove local groups.")
+        raise ScopeError("groups.error_admin_only")
 
 
 def _taken(pairs: list[tuple[str, str]]) -> GroupError:
-    return GroupError("areas already covered by another group: " + ", ".join(f"{a} ({n})" for a, n in pairs))
+    return GroupError("groups.error_areas_taken", areas=", ".join(f"{a} ({n})" for a, n in pairs))
 
 
 # -- seeing groups ---------------------------------------------------------------------------------
 async def in_scope(tx: Tx, actor: Actor) -> list[GroupView]:
     """Every group the actor may reach, by name, with its supporters, organisers and linked chats."""
     if not actor.is_organiser:
-        raise ScopeError("Only organisers can see local groups.")
+        raise ScopeError("groups.error_organisers_only")
     limit = actor.scope()
     found = [g for g in await store.list_all(tx) if limit is None or g.id in limit]
     counts = await store.supporter_counts(tx, limit)
@@ -118,7 +119,7 @@ async def create(tx: Tx, actor: Actor, now: datetime, name: str, areas: str, set
     _admin(actor)
     name, wanted = clean_name(name), parse_areas(areas)
     if await store.name_taken(tx, name):
-        raise GroupError(f"a group called {name!r} already exists")
+        raise GroupError("groups.error_name_taken", name=repr(name))
     if taken := await store.taken_by_others(tx, wanted):
         raise _taken(taken)
     group = await store.add(tx, name, wanted, now)
@@ -143,7 +144,7 @@ async def edit(
     details: list[str] = []
     if new_name != group.name:
         if await store.name_taken(tx, new_name, group.id):
-            raise GroupError(f"a group called {new_name!r} already exists")
+            raise GroupError("groups.error_name_taken", name=repr(new_name))
         store.rename(tx, group.id, new_name)
         changed.append("renamed")
         details.append("renamed")
@@ -174,8 +175,7 @@ async def remove(tx: Tx, actor: Actor, now: datetime, group_id: int, force: bool
         raise LookupError(f"no local group #{group_id}")
     roles, events = await store.ties(tx, group.id)
     if (roles or events) and not force:
-        held = " and ".join(p for p in (_count(roles, "organiser role"), _count(events, "event")) if p)
-        raise GroupError(f"{group.name} still has {held}: move or remove them first.")
+        raise GroupError("groups.error_still_has", group=group.name, held=_held(roles, events))
     people = (await store.supporter_counts(tx, [group.id])).get(group.id, 0)
     leaving = [r for r in await organisers.list_all(tx) if r.group_id == group.id]
     await store.remove(tx, group.id)
@@ -186,8 +186,12 @@ async def remove(tx: Tx, actor: Actor, now: datetime, group_id: int, force: bool
     return Removed(group, roles, events, people)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}" if n else ""
+def _held(roles: int, events: int) -> Any:
+    """'2 organiser roles and 1 event', in the reader's language (a refusal's value)."""
+    def held(lang: str) -> str:
+        parts = [plural(word, n, lang) for word, n in (("role", roles), ("event", events)) if n]
+        return f" {t('groups.and', lang)} ".join(parts)
+    return held
 
 
 # -- placing supporters -------------------------------------------------------------------------------

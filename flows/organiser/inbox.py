@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows.core.settings import FlowSettings
+from flows.core.texts import t
 from flows.core.types import Reply
 from flows.organiser import audit
 from flows.organiser.access import Actor
@@ -31,7 +32,7 @@ def _scope(actor: Actor) -> tuple[int, ...] | None:
     """The groups whose items this actor sees (None: every item); ScopeError for a non-organiser."""
     limit = actor.scope()
     if limit is not None and not limit:
-        raise ScopeError("You are not an organiser of any local group, so you have no inbox.")
+        raise ScopeError("inbox.error_no_groups")
     return limit
 
 
@@ -40,10 +41,9 @@ def _check(actor: Actor, item: Item) -> None:
     if limit is None:
         return
     if item.group_id is None:
-        raise ScopeError(f"Message #{item.id} is from a supporter with no local group: "
-                         "national organisers and admins answer those.")
+        raise ScopeError("inbox.error_no_group", id=item.id)
     if item.group_id not in limit:
-        raise ScopeError(f"Message #{item.id} is from a supporter outside your local groups.")
+        raise ScopeError("inbox.error_outside", id=item.id)
 
 
 async def _item(tx: Tx, actor: Actor, item_id: int) -> Item:
@@ -51,15 +51,17 @@ async def _item(tx: Tx, actor: Actor, item_id: int) -> Item:
     _scope(actor)
     item = await store.get(tx, item_id)
     if item is None:
-        raise InboxError(f"There is no message #{item_id} in the inbox (it may have been erased).")
+        raise InboxError("inbox.error_gone", id=item_id)
     _check(actor, item)
     return item
 
 
 def _handled(item: Item) -> InboxError:
-    when = item.handled_at.strftime("%d %b %H:%M UTC") if item.handled_at else "earlier"
-    what = "answered" if item.status == "answered" else "marked done"
-    return InboxError(f"Message #{item.id} was already {what} by {item.handled_by or 'someone'} ({when}).")
+    at = item.handled_at.strftime("%d %b %H:%M UTC") if item.handled_at else None
+    key = "inbox.error_answered" if item.status == "answered" else "inbox.error_done"
+    by = item.handled_by
+    return InboxError(key, id=item.id, who=lambda lang: by or t("inbox.someone", lang),
+                      when=lambda lang: at or t("inbox.earlier", lang))
 
 
 async def items(
@@ -93,22 +95,20 @@ async def answer(tx: Tx, actor: Actor, item_id: int, text: str, now: datetime, s
     item = await _item(tx, actor, item_id)
     body = text.strip()
     if not body:
-        raise InboxError("The answer is empty: write what to send to the supporter.")
+        raise InboxError("inbox.error_empty")
     if not item.is_open:
         raise _handled(item)
     channel = item.channel
     name = _CHANNEL_NAMES.get(channel, channel)
     limit = MAX_ANSWER.get(channel, segments.MAX_BODY)
     if len(body) > limit:
-        raise InboxError(f"The answer is {len(body):,} characters; a {name} message can be at most {limit:,}.")
+        raise InboxError("inbox.error_too_long", length=f"{len(body):,}", channel=name, limit=f"{limit:,}")
     person = await supporters.get(tx, item.supporter_id)
     address = person.address(channel) if person else None
     if person is None or person.consent(channel) == "opted_out":
-        raise InboxError(f"This supporter has opted out of messages on {name}, so the answer cannot be sent. "
-                         "Mark the message done instead.")
+        raise InboxError("inbox.error_opted_out", channel=name)
     if address is None or (channel == "sms" and person.sms_undeliverable):
-        raise InboxError(f"This supporter can no longer be reached on {name}, so the answer cannot be sent. "
-                         "Mark the message done instead.")
+        raise InboxError("inbox.error_unreachable", channel=name)
     if not await store.mark_answered(tx, item.id, actor.label, body, now):
         raise _handled(await _item(tx, actor, item.id))
     # A reply to the supporter's own message: it goes before notices and broadcasts.

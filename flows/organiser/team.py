@@ -46,7 +46,7 @@ def identities(role: Role) -> tuple[Identity, ...]:
 
 def _admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise ScopeError("Only an admin can see and change organiser roles.")
+        raise ScopeError("team.error_admin_only")
 
 
 def _scope_of(role: str, group_id: int | None) -> str:
@@ -73,14 +73,14 @@ async def _role(tx: Tx, role_id: int) -> Role:
 
 async def _check(tx: Tx, role: str, group_id: int | None) -> None:
     if role not in ROLES:
-        raise TeamError(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
+        raise TeamError("team.error_role", roles=", ".join(ROLES), role=repr(role))
     if group_id is not None and await group_store.get(tx, group_id) is None:
-        raise TeamError(f"There is no local group #{group_id}.")
+        raise TeamError("team.error_no_group", id=group_id)
 
 
 async def _last_admin(tx: Tx, actor: Actor, role: Role) -> None:
     if role.role == "admin" and not actor.trusted and await organisers.admin_count(tx) <= 1:
-        raise TeamError("This is the only admin role: make someone else an admin first.")
+        raise TeamError("team.error_last_admin")
 
 
 # -- seeing roles --------------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ async def add(
     _admin(actor)
     await _check(tx, role, group_id)
     if phone is None and telegram_id is None:
-        raise TeamError("An organiser needs a phone number or a Telegram id.")
+        raise TeamError("team.error_no_address")
     before = {r.id for r in await organisers.roles_for(tx, phone, telegram_id)}
     added = await organisers.add(tx, role, now, phone, telegram_id, group_id)
     if added.id in before:
@@ -130,7 +130,7 @@ async def change(tx: Tx, actor: Actor, now: datetime, role_id: int, role: str, g
     if role != "admin":
         await _last_admin(tx, actor, current)
     if await organisers.holds(tx, current, role, group_id):
-        raise TeamError("They already hold that role with that scope.")
+        raise TeamError("team.error_holds")
     organisers.change(tx, current.id, role, group_id)
     note(tx, actor, now, "organiser.change", target=f"organiser:{current.id}",
          detail=f"{_scope_of(current.role, current.group_id)} ({current.role}) → {_scope_of(role, group_id)} ({role})")

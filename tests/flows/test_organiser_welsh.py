@@ -14,10 +14,11 @@ from flows.core import texts
 from flows.core.settings import FlowSettings
 from flows.core.texts import plural, t
 from flows.organiser import events as event_ops
+from flows.organiser import groups as group_ops
 from flows.organiser import reports, sending
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, draft, kind_word, state_word
-from flows.organiser.errors import BodyError, BroadcastError, refusal
+from flows.organiser.errors import BodyError, BroadcastError, GroupError, refusal
 from storage import broadcasts as store
 from storage import events as events_store
 from storage import supporters
@@ -210,3 +211,13 @@ async def test_a_welsh_organiser_gets_a_broadcasts_report_in_welsh(wales):
     welsh = reports.describe(report, WALES, "cy")
     assert welsh.startswith(f"Adroddiad: rhybudd gweithredu #{b.id} (drafft)")
     assert f"(+{plural('chat', 0, 'cy')})" in welsh
+
+
+def test_group_team_and_inbox_refusals_have_their_welsh():
+    with pytest.raises(GroupError) as bad:
+        group_ops.parse_areas("M1, Narnia")
+    assert str(bad.value).startswith("not postcode areas or outward codes: ")
+    assert refusal(bad.value, "cy").startswith("nid ardaloedd cod post na chodau allanol: ")
+    held = GroupError("groups.error_still_has", group="Leeds", held=group_ops._held(2, 1))
+    assert str(held) == "Leeds still has 2 organiser roles and 1 event: move or remove them first."
+    assert refusal(held, "cy").startswith("Mae gan Leeds ")
