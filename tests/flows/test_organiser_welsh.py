@@ -182,8 +182,27 @@ async def test_every_reply_an_organiser_gets_in_the_chat_comes_through_the_catal
     await say(choice=f"evadm:cap:{event.id}")
     asked = await say("1")  # below the 3 going: the question
     await say(choice=[c["key"] for m in asked for c in m.get("choices", [])][1])  # move them to the waitlist
+    await say("/broadcast report 1")
+    await say("/broadcast preview 1")
+    await say(choice=f"evadm:who:{event.id}")
+    await say("/alert")
+    await say(BODY)
+    await say("Qps sign it")
+    await say("SKIP")
+    alert = await say("all")
+    await say(choice=[c["key"] for m in alert for c in m.get("choices", [])][0])
+    await say("/broadcast followup 2")
+    await say("/newevent")
+    for text in ("Qps picnic", "Sat 14:00"):
+        await say(text)
+    await say(choice=[c["key"] for c in replies[-1].get("choices", [])][0])  # yes, that time
+    for text in ("ONLINE", "https://example.org/picnic", "40"):
+        await say(text)
     data = [BODY, "Nowhere", "Qps rally", "Sam", "Qps0", "Qps1", "Qps2", "GSM-7", "UCS-2", "Friends Meeting House",
             "/broadcast", "/events", "/newevent", "/alert", "/help", "/signin", "/linkgroup"]
+    # the samples are the message as its (English) recipients get it: data here
+    data += ["Qps picnic", "https://example.org/picnic", t("broadcasts.alert_cta", cta="Qps sign it"),
+             t("broadcasts.alert_reply")]
     left = _unmarked(replies, data)
     assert left == []
 
