@@ -94,14 +94,14 @@ def interpret(text: str, region: str = "GB") -> Match | None:
     if not text:
         return None
     if len(text) > MAX_SEARCH:
-        raise SupporterError(f"That search is too long: {MAX_SEARCH} characters at most.")
+        raise SupporterError("people.error_search_long", limit=MAX_SEARCH)
     if "@" in text:
         folded = _fold(text.replace(" ", ""))
         return Match("email", folded, anywhere=folded.startswith("@"))
     if _PHONE_LIKE.match(text):
         digits = re.sub(r"\D", "", text)
         if len(digits) < 3:
-            raise SupporterError("Type at least 3 digits of a phone number.")
+            raise SupporterError("people.error_digits")
         # Typed as dialled: the start of numbers as stored (E.164), read from the phone index.
         if text.startswith("00") and len(digits) > 2:
             return Match("phone", f"+{digits[2:]}")
@@ -127,19 +127,19 @@ def _day(text: str, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise SupporterError(f"The {what} date should look like 2026-03-31.") from None
+        raise SupporterError(f"people.error_date_{what}") from None
 
 
 def _cursor(query: Query) -> Cursor | None:
     if not query.after_id:
         return None
     if not query.after_id.isdigit() or len(query.after) > 200:
-        raise SupporterError("That page link is damaged: start again from the first page.")
+        raise SupporterError("people.error_page")
     if query.sort == "newest":
         try:
             parse_ts(query.after)
         except ValueError:
-            raise SupporterError("That page link is damaged: start again from the first page.") from None
+            raise SupporterError("people.error_page") from None
     return Cursor(query.after, int(query.after_id))
 
 
@@ -150,29 +150,29 @@ def filters(actor: Actor, query: Query, configured: tuple[str, ...], region: str
     group_id, no_group = None, False
     if query.group == "none":
         if limit is not None:
-            raise ScopeError("Supporters with no local group are for national organisers and admins.")
+            raise ScopeError("people.error_no_group_scope")
         no_group = True
     elif query.group:
         if not query.group.isdigit():
-            raise SupporterError("Choose a group from the list.")
+            raise SupporterError("people.error_choose_group")
         group_id = int(query.group)
         if limit is not None and group_id not in limit:
-            raise ScopeError("That is not one of your local groups.")
+            raise ScopeError("people.error_not_yours")
     if query.interest and query.interest not in configured:
-        raise SupporterError("Choose an interest from the list.")
+        raise SupporterError("people.error_choose_interest")
     if query.channel and query.channel not in CHANNELS:
-        raise SupporterError("Choose SMS or Telegram.")
+        raise SupporterError("people.error_choose_channel")
     wanted = None
     if query.consent:
         channel, _, state = query.consent.partition(":")
         if channel not in CHANNELS or state not in people.CONSENT_STATES:
-            raise SupporterError("Choose a consent state from the list.")
+            raise SupporterError("people.error_choose_consent")
         wanted = (channel, state)
     first, last = _day(query.joined_from, "first"), _day(query.joined_to, "last")
     if first and last and first > last:
-        raise SupporterError("The first sign-up date is after the last one.")
+        raise SupporterError("people.error_dates_order")
     if query.sort not in people.SORTS:
-        raise SupporterError("Sort by newest or by name.")
+        raise SupporterError("people.error_sort")
     return Filters(
         match=interpret(query.text, region), groups=limit, group_id=group_id, no_group=no_group,
         interest=query.interest or None, channel=query.channel or None, consent=wanted,
@@ -232,16 +232,16 @@ async def move(tx: Tx, actor: Actor, supporter_id: int, group_id: int | None, no
     limit = actor.scope()
     if group_id is None:
         if limit is not None:
-            raise ScopeError("Only national organisers and admins can take a supporter out of every group.")
+            raise ScopeError("people.error_out_of_groups")
         name = None
     else:
         if limit is not None and group_id not in limit:
-            raise ScopeError("You can only move supporters to your own local groups.")
+            raise ScopeError("people.error_move_own")
         name = dict(await people.group_names(tx, (group_id,))).get(group_id)
         if name is None:
-            raise SupporterError("There is no such group any more.")
+            raise SupporterError("people.error_group_gone")
     if person.group_id == group_id:
-        raise SupporterError("They are in that group already.")
+        raise SupporterError("people.error_in_group")
     was = person.group_id
     supporters.update(tx, person, group_id=group_id)
     audit.note(tx, actor, now, "supporter.move", target=f"supporter:{person.id}",
@@ -254,7 +254,7 @@ async def add_interest(tx: Tx, actor: Actor, supporter_id: int, interest: str, c
     """Give them one of the configured interests; False when they had it already."""
     person = await _reach(tx, actor, supporter_id)
     if interest not in configured:
-        raise SupporterError("Choose an interest from the list.")
+        raise SupporterError("people.error_choose_interest")
     added = await interests.add(tx, person.id, interest)
     if added:
         audit.note(tx, actor, now, "supporter.interest_add", target=f"supporter:{person.id}", detail=interest)
@@ -277,15 +277,15 @@ async def opt_out(tx: Tx, actor: Actor, supporter_id: int, channel: str, reason:
     channel, and the audit log records who did it (not the reason, which may name them)."""
     person = await _reach(tx, actor, supporter_id)
     if channel not in CHANNELS:
-        raise SupporterError("Choose SMS or Telegram.")
+        raise SupporterError("people.error_choose_channel")
     reason = " ".join(reason.split())
     shortest, longest = REASON_LENGTH
     if len(reason) < shortest:
-        raise SupporterError("Say why they are opted out (how did they ask?).")
+        raise SupporterError("people.error_reason")
     if len(reason) > longest:
-        raise SupporterError(f"Keep the reason to {longest} characters.")
+        raise SupporterError("people.error_reason_long", limit=longest)
     if person.consent(channel) == "opted_out":
-        raise SupporterError(f"They are already opted out of {CHANNEL_NAMES[channel]}.")
+        raise SupporterError("people.error_opted_out", channel=CHANNEL_NAMES[channel])
     consent.record(tx, person, channel, "opt_out", "organiser", now, reason=reason)
     audit.note(tx, actor, now, "supporter.opt_out", target=f"supporter:{person.id}", detail=f"channel {channel}")
 
@@ -294,7 +294,7 @@ async def set_language(tx: Tx, actor: Actor, supporter_id: int, language: str, n
     """The language they are written to in (as CYMRAEG or ENGLISH would set it); False when it was already."""
     person = await _reach(tx, actor, supporter_id)
     if language not in LANGUAGE_NAMES:
-        raise SupporterError("Choose English or Cymraeg.")
+        raise SupporterError("people.error_language")
     if person.language == language:
         return False
     supporters.update(tx, person, language=language)

@@ -18,7 +18,7 @@ from flows.organiser import groups as group_ops
 from flows.organiser import reports, sending
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, draft, kind_word, state_word
-from flows.organiser.errors import BodyError, BroadcastError, GroupError, refusal
+from flows.organiser.errors import BodyError, BroadcastError, GroupError, SupporterError, refusal
 from storage import broadcasts as store
 from storage import events as events_store
 from storage import supporters
@@ -240,3 +240,9 @@ def test_group_team_and_inbox_refusals_have_their_welsh():
     held = GroupError("groups.error_still_has", group="Leeds", held=group_ops._held(2, 1))
     assert str(held) == "Leeds still has 2 organiser roles and 1 event: move or remove them first."
     assert refusal(held, "cy").startswith("Mae gan Leeds ")
+
+
+def test_a_supporter_list_refusal_has_its_welsh():
+    error = SupporterError("people.error_date_first")
+    assert str(error) == "The first date should look like 2026-03-31."
+    assert refusal(error, "cy") == "Dylai'r dyddiad cyntaf edrych fel 2026-03-31."
