@@ -12,14 +12,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.core.texts import plural, t
+from flows.core.texts import DEFAULT_LANGUAGE, plural, t
 from flows.core.types import Reply
 from flows.organiser import audit
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError
 from flows.values import phones
 from storage import console_sessions as store
-from storage import organisers, outbox
+from storage import organisers, outbox, supporters
 from storage.console_sessions import Session
 from storage.db import Tx, parse_ts
 from storage.organisers import Role
@@ -100,8 +100,10 @@ async def send_link(tx: Tx, identity: Identity, now: datetime, base_url: str) ->
     if not await roles_of(tx, identity):
         return False
     url, code = await issue_link(tx, identity, now, base_url)
-    minutes = plural("minute", int(LINK_LIFETIME.total_seconds() // 60))
-    text = t("console.signin_link", link=url, code=code, minutes=minutes)
+    person = await supporters.find(tx, identity.channel, identity.address)
+    lang = (person.language if person else None) or DEFAULT_LANGUAGE  # the organiser's own language
+    minutes = plural("minute", int(LINK_LIFETIME.total_seconds() // 60), lang)
+    text = t("console.signin_link", lang, link=url, code=code, minutes=minutes)
     outbox.enqueue(tx, identity.channel, identity.address, Reply(text).to_payload(), now, priority=outbox.INTERACTIVE)
     return True
 

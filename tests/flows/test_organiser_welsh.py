@@ -4,6 +4,7 @@ Welsh with the plural form each number takes; and a pseudo-locale run over the o
 console, which shows every text they get comes through the catalogue."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from flows.core.settings import FlowSettings
 from flows.core.texts import plural, t
 from flows.organiser import events as event_ops
 from flows.organiser import groups as group_ops
-from flows.organiser import reports, sending
+from flows.organiser import reports, sending, signin
 from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, draft, kind_word, state_word
 from flows.organiser.errors import BodyError, BroadcastError, GroupError, SupporterError, refusal
@@ -246,3 +247,10 @@ def test_a_supporter_list_refusal_has_its_welsh():
     error = SupporterError("people.error_date_first")
     assert str(error) == "The first date should look like 2026-03-31."
     assert refusal(error, "cy") == "Dylai'r dyddiad cyntaf edrych fel 2026-03-31."
+
+
+async def test_a_welsh_organisers_sign_in_link_comes_in_welsh(wales):
+    async with wales.db.transaction() as tx:
+        assert await signin.send_link(tx, signin.Identity("telegram", ORG), wales.clock.now(), "https://m.example")
+        (payload,) = [json.loads(r[0]) for r in await tx.query("SELECT payload FROM outbox")]
+    assert "Eich dolen i fewngofnodi" in payload["text"] and f"am {plural('minute', 10, 'cy')}" in payload["text"]
