@@ -18,8 +18,8 @@ this process, answering at once), each PostgreSQL setup in a schema of its own (
 
 Each phase also prints the CPU used meanwhile, in cores: the whole machine, the workers, this
 process (posters and fakes), every PostgreSQL process (whoever they serve), and the rest (other
-work on a shared machine); and per_worker_core, the rate divided by the cores the workers had. The database URL
-defaults to MUSTER_TEST_DATABASE_URL; --workers "" runs SQLite alone.
+work on a shared machine); and per_worker_core, the rate divided by the cores the workers had.
+The database URL defaults to MUSTER_TEST_DATABASE_URL; --workers "" runs SQLite alone.
 """
 from __future__ import annotations
 
