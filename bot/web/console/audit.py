@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import Console, signed_in
+from bot.web.console.base import Console, signed_in, why
 from bot.web.i18n import gettext
 from flows.organiser import audit
 from flows.organiser.errors import ScopeError
@@ -32,7 +32,7 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 found = await audit.entries(tx, who.actor, before_id=before, limit=PAGE + 1)
         except ScopeError as exc:
-            return console.refused(request, who, 403, str(exc), heading=gettext("Audit log"))
+            return console.refused(request, who, 403, why(exc), heading=gettext("Audit log"))
         return console.render(request, "audit/list.html", who=who, entries=found[:PAGE], more=len(found) > PAGE,
                               before=before, fronts=fronts())
 

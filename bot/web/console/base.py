@@ -15,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from bot.web import i18n
 from bot.web.front import Front
 from flows.organiser import signin
+from flows.organiser.errors import refusal
 from flows.organiser.signin import SignedIn
 
 COOKIE = "muster_session"
@@ -27,6 +28,11 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
 ]
+
+
+def why(exc: BaseException) -> str:
+    """What an organiser is told for a refusal, in the language of the page being answered."""
+    return refusal(exc, i18n.current.get())
 
 
 @dataclass

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import Console, back, signed_in
-from bot.web.i18n import current
+from bot.web.console.base import Console, back, signed_in, why
+from bot.web.i18n import current, gettext
 from flows.core.settings import FlowSettings
 from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, plural, t
 from flows.organiser import broadcasts as compose_ops
@@ -30,8 +30,8 @@ from flows.organiser import events as event_ops
 from flows.organiser import groups as group_ops
 from flows.organiser import people, sending
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, language_name, local, parse_time, state
-from flows.organiser.errors import BroadcastError, ScopeError, refusal
+from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, kind_word, language_name, local, parse_time, state
+from flows.organiser.errors import BroadcastError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.values.templates import PLACEHOLDERS
 from storage.broadcasts import ALERT_FILTERS, RSVP_FILTERS, Audience, Broadcast
@@ -45,7 +45,9 @@ OTHER_LANGUAGES = tuple(code for code in LANGUAGE_NAMES if code != DEFAULT_LANGU
 RSVP_NAMES = dict(zip(RSVP_FILTERS, ("going", "maybe", "can't go", "waitlist", "came (checked in)"), strict=True))
 ANSWER_NAMES = dict(zip(ALERT_FILTERS, ("done", "can't", "not answered yet"), strict=True))
 CHANNEL_NAMES = {"": "Any channel", "sms": "SMS only", "telegram": "Telegram only"}
-REPEAT_NAMES = {"none": "once", "daily": "every day", "weekly": "every week"}
+def repeat_names() -> dict[str, str]:
+    """How often a scheduled broadcast goes, in the reader's language."""
+    return {"none": gettext("once"), "daily": gettext("every day"), "weekly": gettext("every week")}
 
 
 def _is_id(text: str) -> bool:
@@ -174,7 +176,7 @@ def routes(console: Console) -> list[BaseRoute]:
     interests = settings.flow_settings().interests
 
     def when(stamp: str | None) -> str:
-        return local(parse_ts(stamp), tz) if stamp else "–"
+        return local(parse_ts(stamp), tz, current.get()) if stamp else "–"
 
     def words() -> dict[str, Any]:
         flow = settings.flow_settings()
@@ -193,9 +195,10 @@ def routes(console: Console) -> list[BaseRoute]:
         return {"other_languages": [code for code in flow.languages if code != DEFAULT_LANGUAGE],
                 "language_name": language_name, "per_language": per_language, "ucs2_notes": ucs2_notes,
                 "version_name": lambda version, p: sending.version_name(version, flow, p.broadcast, current.get()),
-                "kind_words": KIND_WORDS, "status_of": status_of, "when": when, "plural": plural,
+                "kind_words": {kind: kind_word(kind, current.get()) for kind in KIND_WORDS},
+                "status_of": status_of, "when": when, "plural": lambda word, n: plural(word, n, current.get()),
                 "rsvp_names": RSVP_NAMES, "answer_names": ANSWER_NAMES, "channel_names": CHANNEL_NAMES,
-                "repeat_names": REPEAT_NAMES, "interest_label": people.interest_label,
+                "repeat_names": repeat_names(), "interest_label": people.interest_label,
                 "placeholders": PLACEHOLDERS, "local": lambda moment: local(moment, tz),
                 "confirm_by_count": compose_ops.CONFIRM_BY_COUNT, "quiet_hours": settings.sms_quiet_hours,
                 "local_zone": tz}
@@ -219,7 +222,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 tally = await compose_ops.tally(tx, who.actor)
                 group_names = await names(tx, who.actor)
         except ScopeError as exc:
-            return refused(request, who, 403, refusal(exc, current.get()))
+            return refused(request, who, 403, why(exc))
         more = found[PAGE - 1].id if len(found) > PAGE else None
         return console.render(request, "broadcasts/list.html", who=who, found=found[:PAGE], tally=tally,
                               shown=shown, shown_names=SHOWN_NAMES, before=before, more=more,
@@ -250,9 +253,9 @@ def routes(console: Console) -> list[BaseRoute]:
             await compose_ops.check_reach(tx, actor, b.filters)
             return Shown(await sending.preview(tx, b, now, flow))
         except ScopeError as exc:
-            return Shown(problem=refusal(exc, current.get()), status=403)
+            return Shown(problem=why(exc), status=403)
         except BroadcastError as exc:  # an unfinished draft: the preview says what is missing (saving is a 400)
-            return Shown(problem=refusal(exc, current.get()))
+            return Shown(problem=why(exc))
 
     async def compose_page(request: Request, who: SignedIn, typed: Typed, status: int = 200,
                            shown: Shown | None = None, error: str | None = None) -> Response:
@@ -260,7 +263,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 offered = await builder(tx, who.actor)
             except ScopeError as exc:
-                return refused(request, who, 403, refusal(exc, current.get()))
+                return refused(request, who, 403, why(exc))
             if shown is None:
                 shown = await previewed(tx, who.actor, typed)
         return console.render(request, "broadcasts/compose.html", status, who=who, typed=typed, shown=shown,
@@ -290,12 +293,12 @@ def routes(console: Console) -> list[BaseRoute]:
                     ctas={lang: v["cta_text"] for lang, v in b.versions.items() if v.get("cta_text")},
                     settings=flow)
         except ScopeError as exc:
-            return await compose_page(request, who, typed, 403, Shown(problem=refusal(exc, current.get()), status=403))
+            return await compose_page(request, who, typed, 403, Shown(problem=why(exc), status=403))
         except BroadcastError as exc:
-            return await compose_page(request, who, typed, 400, Shown(problem=refusal(exc, current.get())),
-                                      error=f"Not saved: {refusal(exc, current.get())}")
+            return await compose_page(request, who, typed, 400, Shown(problem=why(exc)),
+                                      error=gettext("Not saved: %(why)s", why=why(exc)))
         return back(f"/console/broadcasts/{saved.id}",
-                    f"Draft #{saved.id} saved. Nothing is sent until you send or schedule it.")
+                    gettext("Draft #%(id)s saved. Nothing is sent until you send or schedule it.", id=saved.id))
 
     async def fragment(request: Request, who: SignedIn) -> Response:
         typed = Typed.read(await request.form())
@@ -317,7 +320,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 b = await compose_ops.one(tx, who.actor, wanted(request))
             except ScopeError as exc:
-                return refused(request, who, 403, refusal(exc, current.get()))
+                return refused(request, who, 403, why(exc))
             except LookupError:
                 return refused(request, who, 404, "There is no such broadcast.")
             shown = None
@@ -347,11 +350,11 @@ def routes(console: Console) -> list[BaseRoute]:
                     b = await compose_ops.one(tx, who.actor, wanted(request))
                     done = await act_on(tx, who.actor, b, act, asked, now)
             except ScopeError as exc:
-                return refused(request, who, 403, refusal(exc, current.get()))
+                return refused(request, who, 403, why(exc))
             except LookupError:
                 return refused(request, who, 404, "There is no such broadcast.")
             except BroadcastError as exc:
-                return await page(request, who, 400, refusal(exc, current.get()), asked)
+                return await page(request, who, 400, why(exc), asked)
             url, said, woke = done
             if woke:
                 console.wake()
@@ -362,31 +365,38 @@ def routes(console: Console) -> list[BaseRoute]:
     async def act_on(tx: Tx, actor: Actor, b: Broadcast, act: str, asked: dict[str, str],
                      now: datetime) -> tuple[str, str, bool]:
         """Do one action; (where to go next, what to say there, whether something was queued)."""
-        kind = KIND_WORDS[b.kind].capitalize()
+        lang = current.get()
+        kind = kind_word(b.kind, lang).capitalize()
         here = f"/console/broadcasts/{b.id}"
         flow = settings.flow_settings()
         urgent = asked.get("urgent") == "yes"
         if act == "send":
             started = await sending.confirm(tx, b, actor, now, flow, typed=asked.get("typed"), urgent=urgent)
             total = started.recipients + started.chats
-            return here, f"{kind} #{b.id} is on its way: {plural('message', total)} queued.", True
+            return here, gettext("%(kind)s #%(id)s is on its way: %(messages)s queued.", kind=kind, id=b.id,
+                                 messages=plural("message", total, lang)), True
         if act == "schedule":
             moment = when_asked(asked, now)
             repeat = asked.get("repeat", "none")
             done = await sending.confirm(tx, b, actor, now, flow, when=moment, repeat=repeat,
                                          typed=asked.get("typed"), urgent=urgent)
-            again = "" if repeat == "none" else f", then {REPEAT_NAMES.get(repeat, repeat)} at that time"
-            return here, f"{kind} #{b.id} is scheduled for {when(done.send_at)}{again}.", False
+            if repeat == "none":
+                return here, gettext("%(kind)s #%(id)s is scheduled for %(when)s.", kind=kind, id=b.id,
+                                     when=when(done.send_at)), False
+            return here, gettext("%(kind)s #%(id)s is scheduled for %(when)s, then %(repeat)s at that time.", kind=kind,
+                                 id=b.id, when=when(done.send_at), repeat=repeat_names().get(repeat, repeat)), False
         if act == "cancel":
             dropped = await sending.cancel(tx, b, actor, now)
-            return here, f"{kind} #{b.id} is cancelled; {plural('message', dropped)} not yet sent dropped.", False
+            return here, gettext("%(kind)s #%(id)s is cancelled; %(messages)s not yet sent dropped.", kind=kind,
+                                 id=b.id, messages=plural("message", dropped, lang)), False
         if act == "discard":
             await sending.discard(tx, b, actor, now)
-            return "/console/broadcasts", f"Draft #{b.id} discarded.", False
+            return "/console/broadcasts", gettext("Draft #%(id)s discarded.", id=b.id), False
         assert act == "followup"
         draft = await compose_ops.followup(tx, actor, b, now, settings=flow)
         return (f"/console/broadcasts/{draft.id}",
-                f"Draft #{draft.id}: action alert #{b.id} again, to those who have not answered it yet.", False)
+                gettext("Draft #%(id)s: action alert #%(alert)s again, to those who have not answered it yet.",
+                        id=draft.id, alert=b.id), False)
 
     def when_asked(asked: dict[str, str], now: datetime) -> datetime:
         day, time = asked.get("date", "").strip(), asked.get("time", "").strip()

@@ -21,11 +21,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot import posters
 from bot.web.console import dates
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import current, gettext, ngettext
 from flows.organiser import events as ops
 from flows.organiser import exports
-from flows.organiser.errors import EventError, ScopeError, refusal
+from flows.organiser.errors import EventError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.supporter import events as ev
 from flows.values.phones import masked, masked_id
@@ -140,7 +140,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 return await page(request, who, int(request.path_params["event_id"]))
             except ScopeError as exc:
-                return refused(request, who, 403, refusal(exc, current.get()))
+                return refused(request, who, 403, why(exc))
             except LookupError:
                 return refused(request, who, 404, gettext("There is no such event, or it is not one of yours."))
         return signed_in(console, handler)
@@ -155,7 +155,7 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 parts = {p: await ops.in_scope(tx, who.actor, console.now(), p) for p in ops.PARTS}
         except ScopeError as exc:
-            return refused(request, who, 403, refusal(exc, current.get()))
+            return refused(request, who, 403, why(exc))
         return console.render(request, "events/list.html", who=who, parts=parts, part_names=part_names(),
                               **shared())
 
@@ -167,7 +167,7 @@ def routes(console: Console) -> list[BaseRoute]:
         errors: dict[str, str] = {}
         question = exc if isinstance(exc, ops.CapacityQuestion) else None
         if exc is not None and question is None:
-            errors[AT.get(exc.field or "", exc.field or "")] = refusal(exc, current.get())
+            errors[AT.get(exc.field or "", exc.field or "")] = why(exc)
         return console.render(request, "events/form.html", status, who=who, event=event, form=values,
                               errors=errors, question=question, choices=choices, zone=console.settings.timezone,
                               error=None if exc is None or question else gettext(
@@ -189,7 +189,7 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 made = await ops.create(tx, who.actor, console.now(), timezone=console.settings.timezone, **fields)
         except ScopeError as exc:
-            return refused(request, who, 403, refusal(exc, current.get()))
+            return refused(request, who, 403, why(exc))
         except EventError as exc:
             return await show_form(request, who, 400, values=values, exc=exc)
         return back(f"/console/events/{made.id}", gettext("Saved #%(id)s %(title)s as a draft: publish it when ready.",
@@ -268,7 +268,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 event = (await ops.one(tx, who.actor, event_id)).event
                 await ops.publish(tx, who.actor, event, console.now())
         except EventError as exc:
-            return refused(request, who, 400, refusal(exc, current.get()))
+            return refused(request, who, 400, why(exc))
         return back(f"/console/events/{event_id}", gettext("Published: supporters see it under EVENTS. Announce it "
                                                            "when you are ready."))
 
@@ -287,7 +287,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 event = (await ops.one(tx, who.actor, event_id)).event
                 told = await ops.announce(tx, who.actor, event, console.now(), console.settings.flow_settings())
         except EventError as exc:
-            return await announce_page(request, who, event_id, 400, refusal(exc, current.get()))
+            return await announce_page(request, who, event_id, 400, why(exc))
         console.wake()
         wait = told.sms_wait()  # in English, as the sentence around it is (for now)
         return back(f"/console/events/{event_id}", f"Announcement queued for {told.summary()}."
@@ -305,7 +305,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 event = (await ops.one(tx, who.actor, event_id)).event
                 await ops.cancel(tx, who.actor, event, console.now())
         except EventError as exc:
-            return refused(request, who, 400, refusal(exc, current.get()))
+            return refused(request, who, 400, why(exc))
         return back(f"/console/events/{event_id}", gettext("Cancelled #%(id)s. Everyone going, maybe or on the "
                                                            "waitlist will be told.", id=event_id))
 
@@ -352,11 +352,11 @@ def routes(console: Console) -> list[BaseRoute]:
                 tally = (await ops.one(tx, who.actor, event_id)).tally
         except EventError as exc:
             if wants_json:
-                return JSONResponse({"error": gettext("Not saved: %(why)s.", why=refusal(exc, current.get()))}, 400)
-            return refused(request, who, 400, gettext("Not saved: %(why)s.", why=refusal(exc, current.get())))
+                return JSONResponse({"error": gettext("Not saved: %(why)s.", why=why(exc))}, 400)
+            return refused(request, who, 400, gettext("Not saved: %(why)s.", why=why(exc)))
         except (ScopeError, LookupError) as exc:
             if wants_json:
-                return JSONResponse({"error": refusal(exc, current.get())}, 403 if isinstance(exc, ScopeError) else 404)
+                return JSONResponse({"error": why(exc)}, 403 if isinstance(exc, ScopeError) else 404)
             raise
         if wants_json:
             return JSONResponse({"saved": True, "supporter_id": marked.supporter_id, "attended": marked.attended,

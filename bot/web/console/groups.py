@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import gettext, ngettext
 from flows.organiser import groups
 from flows.organiser.errors import GroupError, ScopeError
@@ -48,7 +48,7 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             return await listing(request, who)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
 
     async def create(request: Request, who: SignedIn) -> Response:
         form = await request.form()
@@ -57,9 +57,9 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 done = await groups.create(tx, who.actor, console.now(), name, areas, console.settings.flow_settings())
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except GroupError as exc:
-            return await listing(request, who, 400, name=name, areas=areas, error=str(exc))
+            return await listing(request, who, 400, name=name, areas=areas, error=why(exc))
         if done.told:
             console.wake()
         return back(f"/console/groups/{done.group.id}",
@@ -70,7 +70,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 view = await groups.one(tx, who.actor, request.path_params["group_id"])
             except ScopeError as exc:
-                return refused(request, who, 403, str(exc))
+                return refused(request, who, 403, why(exc))
             except LookupError:
                 return refused(request, who, 404, gettext("There is no such local group, or it is not one of yours."))
         form.setdefault("name", view.group.name)
@@ -88,11 +88,11 @@ def routes(console: Console) -> list[BaseRoute]:
                 done = await groups.edit(tx, who.actor, console.now(), request.path_params["group_id"],
                                          console.settings.flow_settings(), name=name, areas=areas)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except LookupError:
             return refused(request, who, 404, gettext("There is no such local group, or it is not one of yours."))
         except GroupError as exc:
-            return await show(request, who, 400, name=name, areas=areas, error=str(exc))
+            return await show(request, who, 400, name=name, areas=areas, error=why(exc))
         if done.told:
             console.wake()
         said = (gettext("Nothing changed.") if not done.changed

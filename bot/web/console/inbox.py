@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import gettext
 from flows.organiser import inbox
 from flows.organiser.errors import InboxError, ScopeError
@@ -49,7 +49,7 @@ def routes(console: Console) -> list[BaseRoute]:
                                                         handled_since=now - HANDLED_FOR) if not i.is_open]
                 total = await inbox.open_count(tx, who.actor)
         except ScopeError as exc:
-            return console.render(request, "inbox/missing.html", 403, who=who, error=str(exc))
+            return console.render(request, "inbox/missing.html", 403, who=who, error=why(exc))
         return console.render(request, "inbox/list.html", who=who, items=found[:PAGE], handled=handled,
                               total=total, start=start, more=len(found) > PAGE, page=PAGE, **context())
 
@@ -86,7 +86,7 @@ def routes(console: Console) -> list[BaseRoute]:
                     else:
                         await inbox.mark_done(tx, who.actor, item.id, console.now())
                 except InboxError as exc:
-                    error = str(exc)
+                    error = why(exc)
                     item = await inbox.get(tx, who.actor, item.id)
         if item is None:
             return missing(request, who)

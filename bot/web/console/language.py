@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web import i18n
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from flows.organiser import preferences
 from flows.organiser.errors import SupporterError
 from flows.organiser.signin import SignedIn
@@ -27,7 +27,7 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 await preferences.set_console_language(tx, who.actor, phone, telegram_id, wanted, console.now())
         except SupporterError as exc:
-            return console.refused(request, who, 400, i18n.gettext(str(exc)), heading=i18n.gettext("Language"))
+            return console.refused(request, who, 400, i18n.gettext(why(exc)), heading=i18n.gettext("Language"))
         i18n.current.set(wanted)
         return back(target.split("?")[0], i18n.gettext("The console is in English now.") if wanted == "en"
                     else i18n.gettext("The console is in Welsh now."))

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import gettext
 from flows.organiser import signin, team
 from flows.organiser.errors import ScopeError, TeamError
@@ -60,7 +60,7 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             return await listing(request, who)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
 
     async def add(request: Request, who: SignedIn) -> Response:
         if not who.actor.is_admin:
@@ -76,9 +76,9 @@ def routes(console: Console) -> list[BaseRoute]:
                 added, new = await team.add(tx, who.actor, console.now(), role, parse_scope(scope),
                                             phone=phone, telegram_id=telegram_id)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except TeamError as exc:
-            return await listing(request, who, 400, identity=raw, role=role, scope=scope, error=str(exc))
+            return await listing(request, who, 400, identity=raw, role=role, scope=scope, error=why(exc))
         said = gettext("Role added.") if new else gettext("They already held that role.")
         return back(f"/console/organisers/{added.id}", said)
 
@@ -87,7 +87,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 member = await team.one(tx, who.actor, request.path_params["role_id"], console.now())
             except ScopeError as exc:
-                return refused(request, who, 403, str(exc))
+                return refused(request, who, 403, why(exc))
             except LookupError:
                 return refused(request, who, 404, gettext("There is no such organiser role."))
             choices = await group_store.list_all(tx)
@@ -108,11 +108,11 @@ def routes(console: Console) -> list[BaseRoute]:
                 await team.change(tx, who.actor, console.now(), request.path_params["role_id"], role,
                                   parse_scope(scope))
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except LookupError:
             return refused(request, who, 404, gettext("There is no such organiser role."))
         except TeamError as exc:
-            return await show(request, who, 400, role=role, scope=scope, error=str(exc))
+            return await show(request, who, 400, role=role, scope=scope, error=why(exc))
         return back(f"/console/organisers/{request.path_params['role_id']}", gettext("Role saved."))
 
     async def remove(request: Request, who: SignedIn) -> Response:
@@ -120,11 +120,11 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 await team.remove(tx, who.actor, console.now(), request.path_params["role_id"])
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except LookupError:
             return refused(request, who, 404, gettext("There is no such organiser role."))
         except TeamError as exc:
-            return await show(request, who, 400, error=str(exc))
+            return await show(request, who, 400, error=why(exc))
         return back("/console/organisers", gettext("Role removed; if it was their last, they are signed out."))
 
     async def end(request: Request, who: SignedIn) -> Response:
@@ -133,7 +133,7 @@ def routes(console: Console) -> list[BaseRoute]:
             async with console.transaction() as tx:
                 await team.end_session(tx, who.actor, console.now(), role_id, session_id)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except LookupError:
             return refused(request, who, 404, gettext("There is no such session."))
         return back(f"/console/organisers/{role_id}", gettext("Session ended."))

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console import dates
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import gettext, ngettext
 from flows.organiser import reports, sending
 from flows.organiser.errors import BroadcastError, ScopeError
@@ -99,7 +99,7 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 return await handler(request, who, broadcast_id)
             except ScopeError as exc:
-                return refused(request, who, 403, str(exc))
+                return refused(request, who, 403, why(exc))
             except LookupError:
                 return refused(request, who, 404, gettext("There is no such broadcast, or it is not one of yours."))
         return page
@@ -169,7 +169,7 @@ def routes(console: Console) -> list[BaseRoute]:
         except ScopeError:
             raise
         except BroadcastError as exc:
-            return await confirm(request, who, broadcast_id, error=str(exc), status=400)
+            return await confirm(request, who, broadcast_id, error=why(exc), status=400)
         if queued:
             console.wake()
             said = ngettext("%(num)s message in doubt queued again.", "%(num)s messages in doubt queued again.", queued)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console import dates
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import gettext
 from flows.organiser import people
 from flows.organiser.access import Actor
@@ -92,9 +92,9 @@ def routes(console: Console) -> list[BaseRoute]:
             try:
                 results = await people.search(tx, who.actor, query, configured, region)
             except ScopeError as exc:
-                error, status = str(exc), 403
+                error, status = why(exc), 403
             except SupporterError as exc:
-                error, status = str(exc), 400
+                error, status = why(exc), 400
             groups = results.groups if results else await people.group_choices(tx, who.actor)
             languages = await _languages(tx, results.rows if results else [])
         kept = {k: v for k, v in asked.items() if v}
@@ -134,9 +134,9 @@ def routes(console: Console) -> list[BaseRoute]:
         except UnknownSupporter:
             return missing(request, who)
         except ScopeError as exc:
-            return await page(request, who, error=str(exc), status=403)
+            return await page(request, who, error=why(exc), status=403)
         except SupporterError as exc:
-            return await page(request, who, error=str(exc), status=400)
+            return await page(request, who, error=why(exc), status=400)
         return back(f"/console/supporters/{supporter_id}", done=done)
 
     async def _act(tx: Tx, actor: Actor, act: str, supporter_id: int, values: dict[str, str], now: datetime) -> str:

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from bot.web.console import dates
-from bot.web.console.base import Console, back, signed_in
+from bot.web.console.base import Console, back, signed_in, why
 from bot.web.i18n import gettext
 from bot.web.middleware import UPLOADS
 from flows.organiser import exports, imports
@@ -130,7 +130,7 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             imports.check_access(who.actor)
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         return None
 
     # -- upload ----------------------------------------------------------------------------------
@@ -195,8 +195,8 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             return await mapping_page(request, who, up)
         except FileError as exc:
-            return await mapping_page(request, who, up, 400, str(exc)) if up.form else refused(request, who, 400,
-                                                                                                str(exc))
+            return await mapping_page(request, who, up, 400, why(exc)) if up.form else refused(request, who, 400,
+                                                                                                why(exc))
 
     def options_from(up: Upload, form: dict[str, str]) -> imports.Options:
         mapping: dict[str, int] = {}
@@ -234,7 +234,7 @@ def routes(console: Console) -> list[BaseRoute]:
                                                     flow, console.now(), dry_run=dry_run, on_outcome=outcome,
                                                     on_progress=progress)
                 except (FileError, ScopeError, ValueError) as exc:
-                    job.error = str(exc)
+                    job.error = why(exc)
                 except Exception:
                     log.exception("import of an uploaded file failed")
                     job.error = "Something went wrong while reading the file; rows already imported stay in."
@@ -258,7 +258,7 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             up.options = options_from(up, up.form)
         except (FileError, imports.EvidenceError) as exc:
-            return await mapping_page(request, who, up, 400, str(exc))
+            return await mapping_page(request, who, up, 400, why(exc))
         start(up, who, dry_run=True)
         return back(f"/console/import/{up.token}/progress")
 
@@ -334,9 +334,9 @@ def routes(console: Console) -> list[BaseRoute]:
         try:
             first = await lines.__anext__()  # the scope check and the audit, before anything is sent
         except ScopeError as exc:
-            return refused(request, who, 403, str(exc))
+            return refused(request, who, 403, why(exc))
         except LookupError as exc:
-            return refused(request, who, 404, str(exc))
+            return refused(request, who, 404, why(exc))
 
         async def again() -> AsyncIterator[list[str]]:
             yield first
