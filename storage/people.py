@@ -48,6 +48,7 @@ class Filters:
     consent: tuple[str, str] | None = None  # (channel, 'opted_in' | 'opted_out' | 'not_asked')
     joined_from: datetime | None = None  # inclusive
     joined_before: datetime | None = None  # exclusive
+    language: str | None = None  # the language they are written to in ('en', 'cy')
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Listed:
     telegram_consent: str
     created_at: str
     name_key: str | None  # the name as the database folds it for sorting
+    language: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Cursor:
 
 
 _LISTED = ("s.id, s.first_name, s.phone, s.telegram_id, s.postcode, s.group_id, g.name AS group_name, "
-           "s.status, s.sms_consent, s.telegram_consent, s.created_at, lower(s.first_name)")
+           "s.status, s.sms_consent, s.telegram_consent, s.created_at, lower(s.first_name), s.language")
 
 
 def _after(prefix: str) -> str:
@@ -142,12 +144,15 @@ def _where(f: Filters) -> tuple[list[str], list[Any]]:
     if f.joined_before is not None:
         terms.append("s.created_at < ?")
         params.append(ts(f.joined_before))
+    if f.language is not None:
+        terms.append("s.language = ?")
+        params.append(f.language)
     return terms, params
 
 
 def _unindexed(f: Filters) -> bool:
     """Whether a filter needs reading every candidate row (no index narrows it)."""
-    return bool(f.interest or f.channel or f.consent or f.joined_from or f.joined_before
+    return bool(f.interest or f.channel or f.consent or f.joined_from or f.joined_before or f.language
                 or (f.match is not None and f.match.anywhere))
 
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from flows.core.texts import LANGUAGE_NAMES
+from flows.core.texts import LANGUAGE_NAMES, available
 from flows.organiser import audit
 from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError, SupporterError, UnknownSupporter
@@ -48,6 +48,7 @@ class Query:
     consent: str = ""      # 'sms:opted_in', 'telegram:not_asked', …
     joined_from: str = ""  # YYYY-MM-DD, UTC days, both ends included
     joined_to: str = ""
+    language: str = ""     # 'en', 'cy'
     sort: str = "newest"   # or 'name'
     after: str = ""        # the next page's cursor: the last row's sort key and id
     after_id: str = ""
@@ -173,10 +174,12 @@ def filters(actor: Actor, query: Query, configured: tuple[str, ...], region: str
         raise SupporterError("people.error_dates_order")
     if query.sort not in people.SORTS:
         raise SupporterError("people.error_sort")
+    if query.language and query.language not in available():
+        raise SupporterError("people.error_language")
     return Filters(
         match=interpret(query.text, region), groups=limit, group_id=group_id, no_group=no_group,
         interest=query.interest or None, channel=query.channel or None, consent=wanted,
-        joined_from=datetime.combine(first, time(), UTC) if first else None,
+        language=query.language or None, joined_from=datetime.combine(first, time(), UTC) if first else None,
         joined_before=datetime.combine(last + timedelta(days=1), time(), UTC) if last else None,
     )
 
@@ -295,9 +298,10 @@ async def set_language(tx: Tx, actor: Actor, supporter_id: int, language: str, n
     person = await _reach(tx, actor, supporter_id)
     if language not in LANGUAGE_NAMES:
         raise SupporterError("people.error_language")
-    if person.language == language:
+    if person.language == language and person.language_stated:
         return False
-    supporters.update(tx, person, language=language)
+    before = person.language
+    supporters.update(tx, person, language=language)  # stated now, English included
     audit.note(tx, actor, now, "supporter.language", target=f"supporter:{person.id}",
-               detail=f"language {person.language} → {language}")
+               detail=f"language {before} → {language}")
     return True

@@ -28,14 +28,14 @@ async def rows(db: Database) -> list[dict]:
             "sms_consent": rng.choice(("opted_in", "opted_out", "none")),
             # several supporters join at the same moment: ties are broken by id
             "created_at": ts(START + timedelta(minutes=rng.randint(0, N // 3))),
-            "interest": i % 4 == 0, "rare": i % 97 == 0,
+            "interest": i % 4 == 0, "rare": i % 97 == 0, "language": "cy" if i % 5 == 0 else "en",
         })
     async with db.transaction() as tx:
         tx.write_many("INSERT INTO local_groups (id, name, created_at) VALUES (?, ?, ?)",
                       [(g, f"G{g}", ts(START)) for g in (1, 2)])
         tx.write_many(
-            "INSERT INTO supporters (id, first_name, group_id, status, phone, sms_consent, created_at) "
-            "VALUES (:id, :first_name, :group_id, :status, :phone, :sms_consent, :created_at)", made)
+            "INSERT INTO supporters (id, first_name, group_id, status, phone, sms_consent, created_at, language) "
+            "VALUES (:id, :first_name, :group_id, :status, :phone, :sms_consent, :created_at, :language)", made)
         tx.write_many("INSERT INTO supporter_interests (supporter_id, interest) VALUES (?, ?)",
                       [(r["id"], "housing") for r in made if r["interest"]]
                       + [(r["id"], "rare") for r in made if r["rare"]])
@@ -78,6 +78,7 @@ CASES = {
     "names starting am": (Filters(match=Match("name", "am")),
                           lambda r: (r["first_name"] or "").lower().startswith("am")),
     "phone digits": (Filters(match=Match("phone", "0007", anywhere=True)), lambda r: "0007" in (r["phone"] or "")),
+    "written to in Welsh": (Filters(language="cy"), lambda r: r["language"] == "cy"),
     "none at all": (Filters(interest="rare", consent=("sms", "not_asked"), channel="telegram"), lambda r: False),
 }
 

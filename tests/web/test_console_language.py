@@ -54,6 +54,8 @@ def test_a_supporters_language_edited_in_the_console_and_audited(service: Sandbo
     assert done.status_code == 303
     assert "Write to them in English" in client.get(done.headers["location"]).text
     assert db.execute("SELECT language FROM supporters WHERE id = ?", (supporter_id,)).fetchone()[0] == "cy"
-    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'supporter.language'").fetchone()[0] == 1
+    assert db.execute("SELECT detail FROM audit_log WHERE action = 'supporter.language'").fetchall() == [
+        ("language en → cy",)]
+    assert db.execute("SELECT language_stated FROM supporters WHERE id = ?", (supporter_id,)).fetchone()[0] == 1
     bad = client.post(f"/console/supporters/{supporter_id}/language", data={"csrftoken": csrf(page), "language": "xx"})
     assert bad.status_code == 400 and "Choose English or Cymraeg." in bad.text

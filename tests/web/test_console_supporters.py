@@ -126,7 +126,8 @@ def test_filters_by_group_interest_channel_consent_and_sign_up_date(world: World
     assert found(consent="telegram:opted_in") == [p["alan"]]
     assert found(joined_from="2026-03-04", joined_to="2026-03-07") == [p["yasmin"], p["alan"]]
     assert found(joined_from="2026-03-04", joined_to="2026-03-07", sort="name") == [p["alan"], p["yasmin"]]
-    for bad in ({"interest": "astrology"}, {"consent": "sms:maybe"}, {"joined_from": "last week"},
+    assert p["alice"] in found(language="en") and found(language="cy") == []
+    for bad in ({"interest": "astrology"}, {"consent": "sms:maybe"}, {"joined_from": "last week"}, {"language": "fr"},
                 {"joined_from": "2026-03-09", "joined_to": "2026-03-01"}, {"sort": "random"}):
         assert world.admin.get("/console/supporters", params=bad).status_code == 400, bad
 

@@ -23,12 +23,10 @@ from flows.organiser.access import Actor
 from flows.organiser.errors import ScopeError, SupporterError, UnknownSupporter
 from flows.organiser.signin import SignedIn
 from flows.values.phones import masked, masked_id
-from storage import supporters
 from storage.db import Tx, parse_ts
-from storage.people import Listed
 
-QUERY_FIELDS = ("q", "group", "interest", "channel", "consent", "joined_from", "joined_to", "sort")
-FILTER_FIELDS = ("group", "interest", "channel", "consent", "joined_from", "joined_to")
+QUERY_FIELDS = ("q", "group", "interest", "channel", "consent", "language", "joined_from", "joined_to", "sort")
+FILTER_FIELDS = ("group", "interest", "channel", "consent", "language", "joined_from", "joined_to")
 
 
 def match_names() -> dict[str, str]:
@@ -54,18 +52,9 @@ def _query(request: Request) -> people.Query:
     return people.Query(
         text=p.get("q", ""), group=p.get("group", ""), interest=p.get("interest", ""),
         channel=p.get("channel", ""), consent=p.get("consent", ""), joined_from=p.get("joined_from", ""),
-        joined_to=p.get("joined_to", ""), sort=p.get("sort", "") or "newest", after=p.get("after", ""),
+        joined_to=p.get("joined_to", ""), language=p.get("language", ""), sort=p.get("sort", "") or "newest",
+        after=p.get("after", ""),
         after_id=p.get("after_id", ""))
-
-
-async def _languages(tx: Tx, rows: list[Listed]) -> dict[int, str]:
-    """The language each listed supporter is written to in, by id (a page is at most people.PAGE rows)."""
-    found = {}
-    for row in rows:
-        person = await supporters.get(tx, row.id)
-        if person is not None:
-            found[row.id] = person.language
-    return found
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -96,7 +85,6 @@ def routes(console: Console) -> list[BaseRoute]:
             except SupporterError as exc:
                 error, status = why(exc), 400
             groups = results.groups if results else await people.group_choices(tx, who.actor)
-            languages = await _languages(tx, results.rows if results else [])
         kept = {k: v for k, v in asked.items() if v}
         first_url = "/console/supporters" + (f"?{urlencode(kept)}" if kept else "")
         next_url = None
@@ -107,7 +95,7 @@ def routes(console: Console) -> list[BaseRoute]:
             request, "supporters/list.html", status=status, who=who, error=error, results=results, asked=asked,
             groups=groups, national=who.actor.scope() is None, interests=configured, next_url=next_url,
             first_url=first_url, paged=bool(query.after_id), filtered=any(asked[k] for k in FILTER_FIELDS),
-            match_names=match_names(), languages=languages, **shared(request))
+            match_names=match_names(), **shared(request))
 
     async def page(request: Request, who: SignedIn, *, error: str | None = None, status: int = 200) -> Response:
         supporter_id = int(request.path_params["supporter_id"])
