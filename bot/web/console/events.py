@@ -289,8 +289,9 @@ def routes(console: Console) -> list[BaseRoute]:
         except EventError as exc:
             return await announce_page(request, who, event_id, 400, why(exc))
         console.wake()
-        wait = told.sms_wait()  # in English, as the sentence around it is (for now)
-        return back(f"/console/events/{event_id}", f"Announcement queued for {told.summary()}."
+        lang = current.get()
+        wait = told.sms_wait(lang)
+        return back(f"/console/events/{event_id}", gettext("Announcement queued for %(whom)s.", whom=told.summary(lang))
                     + (f" {wait}." if wait else ""))
 
     async def cancel_page(request: Request, who: SignedIn, event_id: int) -> Response:
