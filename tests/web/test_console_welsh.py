@@ -259,3 +259,29 @@ def test_the_welsh_catalogue_has_every_console_text_with_six_forms_and_the_engli
                 assert wanted <= set(marks.findall(form)), (entry.id, form)
         else:
             assert sorted(marks.findall(got.string)) == sorted(marks.findall(entry.id)), entry.id
+
+
+def test_the_compose_page_and_a_drafts_page_with_its_preview_in_welsh(world: World) -> None:
+    text = _text(world.welsh.get("/console/broadcasts/new"))
+    for welsh in ("Darllediad neu rybudd gweithredu newydd", "Math", "newyddion, gwahoddiad, diolch",
+                  "Dalfannau, wedi'u llenwi ar gyfer pob cefnogwr:", "Yr alwad i weithredu", "Pwy sy'n ei gael",
+                  "Mae rhywun ar y ddwy sianel yn ei gael", "Unrhyw gefnogwr (dim digwyddiad)",
+                  "Sgyrsiau grŵp Telegram", "Gweld y rhagolwg", "Cadw'r drafft", "Rhagolwg"):
+        assert welsh in text, welsh
+    for english in ("New broadcast or action alert", "Who gets it", "Placeholders, filled in", "None ticked",
+                    "The call to action", "Someone on both channels", "Any supporter", "Save draft",
+                    "See the preview", "Saving sends nothing"):
+        assert english not in text, english
+
+    world.service.cli("broadcast", "create", "--body", "Helo {first_name}, cyfarfod nos Iau", "--audience", "group:Dau")
+    draft = _db(world.service, "SELECT MAX(id) FROM broadcasts")[0][0]
+    page = world.welsh.get(f"/console/broadcasts/{draft}")
+    text = _text(page)
+    assert 'data-sample="telegram"' in page.text and 'data-changes' in page.text
+    for welsh in ("Rhagolwg", "Ar Telegram", "Drwy SMS", "Wedi'i dacluso ar gyfer SMS",
+                  "Mae'r enghreifftiau wedi'u llenwi ar gyfer un o'r derbynwyr", "Anfon nawr",
+                  "Neu ei amserlennu", "cyfarfod nos Iau"):
+        assert welsh in text, welsh
+    for english in ("On Telegram", "By SMS", "Tidied for SMS", "The samples are filled in", "Send now",
+                    "Or schedule it", "Preview"):
+        assert english not in text, english
