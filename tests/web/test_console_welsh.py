@@ -258,6 +258,7 @@ def test_the_welsh_catalogue_has_every_console_text_with_six_forms_and_the_engli
             for form in got.string:
                 assert wanted <= set(marks.findall(form)), (entry.id, form)
         else:
+            assert isinstance(got.string, str) and isinstance(entry.id, str), entry.id
             assert sorted(marks.findall(got.string)) == sorted(marks.findall(entry.id)), entry.id
 
 
