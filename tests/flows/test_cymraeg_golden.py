@@ -26,12 +26,12 @@ from flows.organiser.broadcasts import compose
 from storage import supporters
 from storage.broadcasts import Audience
 from tests.flows import events_support as es
+from tests.flows.golden_support import collect
 from tests.harness import Harness
 
 FOLDER = Path(__file__).resolve().parent.parent / "golden" / "cymraeg"
 _INPUT = re.compile(r"^> (sms|telegram) (\S+?)(?: \[([^\]]+)\])?(?:: (.*))?$")
 _STEP = re.compile(r"^(\d+)([mhd])$")
-_CODE = re.compile(r"(JOIN |start=r_)[346789A-Z]{6}\b")
 WALES = FlowSettings(sms_quiet_hours="", languages=("en", "cy"))
 
 
@@ -82,31 +82,6 @@ async def _alert(h: Harness) -> None:
     await h.deliver()
 
 
-def _render(message: dict) -> list[str]:
-    lines = [f"< {line}".rstrip() for line in _CODE.sub(r"\1XXXXXX", message["text"]).split("\n")]
-    if message.get("choices"):
-        lines.append("< " + " ".join(f"[{c['label']} → {c['key']}]" for c in message["choices"]))
-    if message.get("request_contact"):
-        lines.append("< [share phone]")
-    if message.get("document"):
-        lines.append(f"< 📎 {message['document']}")
-    return lines
-
-
-def _collect(h: Harness, sender: tuple[str, str] | None) -> list[str]:
-    out: list[str] = []
-    for name, channel in h.channels.items():
-        for address in sorted(channel.delivered):
-            messages = channel.pop(address)
-            if (name, address) != sender and messages:
-                out.append(f"<< {name} {address}")
-            for n, message in enumerate(messages):
-                if n:
-                    out.append("< ---")
-                out.extend(_render(message))
-    return out
-
-
 async def replay(h: Harness, script: str) -> str:
     out: list[str] = []
     telegram_language: str | None = None
@@ -122,7 +97,7 @@ async def replay(h: Harness, script: str) -> str:
             telegram_language = line.split()[2]
         elif line.strip() == "@ alert":
             await _alert(h)
-            out.extend(_collect(h, None))
+            out.extend(collect(h, None))
         elif line.startswith("@ advance "):
             amount, unit = _STEP.match(line.split()[2]).groups()  # type: ignore[union-attr]
             h.clock.advance(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: int(amount)})
@@ -134,7 +109,7 @@ async def replay(h: Harness, script: str) -> str:
             h.clock.advance(seconds=5)
             await h.send(channel, address, text or "", choice=choice, **extra)
             await h.deliver()
-            out.extend(_collect(h, (channel, address)))
+            out.extend(collect(h, (channel, address)))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -20,6 +20,7 @@ import pytest
 
 from storage import events as store
 from tests.flows import events_support as es
+from tests.flows.golden_support import collect
 from tests.harness import Harness
 
 FOLDER = Path(__file__).resolve().parent.parent / "golden" / "events"
@@ -78,29 +79,6 @@ SETUPS: dict[str, Callable[[Harness], Awaitable[None]]] = {
 }
 
 
-def _render(message: dict) -> list[str]:
-    lines = [f"< {line}".rstrip() for line in message["text"].split("\n")]
-    if message.get("choices"):
-        lines.append("< " + " ".join(f"[{c['label']} → {c['key']}]" for c in message["choices"]))
-    if message.get("document"):
-        lines.append(f"< 📎 {message['document']}")
-    return lines
-
-
-def _collect(h: Harness, sender: tuple[str, str] | None) -> list[str]:
-    out: list[str] = []
-    for name, channel in h.channels.items():
-        for address in sorted(channel.delivered):
-            messages = channel.pop(address)
-            if (name, address) != sender and messages:
-                out.append(f"<< {name} {address}")
-            for n, message in enumerate(messages):
-                if n:
-                    out.append("< ---")
-                out.extend(_render(message))
-    return out
-
-
 async def replay(h: Harness, script: str) -> str:
     out: list[str] = []
     for line in script.splitlines():
@@ -116,14 +94,14 @@ async def replay(h: Harness, script: str) -> str:
             h.clock.advance(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: int(amount)})
         elif line.strip() == "@ due":
             await es.due(h)
-            out.extend(_collect(h, None))
+            out.extend(collect(h, None))
         else:
             match = _INPUT.match(line)
             assert match, f"unreadable transcript line: {line!r}"
             channel, address, choice, text = match.groups()
             await h.send(channel, address, text or "", choice=choice)
             await h.deliver()
-            out.extend(_collect(h, (channel, address)))
+            out.extend(collect(h, (channel, address)))
         if not line.startswith("#"):
             out.append("")
     return "\n".join(out).rstrip() + "\n"

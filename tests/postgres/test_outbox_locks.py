@@ -3,6 +3,8 @@ hand-overs or outcomes, on two connections, once deadlocked over the same rows t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from flows.core.types import Reply
@@ -17,29 +19,38 @@ async def _claim(db, clock, n, owner="w"):
         return await outbox.claim(tx, "sms", clock.now(), n, owner=owner, lease_until=clock.now())
 
 
-async def test_a_renewal_skips_a_row_being_recorded_instead_of_waiting_for_it(db, clock):
-    rows = await _claim(db, clock, 3)
-    later = clock.now() + timedelta(seconds=60)
+@asynccontextmanager
+async def _recording(db, clock, row_id: int) -> AsyncIterator[None]:
+    """The owner's hand-over of one row, written but not committed until the block ends."""
     locked, release = asyncio.Event(), asyncio.Event()
 
-    async def recording() -> None:  # the owner's hand-over of the first row, not yet committed
+    async def hand_over() -> None:
         async with db.transaction() as tx:
-            outbox.hand(tx, [rows[0].id], clock.now(), "w")
+            outbox.hand(tx, [row_id], clock.now(), "w")
             await tx.flush()
             locked.set()
             await release.wait()
 
-    task = asyncio.create_task(recording())
+    task = asyncio.create_task(hand_over())
     await locked.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        await task
+
+
+async def test_a_renewal_skips_a_row_being_recorded_instead_of_waiting_for_it(db, clock):
+    rows = await _claim(db, clock, 3)
+    later = clock.now() + timedelta(seconds=60)
 
     async def renew() -> None:
         async with db.transaction() as tx:
             outbox.renew(tx, "w", later)
 
-    renewing = asyncio.create_task(renew())
-    done, _ = await asyncio.wait({renewing}, timeout=5)
-    release.set()
-    await task
+    async with _recording(db, clock, rows[0].id):
+        renewing = asyncio.create_task(renew())
+        done, _ = await asyncio.wait({renewing}, timeout=5)
     await renewing
     assert renewing in done, "the renewal waited for the owner's uncommitted hand-over"
     async with db.transaction() as tx:
@@ -51,25 +62,13 @@ async def test_a_recovery_still_waits_for_and_respects_an_owners_recording(db, c
     """Only renewals skip: a hand-over being committed is seen by a recovery after it, so a row
     handed over becomes unknown, never queued again."""
     rows = await _claim(db, clock, 1)
-    locked, release = asyncio.Event(), asyncio.Event()
-
-    async def recording() -> None:
-        async with db.transaction() as tx:
-            outbox.hand(tx, [rows[0].id], clock.now(), "w")
-            await tx.flush()
-            locked.set()
-            await release.wait()
-
-    task = asyncio.create_task(recording())
-    await locked.wait()
 
     async def recover() -> tuple[int, int]:
         async with db.transaction() as tx:
             return await outbox.recover(tx, clock.now() + timedelta(seconds=1), "other", others_gone=False)
 
-    recovering = asyncio.create_task(recover())
-    await asyncio.sleep(0.3)
-    assert not recovering.done()  # it waits for the hand-over
-    release.set()
-    await task
+    async with _recording(db, clock, rows[0].id):
+        recovering = asyncio.create_task(recover())
+        await asyncio.sleep(0.3)
+        assert not recovering.done()  # it waits for the hand-over
     assert await recovering == (0, 1)
