@@ -79,8 +79,8 @@ class Profile:
     may_opt_out: list[str] = field(default_factory=list)  # channels not yet opted out of
 
 
-def interest_label(key: str) -> str:
-    return label_in("en", key)
+def interest_label(key: str, lang: str = "en") -> str:
+    return label_in(lang, key)
 
 
 def _fold(text: str) -> str:

@@ -30,7 +30,17 @@ from flows.organiser import events as event_ops
 from flows.organiser import groups as group_ops
 from flows.organiser import people, sending
 from flows.organiser.access import Actor
-from flows.organiser.broadcasts import KIND_WORDS, REPEATS, SHOWN, kind_word, language_name, local, parse_time, state
+from flows.organiser.broadcasts import (
+    KIND_WORDS,
+    REPEATS,
+    SHOWN,
+    kind_word,
+    language_name,
+    local,
+    parse_time,
+    state,
+    state_word,
+)
 from flows.organiser.errors import BroadcastError, ScopeError
 from flows.organiser.signin import SignedIn
 from flows.values.templates import PLACEHOLDERS
@@ -42,9 +52,21 @@ MAX_BODY = 5000
 SHOWN_NAMES = {"all": "All", "draft": "Drafts", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
                "cancelled": "Cancelled"}
 OTHER_LANGUAGES = tuple(code for code in LANGUAGE_NAMES if code != DEFAULT_LANGUAGE)  # a form may carry
-RSVP_NAMES = dict(zip(RSVP_FILTERS, ("going", "maybe", "can't go", "waitlist", "came (checked in)"), strict=True))
-ANSWER_NAMES = dict(zip(ALERT_FILTERS, ("done", "can't", "not answered yet"), strict=True))
-CHANNEL_NAMES = {"": "Any channel", "sms": "SMS only", "telegram": "Telegram only"}
+CHANNEL_MODES = ("", "sms", "telegram")
+
+
+def rsvp_names() -> dict[str, str]:
+    return dict(zip(RSVP_FILTERS, (gettext("going"), gettext("maybe"), gettext("can't go"), gettext("waitlist"),
+                                   gettext("came (checked in)")), strict=True))
+
+
+def answer_names() -> dict[str, str]:
+    return dict(zip(ALERT_FILTERS, (gettext("done"), gettext("can't"), gettext("not answered yet")), strict=True))
+
+
+def channel_names() -> dict[str, str]:
+    return dict(zip(CHANNEL_MODES, (gettext("Any channel"), gettext("SMS only"), gettext("Telegram only")),
+                    strict=True))
 def repeat_names() -> dict[str, str]:
     """How often a scheduled broadcast goes, in the reader's language."""
     return {"none": gettext("once"), "daily": gettext("every day"), "weekly": gettext("every week")}
@@ -110,7 +132,7 @@ class Typed:
         unknown = set(self.interests) - set(interests)
         if unknown:
             raise BroadcastError(f"{sorted(unknown)[0]!r} is not one of the interests supporters can choose.")
-        if self.channel not in CHANNEL_NAMES:
+        if self.channel not in CHANNEL_MODES:
             raise BroadcastError("Choose any channel, SMS only or Telegram only.")
         found: dict[str, Any] = {"groups": tuple(dict.fromkeys(int(g) for g in self.groups)),
                                  "interests": tuple(dict.fromkeys(self.interests)), "channel": self.channel or None,
@@ -197,8 +219,9 @@ def routes(console: Console) -> list[BaseRoute]:
                 "version_name": lambda version, p: sending.version_name(version, flow, p.broadcast, current.get()),
                 "kind_words": {kind: kind_word(kind, current.get()) for kind in KIND_WORDS},
                 "status_of": status_of, "when": when, "plural": lambda word, n: plural(word, n, current.get()),
-                "rsvp_names": RSVP_NAMES, "answer_names": ANSWER_NAMES, "channel_names": CHANNEL_NAMES,
-                "repeat_names": repeat_names(), "interest_label": people.interest_label,
+                "rsvp_names": rsvp_names(), "answer_names": answer_names(), "channel_names": channel_names(),
+                "state_word": lambda state: state_word(state, current.get()),
+                "repeat_names": repeat_names(), "interest_label": lambda key: people.interest_label(key, current.get()),
                 "placeholders": PLACEHOLDERS, "local": lambda moment: local(moment, tz),
                 "confirm_by_count": compose_ops.CONFIRM_BY_COUNT, "quiet_hours": settings.sms_quiet_hours,
                 "local_zone": tz}
@@ -245,7 +268,7 @@ def routes(console: Console) -> list[BaseRoute]:
 
     async def previewed(tx: Tx, actor: Actor, typed: Typed) -> Shown:
         if not typed.body.strip():
-            return Shown(hint="Write the message to see who it reaches, what it costs and how it reads.")
+            return Shown(hint=gettext("Write the message to see who it reaches, what it costs and how it reads."))
         now = console.now()
         flow = settings.flow_settings()
         try:

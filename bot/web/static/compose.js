@@ -15,6 +15,8 @@
   var asked = 0;    // the latest request: an older answer arriving late is dropped
   var inFlight = null;
   var status = document.querySelector("[data-live-status]");
+  // What to say when the preview cannot be shown, in the page's language (the template sets them).
+  function words(name) { return form.getAttribute("data-say-" + name) || ""; }
 
   function showAlertFields() {
     var alert = form.querySelector('input[name="kind"][value="alert"]');
@@ -60,9 +62,9 @@
       .then(function (got) {
         if (mine !== asked) { return; }
         if (got.response.redirected) {  // the session ended: the answer is the sign-in page
-          say("Your session has ended: sign in again to see the preview (what you typed is still here).");
+          say(words("signed-out"));
         } else if (got.text.indexOf("bc-preview") === -1) {
-          say("The preview could not be updated (" + got.response.status + "). Use the Preview button.");
+          say(words("failed").replace("%s", String(got.response.status)));
         } else {
           target.innerHTML = got.text;  // rendered and escaped by the server's templates
           announce();
@@ -70,7 +72,7 @@
       })
       .catch(function (error) {
         if (error.name !== "AbortError" && mine === asked) {
-          say("The preview could not be updated: is the connection down? Use the Preview button to try again.");
+          say(words("offline"));
         }
       })
       .finally(function () {
