@@ -52,3 +52,11 @@ async def organiser(tx: Tx, role: str, *, phone_number: str | None = None, teleg
 
 async def has_table(tx: Tx, name: str) -> bool:
     return bool(await tx.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+
+
+async def wales(tx: Tx, organiser_telegram_id: int) -> None:
+    """A deployment in Wales: an admin on Telegram, Aisha (English) and Siôn (Welsh) on SMS."""
+    await organiser(tx, "admin", telegram_id=organiser_telegram_id)
+    for name, lang, phone_number in (("Aisha", "en", "+447400100001"), ("Siôn", "cy", "+447400100002")):
+        sid = await person(tx, phone_number=phone_number, name=name)
+        await tx.execute("UPDATE supporters SET language = ? WHERE id = ?", (lang, sid))

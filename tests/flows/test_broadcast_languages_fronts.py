@@ -15,6 +15,7 @@ from flows.organiser.broadcasts import compose
 from storage import broadcasts as store
 from storage.broadcasts import Audience
 from tests.flows.broadcast_support import NOW, organiser, person
+from tests.flows.broadcast_support import wales as seed_wales
 from tests.harness import Harness
 
 ORG = "42"
@@ -26,10 +27,7 @@ WELSH = "Helo {first_name}, mae'r rali ddydd Sadwrn. Dewch â ffrind i'r ŵyl!"
 async def wales(tmp_path, clock):
     h = await Harness.create(tmp_path, settings=WALES, clock=clock)
     async with h.db.transaction() as tx:
-        await organiser(tx, "admin", telegram_id=int(ORG))
-        for name, lang, phone in (("Aisha", "en", "+447400100001"), ("Siôn", "cy", "+447400100002")):
-            sid = await person(tx, phone_number=phone, name=name)
-            await tx.execute("UPDATE supporters SET language = ? WHERE id = ?", (lang, sid))
+        await seed_wales(tx, int(ORG))
     yield h
     await h.close()
 

@@ -25,7 +25,8 @@ from storage import events as events_store
 from storage import supporters
 from storage.broadcasts import Audience
 from tests.flows import events_support as es
-from tests.flows.broadcast_support import organiser, person
+from tests.flows.broadcast_support import person
+from tests.flows.broadcast_support import wales as seed_wales
 from tests.flows.test_catalogues import _Pseudo
 from tests.flows.test_pseudo_locale import _unmarked
 from tests.harness import Harness
@@ -47,10 +48,7 @@ async def _speaks(h: Harness, channel: str, address: str, lang: str) -> None:
 async def wales(tmp_path, clock):
     h = await Harness.create(tmp_path, settings=WALES, clock=clock)
     async with h.db.transaction() as tx:
-        await organiser(tx, "admin", telegram_id=int(ORG))
-        for name, lang, phone in (("Aisha", "en", "+447400100001"), ("Siôn", "cy", "+447400100002")):
-            sid = await person(tx, phone_number=phone, name=name)
-            await tx.execute("UPDATE supporters SET language = ? WHERE id = ?", (lang, sid))
+        await seed_wales(tx, int(ORG))
     await _speaks(h, "telegram", ORG, "cy")
     yield h
     await h.close()
