@@ -263,8 +263,11 @@ class Dispatcher:
         self._registered = True
         if requeued or unknown:
             log.warning("claims of workers gone: %d queued again, %d marked unknown", requeued, unknown)
+        # Who has not beaten since this worker joined, among those still beating (a worker silent for
+        # longer than its heartbeat's interval is dead or cut off: it sends nothing, so it is not waited for).
         joined = parse_ts(seen[self.owner][0]) if self.owner in seen else now
-        waiting = sum(parse_ts(beat) < joined + timedelta(seconds=1)
+        beating = now - timedelta(seconds=LEASE_SECONDS / 3 + 5)
+        waiting = sum(beating <= parse_ts(beat) < joined + timedelta(seconds=1)
                       for other, (_, beat) in seen.items() if other != self.owner)
         if first or self._joining:
             self._joining = waiting > 0

@@ -96,6 +96,16 @@ async def test_a_joining_worker_sends_nothing_until_the_others_count_it_in_their
     assert first.channels["telegram"].pacer.rate == 75
     await joining.heartbeat()
     assert joining._room("telegram") > 0  # …and `joining` may send its 75
+    # A worker that stopped beating (killed) is not waited for once its heartbeat is overdue.
+    clock.advance(seconds=30)
+    late = _dispatcher(workers[2], clock, "late", rate=150)
+    await first.heartbeat()
+    await late.heartbeat()
+    assert late._room("telegram") == 0  # `first` beats, `joining` is silent for 30 s
+    clock.advance(seconds=2)
+    await first.heartbeat()  # `first` has counted `late`; `joining` (silent) is not waited for
+    await late.heartbeat()
+    assert late._room("telegram") > 0
 
 
 async def test_a_dead_workers_claims_are_recovered_and_a_live_ones_are_not(db, workers, clock):
