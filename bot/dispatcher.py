@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from bot.channels.base import Channel, SendError
 from bot.commit_group import CommitGroup
@@ -101,6 +102,9 @@ class Dispatcher:
         # Outcomes whose recording failed (a deadlock, a lost connection): still our claims, recorded
         # at the next heartbeat, so a row is never left `sending` by a worker that is alive.
         self._unrecorded: list[_Finished] = []
+        # The send under way for each row: a claim recovered while this worker was cut off, queued
+        # again and claimed by it once more, must not start a second send beside the first.
+        self._live: dict[int, asyncio.Task[None]] = {}
 
     async def recover(self, *, others_gone: bool = True) -> tuple[int, int]:
         """Claims of instances that are gone: rows never handed to a provider are queued again; rows
@@ -217,18 +221,26 @@ class Dispatcher:
         async with self.db.transaction() as tx:
             rows = await outbox.claim(tx, name, now, limit, address, owner=self.owner,
                                       lease_until=now + timedelta(seconds=LEASE_SECONDS))
-        sends, pacing, wake = self._sends[name], self._pacing[name], self._wake[name]
+        sends, pacing, wake, live = self._sends[name], self._pacing[name], self._wake[name], self._live
+        if rows and self._unrecorded:  # claimed again: what was left to record belongs to the old claim
+            again = {row.id for row in rows}
+            self._unrecorded = [f for f in self._unrecorded if f.row.id not in again]
 
-        def done(task: asyncio.Task[None]) -> None:
+        def done(row_id: int, task: asyncio.Task[None]) -> None:
             sends.discard(task)
             pacing.discard(task)
+            if live.get(row_id) is task:
+                del live[row_id]
             wake.set()
 
         for row in rows:
+            if row.id in live:  # still on its way under an earlier claim of ours: that send carries on, once
+                continue
             task = asyncio.create_task(self._deliver(name, row), name=f"send-{name}-{row.id}")
+            live[row.id] = task
             sends.add(task)
             pacing.add(task)
-            task.add_done_callback(done)
+            task.add_done_callback(partial(done, row.id))
         return len(rows)
 
     async def _idle_wait(self, name: str) -> float:

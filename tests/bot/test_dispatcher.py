@@ -160,3 +160,59 @@ async def test_an_outcome_that_could_not_be_recorded_is_recorded_later_not_left_
     assert len(harness.channels["sms"].pop("+447400123456")) == 2  # they went out once
     await dispatcher.stop()
     assert await _statuses(harness) == [("sent", 1, None), ("sent", 1, None)]
+
+
+async def test_an_outcome_left_to_record_is_dropped_when_the_row_is_claimed_again(harness):
+    """Cut off, a worker could not record that a send failed and should be retried; its claim ran
+    out and was queued again by another worker; it claimed the row once more and is sending it when
+    its heartbeat comes to record the old outcome. That outcome belongs to the old claim: recorded,
+    it would queue the row again under the new send, and the supporter would get it twice."""
+    await _queue(harness)
+    dispatcher = Dispatcher(harness.db, harness.channels, harness.clock)
+    write, failures = dispatcher._finished._write, []
+
+    async def failing_once(done):
+        if not failures:
+            failures.append(len(done))
+            raise RuntimeError("connection terminated")
+        await write(done)
+
+    dispatcher._finished._write = failing_once
+    box = harness.channels["sms"]
+    box.fail_next(SendError("429", retryable=True, code="20429"), times=1)
+    assert await dispatcher.drain_once("sms") == 1  # not sent; "retry" could not be recorded
+    async with harness.db.transaction() as tx:  # the claim recovered by another worker: queued again
+        await tx.execute("UPDATE outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL")
+    send = box.send
+
+    async def heartbeat_mid_send(row, reply):
+        await dispatcher._record_late()
+        return await send(row, reply)
+
+    box.send = heartbeat_mid_send
+    assert await dispatcher.drain_once("sms") == 1
+    box.send = send
+    while await dispatcher.drain_once("sms"):
+        pass
+    assert len(box.pop("+447400123456")) == 1
+    assert [s for s, _, _ in await _statuses(harness)] == ["sent"]
+
+
+async def test_a_row_claimed_again_while_its_earlier_send_is_under_way_is_sent_once(harness):
+    await _queue(harness)
+    dispatcher = Dispatcher(harness.db, harness.channels, harness.clock)
+    box, send, again = harness.channels["sms"], harness.channels["sms"].send, []
+
+    async def slow(row, reply):
+        if not again:  # meanwhile the claim is recovered, queued again and claimed by us once more
+            async with harness.db.transaction() as tx:
+                await tx.execute("UPDATE outbox SET status = 'queued', claimed_by = NULL, handed_at = NULL")
+            again.append(await dispatcher._claim("sms", 10))
+        return await send(row, reply)
+
+    box.send = slow
+    await dispatcher.drain_once("sms")
+    while await dispatcher.drain_once("sms"):
+        pass
+    assert again == [1]
+    assert len(box.pop("+447400123456")) == 1
