@@ -59,6 +59,7 @@ def test_a_wrong_address_is_said_at_once_and_the_icon_is_served(service: Sandbox
     page.get_by_label("phone number or Telegram id").fill("not a number")
     page.get_by_text("expected a phone number").wait_for(timeout=3000)
     page.get_by_role("button", name="Switch").click()
-    assert page.get_by_role("button", name="Send").is_disabled()
+    from playwright.sync_api import expect  # noqa: PLC0415 - only where the browser fixture found playwright
+    expect(page.get_by_role("button", name="Send")).to_be_disabled(timeout=3000)  # once the page has handled it
     icon = httpx.get(service.base + "/favicon.ico", timeout=5)
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
