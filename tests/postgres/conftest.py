@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -33,9 +34,9 @@ def in_schema(url: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A fresh, empty schema's URL (dropped after the test)."""
+@asynccontextmanager
+async def fresh_schema() -> AsyncIterator[str]:
+    """A fresh, empty schema's URL, dropped at the end (the test skips without a server)."""
     if not URL:
         pytest.skip(SKIP)
     schema = f"muster_test_{uuid.uuid4().hex[:12]}"
@@ -46,6 +47,13 @@ async def pg_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh, empty schema's URL (dropped after the test)."""
+    async with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

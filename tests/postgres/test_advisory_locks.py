@@ -4,7 +4,6 @@ lock, while two workers of one deployment (one schema) still take turns."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -12,22 +11,14 @@ import pytest
 
 from storage import imports, open_database
 from storage.postgres import PostgresDatabase, lock_key, upgrade
-from tests.postgres.conftest import SKIP, URL, in_schema
+from tests.postgres.conftest import fresh_schema
 
 
 @pytest.fixture
 async def other_url() -> AsyncIterator[str]:
     """A second schema of the same database: another deployment."""
-    if not URL:
-        pytest.skip(SKIP)
-    schema = f"muster_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(URL)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield in_schema(URL, schema)
-    finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
+    async with fresh_schema() as url:
+        yield url
 
 
 async def _holds(url: str, name: str) -> tuple[asyncpg.Connection, bool]:
