@@ -24,8 +24,11 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The suite is spread over every core (pytest-xdist); the reliability tests, which kill real
+# processes and time what the providers see, run after it with the machine to themselves.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --ignore=tests/reliability
+	$(BIN)/pytest tests/reliability
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_inbound.py

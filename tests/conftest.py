@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator
 
 import pytest
+
+# The command line's rich consoles read COLUMNS whenever they print, as in a shell, so a test can
+# widen the terminal with monkeypatch; a COLUMNS already set when they are made (pytest-xdist sets
+# one in its workers) would fix their width for good.
+os.environ.pop("COLUMNS", None)
 
 from flows.core.clock import FakeClock
 from storage import open_database
