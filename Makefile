@@ -24,10 +24,11 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# The suite is spread over every core (pytest-xdist); the reliability tests, which kill real
-# processes and time what the providers see, run after it with the machine to themselves.
+# The suite is spread over every core (pytest-xdist), a file's tests together and in order (a
+# module's tests may share one running service); the reliability tests, which kill real processes
+# and time what the providers see, run after it with the machine to themselves.
 test: lint
-	$(BIN)/pytest -n auto --ignore=tests/reliability
+	$(BIN)/pytest -n auto --dist loadfile --ignore=tests/reliability
 	$(BIN)/pytest tests/reliability
 
 bench: install-dev
