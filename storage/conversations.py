@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage.db import Tx, ts
+from storage import supporters
+from storage.db import Row, Tx, ts
 
 
 @dataclass
@@ -27,17 +28,31 @@ async def load_many(tx: Tx, supporter_ids: list[int], channel: str) -> dict[int,
         return {}
     marks = ", ".join("?" for _ in supporter_ids)
     rows = await tx.query(
-        "SELECT supporter_id, flow, step, data, choices, misses, updated_at FROM conversations "
-        f"WHERE channel = ? AND supporter_id IN ({marks})",
+        f"SELECT {_COLUMNS} FROM conversations WHERE channel = ? AND supporter_id IN ({marks})",
         [channel, *supporter_ids],
     )
-    return {
-        r["supporter_id"]: Conversation(
-            r["supporter_id"], channel, r["flow"], r["step"], json.loads(r["data"]),
-            json.loads(r["choices"]), r["misses"], r["updated_at"],
-        )
-        for r in rows
-    }
+    return {r["supporter_id"]: _conversation(r, channel) for r in rows}
+
+
+async def load_by_address(tx: Tx, channel: str, addresses: list[str]) -> dict[int, Conversation]:
+    """The conversations on a channel of the supporters behind these addresses, by supporter id: one
+    read that needs no ids, so it can go to the database with the read of the supporters themselves."""
+    column, values = supporters.identities(channel, addresses)
+    marks = ", ".join("?" for _ in values)
+    rows = await tx.query(
+        f"SELECT {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM conversations c "
+        f"JOIN supporters s ON s.id = c.supporter_id WHERE c.channel = ? AND s.{column} IN ({marks})",
+        [channel, *values],
+    )
+    return {r["supporter_id"]: _conversation(r, channel) for r in rows}
+
+
+_COLUMNS = "supporter_id, flow, step, data, choices, misses, updated_at"
+
+
+def _conversation(r: Row, channel: str) -> Conversation:
+    return Conversation(r["supporter_id"], channel, r["flow"], r["step"], json.loads(r["data"]),
+                        json.loads(r["choices"]), r["misses"], r["updated_at"])
 
 
 def save(tx: Tx, conv: Conversation, now: datetime) -> None:

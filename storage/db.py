@@ -5,7 +5,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence, Set
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -60,12 +60,33 @@ def unusable(path: str, exc: BaseException) -> DatabaseUnusable:
     return DatabaseUnusable(f"{path} {reason}")
 
 
+@lru_cache(maxsize=1024)
+def _target(sql: str) -> tuple[str, bool] | None:
+    """The table a write names, and whether it deletes there; None when it cannot be told."""
+    target = _WRITE_TARGET.match(sql)
+    return None if target is None else (target.group("table").lower(), bool(target.group("delete")))
+
+
+@lru_cache(maxsize=1024)
+def _words(sql: str) -> frozenset[str]:
+    """The words of a statement (its tables among them), lower case; a statement's text is fixed."""
+    return frozenset(re.findall(r"\w+", sql.lower()))
+
+
 def ts(moment: datetime) -> str:
     """A UTC timestamp in the one fixed-width text form stored everywhere (sorts as text):
     2026-12-02T18:53:57.899639Z. One message writes the same moment many times: remembered."""
+    global _last
+    last = _last
+    if moment is last[0]:  # the same moment again: a message stamps its rows with one
+        return last[1]
     if moment.tzinfo is None:
         raise ValueError("naive datetime: times must carry a timezone")
-    return _utc_text(moment)
+    _last = (moment, _utc_text(moment))
+    return _last[1]
+
+
+_last: tuple[datetime | None, str] = (None, "")
 
 
 @lru_cache(maxsize=4096)
@@ -115,9 +136,18 @@ class Tx:
 
     def __init__(self, conn: aiosqlite.Connection, cascades: dict[str, set[str]] | None = None) -> None:
         self._conn = conn
+        self._begin(cascades)
+
+    def _begin(self, cascades: dict[str, set[str]] | None) -> None:
         self._cascades = cascades  # table → the tables a delete there can change; None: not known
         self._pending: dict[str, list[Params]] = {}
         self._tables: set[str] | None = set()  # tables with pending writes; None: unknown, flush always
+        # What the reads run by read_ahead() returned, by statement and parameters, with the words
+        # (tables) each names, none for a read made with own_writes=False; an entry goes when a
+        # write names one of them.
+        self._kept: dict[tuple[str, tuple[Any, ...]], tuple[list[Row], frozenset[str]]] = {}
+        self._kept_words: frozenset[str] = frozenset()  # every word the kept reads name
+        self._keeping = False
 
     def write(self, sql: str, params: Params = ()) -> None:
         self._pending.setdefault(sql, []).append(params)
@@ -128,27 +158,49 @@ class Tx:
         self._note(sql)
 
     def _note(self, sql: str) -> None:
+        if self._tables is None and not self._kept:
+            return
+        reached = self._reached(sql)
+        if self._kept:
+            self._forget(reached)
         if self._tables is None:
             return
-        target = _WRITE_TARGET.match(sql)
-        if target is None:
+        if reached is None:
             self._tables = None
-            return
-        table = target.group("table").lower()
-        if not target.group("delete"):
-            self._tables.add(table)
-        elif self._cascades is not None and table in self._cascades:
-            self._tables |= self._cascades[table]
         else:
-            self._tables = None
+            self._tables |= reached
+
+    def _reached(self, sql: str) -> Set[str] | None:
+        """The tables a write can change (a delete's cascades included); None when not known."""
+        target = _target(sql)
+        if target is None:
+            return None
+        table, delete = target
+        if not delete:
+            return frozenset((table,))
+        if self._cascades is not None and table in self._cascades:
+            return self._cascades[table]
+        return None
+
+    def _forget(self, tables: Set[str] | None) -> None:
+        """Drop the kept reads that name any of these tables (all of them when not known), but for
+        those made with own_writes=False, which did not look for this transaction's writes anyway."""
+        if tables is not None and tables.isdisjoint(self._kept_words):
+            return  # the usual case: a write to a table no kept read names
+        self._kept = {k: v for k, v in self._kept.items()
+                      if not v[1] or (tables is not None and tables.isdisjoint(v[1]))}
+        self._kept_words = frozenset().union(*(v[1] for v in self._kept.values()))
+
+    @staticmethod
+    def _is_read(sql: str) -> bool:
+        return sql.lstrip()[:6].upper() == "SELECT"
 
     def _must_flush(self, sql: str) -> bool:
         if not self._pending:
             return False
-        if self._tables is None or not sql.lstrip()[:6].upper() == "SELECT":
+        if self._tables is None or not self._is_read(sql):
             return True  # a write keeps its place in the order of writes
-        words = set(re.findall(r"\w+", sql.lower()))
-        return not self._tables.isdisjoint(words)
+        return not self._tables.isdisjoint(_words(sql))
 
     async def flush(self) -> None:
         pending, self._pending, self._tables = self._pending, {}, set()
@@ -158,6 +210,31 @@ class Tx:
             elif rows:
                 await self._conn.executemany(sql, rows)
 
+    async def together(self, *reads: Awaitable[Any]) -> list[Any]:
+        """Await these at once: their statements are queued together on the database's thread, one
+        round trip for all instead of one each. Each must be a read, except that the first may be a
+        write: should it fail, what runs behind it only reads."""
+        results = await asyncio.gather(*reads, return_exceptions=True)
+        for result in results:  # every one has finished: the first failure is the one raised
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
+    async def read_ahead(self, reads: Iterable[Awaitable[Any]]) -> None:
+        """Run reads a batch's steps are about to ask for, together (`together()`), keeping what
+        each SELECT returned: the same SELECT with the same parameters asked again in this
+        transaction is answered from what was kept, until a write names one of its tables."""
+        reads = list(reads)
+        if not reads:
+            return
+        if self._pending:
+            await self.flush()  # the reads queue together: none may flush while another waits
+        self._keeping = True
+        try:
+            await self.together(*reads)
+        finally:
+            self._keeping = False
+
     async def query(self, sql: str, params: Params = (), *, own_writes: bool = True) -> list[Row]:
         """Run a statement now (after pending writes to the tables it names); RETURNING gives ids.
 
@@ -165,8 +242,22 @@ class Tx:
         for a check that a unique index backs anyway, where a clash with a buffered write then
         fails when it is flushed (at commit: ConstraintFailed) instead.
         """
+        read = self._is_read(sql)
+        key = (sql, tuple(params.items()) if isinstance(params, dict) else tuple(params))
+        if read and (kept := self._kept.get(key)) is not None:
+            return list(kept[0])
         if own_writes and self._must_flush(sql):
             await self.flush()
+        if not read and self._kept:
+            self._forget(self._reached(sql))
+        rows = await self._fetch(sql, params)
+        if read and self._keeping:
+            words = _words(sql) if own_writes else frozenset()
+            self._kept[key] = (rows, words)
+            self._kept_words |= words
+        return list(rows)
+
+    async def _fetch(self, sql: str, params: Params) -> list[Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 
     async def one(self, sql: str, params: Params = (), *, own_writes: bool = True) -> Row | None:
@@ -181,6 +272,8 @@ class Tx:
         """Run a write now and return the number of rows it changed."""
         if self._pending:
             await self.flush()
+        if self._kept:
+            self._forget(self._reached(sql))
         cursor = await self._conn.execute(sql, params)
         try:
             return cursor.rowcount

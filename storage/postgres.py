@@ -30,7 +30,7 @@ import os
 import re
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -275,9 +275,7 @@ class PgTx(Tx):
     def __init__(self, conn: asyncpg.Connection, database: PostgresDatabase) -> None:
         self._pg = conn
         self._database = database
-        self._cascades = database._cascades
-        self._pending: dict[str, list[Params]] = {}
-        self._tables: set[str] | None = set()
+        self._begin(database._cascades)
 
     def _args(self, sql: str, params: Params) -> tuple[str, Sequence[Any]]:
         text, names = self._database.translate(sql)
@@ -300,9 +298,20 @@ class PgTx(Tx):
                     texts = [self._args(sql, r) for r in rows]
                     await self._pg.executemany(texts[0][0], [a for _, a in texts])
 
-    async def query(self, sql: str, params: Params = (), *, own_writes: bool = True) -> list[Row]:
-        if own_writes and self._must_flush(sql):
-            await self.flush()
+    async def together(self, *reads: Awaitable[Any]) -> list[Any]:
+        """One after another: a connection runs one statement at a time (asyncpg refuses two)."""
+        results: list[Any] = []
+        for n, read in enumerate(reads):
+            try:
+                results.append(await read)
+            except BaseException:
+                for rest in reads[n + 1:]:  # never to run: closed, not left to warn
+                    if isinstance(rest, Coroutine):
+                        rest.close()
+                raise
+        return results
+
+    async def _fetch(self, sql: str, params: Params) -> list[Row]:
         text, args = self._args(sql, params)
         with _constraints():
             return cast(list[Row], await self._pg.fetch(text, *args))
@@ -310,6 +319,8 @@ class PgTx(Tx):
     async def execute(self, sql: str, params: Params = ()) -> int:
         if self._pending:
             await self.flush()
+        if self._kept:
+            self._forget(self._reached(sql))
         text, args = self._args(sql, params)
         with _constraints():
             return _count(await self._pg.execute(text, *args))

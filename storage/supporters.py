@@ -88,23 +88,40 @@ async def find_or_create_many(
     tx: Tx, channel: str, addresses: list[str], now: datetime
 ) -> dict[str, Supporter]:
     """The supporters behind these addresses on one channel, creating the missing ones (two queries)."""
-    column, _ = _identity(channel, "0")
-    values = [_identity(channel, a)[1] for a in addresses]
+    found = await find_many(tx, channel, addresses)
+    found.update(await create_many(tx, channel, [a for a in addresses if a not in found], now))
+    return found
+
+
+async def find_many(tx: Tx, channel: str, addresses: list[str]) -> dict[str, Supporter]:
+    """The supporters behind those of these addresses on one channel that have one, by address."""
+    column, values = identities(channel, addresses)
     marks = ", ".join("?" for _ in values)
-    found = {
+    return {
         str(row[column]): Supporter.from_row(row)
         for row in await tx.query(f"SELECT {_COLUMNS} FROM supporters WHERE {column} IN ({marks})", values)
     }
-    missing = [v for v in dict.fromkeys(values) if str(v) not in found]
-    if missing:
-        stamp = ts(now)
-        rows = ", ".join("(?, ?)" for _ in missing)
-        params = [p for v in missing for p in (v, stamp)]
+
+
+async def create_many(tx: Tx, channel: str, addresses: list[str], now: datetime) -> dict[str, Supporter]:
+    """New supporters for these addresses on one channel (none of them known yet), by address."""
+    column, missing = identities(channel, list(dict.fromkeys(addresses)))
+    if not missing:
+        return {}
+    stamp = ts(now)
+    rows = ", ".join("(?, ?)" for _ in missing)
+    params = [p for v in missing for p in (v, stamp)]
+    return {
+        str(row[column]): Supporter.from_row(row)
         for row in await tx.query(
-            f"INSERT INTO supporters ({column}, created_at) VALUES {rows} RETURNING {_COLUMNS}", params
-        ):
-            found[str(row[column])] = Supporter.from_row(row)
-    return found
+            f"INSERT INTO supporters ({column}, created_at) VALUES {rows} RETURNING {_COLUMNS}", params)
+    }
+
+
+def identities(channel: str, addresses: list[str]) -> tuple[str, list[Any]]:
+    """The supporters column a channel's addresses are kept in, and these addresses as stored there."""
+    column = IDENTITY[channel]
+    return column, [int(a) for a in addresses] if column == "telegram_id" else list(addresses)
 
 
 def update(tx: Tx, supporter: Supporter, **changes: Any) -> None:

@@ -49,6 +49,9 @@ class Context:
         self.send_when_opted_out = False
         # The sender is over the flood limit: only their consent keywords are being answered.
         self.throttled = False
+        # What a step's read-ahead (flows.core.routes.Flow.ahead) chose for the step to use: a
+        # candidate referral code it has already looked up, say.
+        self.ahead: dict[str, Any] = {}
         self.text = inbound.text.strip()
         self.args = ""  # what followed a keyword, as typed
         self.choice, self.picked = self._resolve_choice()

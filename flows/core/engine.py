@@ -154,24 +154,36 @@ class Engine:
     async def _handle_batch(self, tx: Tx, batch: list[Inbound]) -> list[Handled]:
         now = self.clock.now()
         ids = [m.provider_id or f"local:{uuid.uuid4().hex}" for m in batch]
-        fresh = await inbound.claim_new(tx, ids, now)
+        addresses: dict[str, list[str]] = {}
+        for m in batch:
+            addresses.setdefault(m.channel, []).append(m.address)
+        # One round trip for the batch's dedupe records and what is known of its senders: the
+        # claim first, the reads behind it.
+        reads = [r for channel, some in addresses.items()
+                 for r in (supporters.find_many(tx, channel, some), conversations.load_by_address(tx, channel, some))]
+        fresh, *known = await tx.together(inbound.claim_new(tx, ids, now), *reads)
         todo = [m for m, pid in zip(batch, ids, strict=True) if pid in fresh]
         people: dict[tuple[str, str], supporters.Supporter] = {}
         states: dict[tuple[str, int], Conversation] = {}
-        for channel in {m.channel for m in todo}:
-            found = await supporters.find_or_create_many(
-                tx, channel, [m.address for m in todo if m.channel == channel], now
-            )
+        for n, channel in enumerate(addresses):
+            found, loaded = known[2 * n], known[2 * n + 1]
+            new = [m.address for m in todo if m.channel == channel and m.address not in found]
+            found.update(await supporters.create_many(tx, channel, new, now))
             people.update({(channel, a): s for a, s in found.items()})
-            loaded = await conversations.load_many(tx, [s.id for s in found.values()], channel)
             states.update({(channel, sid): c for sid, c in loaded.items()})
-        throttled = set()
+        contexts = []
         for message in todo:
             person = people[(message.channel, message.address)]
             conv = states.get((message.channel, person.id)) or Conversation(person.id, message.channel)
             ctx = Context(tx, message, person, conv, self.clock, self.settings, routes.TABLE)
             self._expire(ctx)
             language.first_contact(ctx)
+            contexts.append(ctx)
+        # The reads the messages' steps will ask for, together: one round trip rather than one each.
+        await tx.read_ahead(read for ctx in contexts for read in routes.read_ahead(ctx))
+        throttled = set()
+        for ctx in contexts:
+            message, conv = ctx.inbound, ctx.conversation
             flood = self._flood(message, ctx.now.timestamp())
             ctx.throttled = bool(flood)
             try:

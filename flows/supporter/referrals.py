@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Awaitable
 
 from flows.core.context import Context
 from storage import referrals, supporters
@@ -26,16 +27,29 @@ def clean(code: str) -> str | None:
 
 
 async def code_for(ctx: Context) -> str:
-    """The supporter's referral code, created on first use."""
+    """The supporter's referral code, created on first use (the candidate read ahead first)."""
     person = ctx.supporter
     if person.referral_code:
         return person.referral_code
-    while True:
-        code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-        if not await referrals.code_taken(ctx.tx, code):
-            break
+    code = ctx.ahead.pop(_CANDIDATE, None) or _new_code()
+    while await referrals.code_taken(ctx.tx, code):
+        code = _new_code()
     supporters.update(ctx.tx, person, referral_code=code)
     return code
+
+
+def code_ahead(ctx: Context) -> list[Awaitable[bool]]:
+    """For a step about to give out a code (code_for): a candidate, and the read of whether it is taken."""
+    if ctx.supporter.referral_code:
+        return []
+    return [referrals.code_taken(ctx.tx, ctx.ahead.setdefault(_CANDIDATE, _new_code()))]
+
+
+_CANDIDATE = "referral_code"
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 
 def link_for(ctx: Context, code: str) -> str:

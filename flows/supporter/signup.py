@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -334,6 +335,25 @@ async def _complete(ctx: Context, consented: bool) -> None:
     # On Telegram, offer to share a phone number (links an SMS record to this account).
     ctx.reply("\n".join(lines), request_contact=ctx.channel == "telegram" and not person.phone)
 
+
+# -- what the steps are about to read (flows.core.routes.Flow.ahead) ---------------------------------
+def _postcode_ahead(ctx: Context) -> list[Awaitable[Any]]:
+    found = postcodes.parse(ctx.text) if ctx.choice is None else None
+    return [groups.covering(ctx.tx, [found.outward, found.area])] if found else []
+
+
+def _consent_ahead(ctx: Context) -> list[Awaitable[Any]]:
+    """An answer completes the sign-up (_complete): its welcome reads the events to come and gives
+    out a referral code."""
+    word = _word(ctx) if ctx.choice is None else ""
+    if not (ctx.choice in ("su:yes", "su:no") or answers.is_yes(word) or answers.is_no(word)):
+        return []
+    if ctx.conversation.data.get("update"):
+        return []
+    return [event_store.upcoming(ctx.tx, ctx.now, ctx.supporter.group_id, limit=1), *referrals.code_ahead(ctx)]
+
+
+AHEAD = {"postcode": _postcode_ahead, "consent": _consent_ahead}
 
 STEPS = {
     "name": name_step,
