@@ -1,10 +1,13 @@
 """Inbound throughput: N supporters each complete the whole sign-up through the running engine.
 
     python benchmarks/bench_inbound.py --n 20000 --concurrency 300
+    python benchmarks/bench_inbound.py --database-url postgresql://root@127.0.0.1:5432/test
 
 Prints JSON: messages, seconds, messages_per_s, p50_ms, p99_ms (per message, from
 submit to commit), and the floor measured in the same run: raw sqlite3 doing the same
 number of row writes per message, one transaction per message, with the same pragmas.
+With --database-url, the engine runs on PostgreSQL in a schema of its own (dropped after) and
+the floor is raw asyncpg doing the same, one transaction per message, in another.
 """
 from __future__ import annotations
 
@@ -15,12 +18,17 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 from flows.core.clock import SystemClock
 from flows.core.engine import Engine
 from flows.core.types import Inbound
 from storage import groups, open_database
+from storage.db import Database
 
 SCRIPT = ("JOIN", "Sam", "M1 1AE", "1 3", "sam@example.org", "YES")
 
@@ -33,12 +41,12 @@ async def _supporter(engine: Engine, n: int, latencies: list[float]) -> None:
         latencies.append(time.perf_counter() - started)
 
 
-async def run_engine(path: Path, n: int, concurrency: int) -> dict[str, float]:
+async def run_engine(path: Path | str, n: int, concurrency: int) -> dict[str, float]:
     db = await open_database(str(path))
     clock = SystemClock()
     async with db.transaction() as tx:
         await groups.add(tx, "Manchester", ["M"], clock.now())
-    changes_before = db.conn.total_changes
+    changes_before = await _changes(db)
     engine = Engine(db, clock)
     engine.start()
     latencies: list[float] = []
@@ -52,7 +60,7 @@ async def run_engine(path: Path, n: int, concurrency: int) -> dict[str, float]:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     await engine.stop()
-    writes = db.conn.total_changes - changes_before
+    writes = await _changes(db) - changes_before
     async with db.transaction() as tx:
         active = await tx.scalar("SELECT COUNT(*) FROM supporters WHERE status = 'active'")
         opted_in = await tx.scalar("SELECT COUNT(*) FROM consent_log WHERE action = 'opt_in'")
@@ -69,6 +77,11 @@ async def run_engine(path: Path, n: int, concurrency: int) -> dict[str, float]:
         "p99_ms": round(latencies[int(messages * 0.99) - 1] * 1000, 2),
         "row_writes_per_message": round(writes / messages, 2),
     }
+
+
+async def _changes(db: Database) -> int:
+    """Rows written so far (SQLite counts them; PostgreSQL: 0, see bench)."""
+    return int(db.conn.total_changes) if db.dialect == "sqlite" else 0
 
 
 def run_floor(path: Path, messages: int, writes_per_message: int) -> float:
@@ -88,10 +101,50 @@ def run_floor(path: Path, messages: int, writes_per_message: int) -> float:
     return messages / seconds
 
 
-async def bench(n: int, concurrency: int, workdir: Path) -> dict[str, float]:
-    result = await run_engine(workdir / "bench.db", n, concurrency)
-    floor = run_floor(workdir / "floor.db", result["messages"], max(1, round(result["row_writes_per_message"])))
-    result["sqlite_floor_messages_per_s"] = round(floor, 1)
+async def run_pg_floor(url: str, messages: int, writes_per_message: int) -> float:
+    """Raw asyncpg: the same row writes per message, each message its own transaction."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, a TEXT, b TEXT, c INTEGER)")
+        started = time.perf_counter()
+        for m in range(messages):
+            async with conn.transaction():
+                for w in range(writes_per_message):
+                    await conn.execute("INSERT INTO t (a, b, c) VALUES ($1, $2, $3)",
+                                       f"m{m}", "2026-01-01T00:00:00.000000Z", w)
+        return messages / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+def _in_schema(url: str, schema: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("search_path="))
+    return urlunsplit(parts._replace(query=f"{query}&search_path={schema}" if query else f"search_path={schema}"))
+
+
+async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "") -> dict[str, float]:
+    if not database_url:
+        result = await run_engine(workdir / "bench.db", n, concurrency)
+        floor = run_floor(workdir / "floor.db", result["messages"], max(1, round(result["row_writes_per_message"])))
+        result["sqlite_floor_messages_per_s"] = round(floor, 1)
+    else:
+        schemas = [f"muster_bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+        admin = await asyncpg.connect(database_url)
+        try:
+            for schema in schemas:
+                await admin.execute(f'CREATE SCHEMA "{schema}"')
+            result = await run_engine(_in_schema(database_url, schemas[0]), n, concurrency)
+            # The flows write the same rows on either backend: counted where it is exact, on SQLite.
+            counted = await run_engine(workdir / "count.db", 200, min(concurrency, 200))
+            result["row_writes_per_message"] = counted["row_writes_per_message"]
+            floor = await run_pg_floor(_in_schema(database_url, schemas[1]), int(result["messages"]),
+                                       max(1, round(result["row_writes_per_message"])))
+            result["postgres_floor_messages_per_s"] = round(floor, 1)
+        finally:
+            for schema in schemas:
+                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            await admin.close()
     result["n"], result["concurrency"] = n, concurrency
     return result
 
@@ -100,9 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="simulated supporters")
     parser.add_argument("--concurrency", type=int, default=300, help="supporters talking at once")
+    parser.add_argument("--database-url", default="", help="PostgreSQL server (a schema of its own, dropped after)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(asyncio.run(bench(args.n, args.concurrency, Path(tmp)))))
+        print(json.dumps(asyncio.run(bench(args.n, args.concurrency, Path(tmp), args.database_url))))
 
 
 if __name__ == "__main__":

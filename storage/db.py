@@ -5,7 +5,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence, Set
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable, Sequence, Set
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -71,6 +71,13 @@ def _target(sql: str) -> tuple[str, bool] | None:
 def _words(sql: str) -> frozenset[str]:
     """The words of a statement (its tables among them), lower case; a statement's text is fixed."""
     return frozenset(re.findall(r"\w+", sql.lower()))
+
+
+def close(reads: Iterable[Awaitable[Any]]) -> None:
+    """Close reads that will never be awaited (so none is left to warn that it was not)."""
+    for read in reads:
+        if isinstance(read, Coroutine):
+            read.close()
 
 
 def ts(moment: datetime) -> str:
@@ -224,14 +231,19 @@ class Tx:
         """Run reads a batch's steps are about to ask for, together (`together()`), keeping what
         each SELECT returned: the same SELECT with the same parameters asked again in this
         transaction is answered from what was kept, until a write names one of its tables."""
-        reads = list(reads)
-        if not reads:
+        made: list[Awaitable[Any]] = []
+        try:
+            made.extend(reads)
+        except BaseException:
+            close(made)
+            raise
+        if not made:
             return
         if self._pending:
             await self.flush()  # the reads queue together: none may flush while another waits
         self._keeping = True
         try:
-            await self.together(*reads)
+            await self.together(*made)
         finally:
             self._keeping = False
 

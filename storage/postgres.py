@@ -30,7 +30,7 @@ import os
 import re
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,6 +51,7 @@ from storage.db import (
     Row,
     Tx,
     cascades,
+    close,
     ts,
 )
 
@@ -305,9 +306,7 @@ class PgTx(Tx):
             try:
                 results.append(await read)
             except BaseException:
-                for rest in reads[n + 1:]:  # never to run: closed, not left to warn
-                    if isinstance(rest, Coroutine):
-                        rest.close()
+                close(reads[n + 1:])  # never to run
                 raise
         return results
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from flows.core import keywords
 from flows.core.clock import Clock
 from flows.core.settings import FlowSettings
 from flows.core.texts import t
@@ -53,12 +54,20 @@ class Context:
         # candidate referral code it has already looked up, say.
         self.ahead: dict[str, Any] = {}
         self.text = inbound.text.strip()
+        self._word: str | None = None
         self.args = ""  # what followed a keyword, as typed
         self.choice, self.picked = self._resolve_choice()
 
     @property
     def channel(self) -> str:
         return self.inbound.channel
+
+    @property
+    def word(self) -> str:
+        """The text read as a keyword (flows.core.keywords.normalise), worked out once."""
+        if self._word is None:
+            self._word = keywords.normalise(self.text)
+        return self._word
 
     @property
     def router(self) -> Router:

@@ -180,7 +180,14 @@ class Engine:
             language.first_contact(ctx)
             contexts.append(ctx)
         # The reads the messages' steps will ask for, together: one round trip rather than one each.
-        await tx.read_ahead(read for ctx in contexts for read in routes.read_ahead(ctx))
+        # One failing fails the batch as its step would have: one by one, then an apology.
+        try:
+            await tx.read_ahead(read for ctx in contexts for read in routes.read_ahead(ctx))
+        except Exception as exc:
+            if space.is_full(exc):
+                raise
+            log.exception("a read ahead of the batch's steps failed")
+            raise StepFailed() from exc
         throttled = set()
         for ctx in contexts:
             message, conv = ctx.inbound, ctx.conversation

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 _PUNCTUATION = re.compile(r"[^\w\s/]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _BOT_NAME = re.compile(r"^(/\w+)@\w+")  # /start@muster_bot
 
 
-@lru_cache(maxsize=4096)  # routing reads one message's text several times over
 def normalise(text: str) -> str:
     """'  stop! ' → 'STOP'; 'Opt-out' → 'OPTOUT'; '/start@muster_bot x' → '/START X'."""
     text = _BOT_NAME.sub(r"\1", text.strip())

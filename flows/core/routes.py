@@ -101,7 +101,7 @@ ORGANISER_FLOWS = frozenset({event_admin.FLOW, broadcast_console.FLOW})
 
 def is_consent(ctx: Context) -> bool:
     """An opt-out/opt-in/help keyword: always handled, even for a sender being throttled."""
-    return ctx.choice is None and keywords.normalise(ctx.text) in CONSENT
+    return ctx.choice is None and ctx.word in CONSENT
 
 
 def read_ahead(ctx: Context) -> list[Awaitable[Any]]:
@@ -117,7 +117,7 @@ async def route(ctx: Context) -> None:
         if handler:
             await handler(ctx)
         return
-    whole = keywords.normalise(ctx.text)
+    whole = ctx.word
     if ctx.choice is None and whole in CONSENT:
         await CONSENT[whole](ctx)
         return
@@ -165,7 +165,7 @@ class Table:
 
     async def pass_on(self, ctx: Context) -> None:
         """A word that turned out not to be a consent keyword: route it as routing would have without it."""
-        handler = KEYWORDS.get(keywords.normalise(ctx.text))
+        handler = KEYWORDS.get(ctx.word)
         if handler:
             await handler(ctx)
             return

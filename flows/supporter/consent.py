@@ -9,7 +9,6 @@ With Twilio Advanced Opt-Out, Twilio answers on SMS itself: we record, and stay 
 """
 from __future__ import annotations
 
-from flows.core import keywords
 from flows.core.context import Context, Handler
 from flows.core.texts import DEFAULT_LANGUAGE, en, template
 from flows.supporter import menu, privacy, signup, web_signup
@@ -37,12 +36,12 @@ RESTART_WORDING = RESTART_WORDINGS["en"]
 
 def _provider_answers(ctx: Context) -> bool:
     """Twilio Advanced Opt-Out answers SMS keywords itself; a second answer from us would be noise."""
-    return ctx.channel == "sms" and ctx.settings.twilio_advanced_opt_out and keywords.normalise(ctx.text) not in WELSH
+    return ctx.channel == "sms" and ctx.settings.twilio_advanced_opt_out and ctx.word not in WELSH
 
 
 async def stop(ctx: Context) -> None:
     """Opt out on this channel: record it, end any flow, confirm once; then silence."""
-    if ctx.channel == "telegram" and keywords.normalise(ctx.text) == "CANCEL":
+    if ctx.channel == "telegram" and ctx.word == "CANCEL":
         await cancel(ctx)
         return
     ctx.finish()

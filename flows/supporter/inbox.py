@@ -21,7 +21,7 @@ async def keep(ctx: Context) -> bool:
     """Keep the message as an open inbox item when it is one the inbox keeps; True if kept."""
     if ctx.throttled or ctx.inbound.kind != "message" or ctx.inbound.choice is not None or ctx.choice:
         return False
-    if not keywords.normalise(ctx.text) or ctx.text.startswith("/"):
+    if not ctx.word or ctx.text.startswith("/"):
         return False
     if keywords.asks_to_stop(ctx.text):  # answered with the STOP question, not a question for organisers
         return False

@@ -11,7 +11,6 @@ import json
 import logging
 from typing import Any
 
-from flows.core import keywords
 from flows.core.context import Context
 from flows.core.texts import LANGUAGE_NAMES
 from flows.core.types import Choice, Document, Reply
@@ -109,7 +108,7 @@ async def delete(ctx: Context) -> None:
 
 
 async def confirm(ctx: Context) -> None:
-    word = keywords.normalise(ctx.text)
+    word = ctx.word
     if ctx.choice == YES or (ctx.choice is None and word in _YES_WORDS):
         await erase(ctx)
     elif ctx.choice == NO or (ctx.choice is None and word in _NO_WORDS):

@@ -15,7 +15,6 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from flows.core import keywords
 from flows.core.context import Context
 from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, en, t, template
 from flows.core.types import Choice
@@ -44,7 +43,7 @@ _EVENT_PAYLOAD = re.compile(r"^e_([a-z0-9]{4,32})$")
 
 
 def _word(ctx: Context) -> str:
-    return keywords.normalise(ctx.text)
+    return ctx.word
 
 
 def _skipped(ctx: Context) -> bool:
@@ -128,7 +127,7 @@ async def postcode_step(ctx: Context) -> None:
         ctx.goto("interests")
         _ask_interests(ctx)
         return
-    found = postcodes.parse(ctx.text) if ctx.choice is None else None
+    found = _postcode(ctx)
     if found is None:
         _miss(ctx, "signup.bad_postcode")
         return
@@ -337,8 +336,16 @@ async def _complete(ctx: Context, consented: bool) -> None:
 
 
 # -- what the steps are about to read (flows.core.routes.Flow.ahead) ---------------------------------
+def _postcode(ctx: Context) -> postcodes.Postcode | None:
+    """The postcode typed, parsed once for the step and its read-ahead."""
+    if "postcode" not in ctx.ahead:
+        ctx.ahead["postcode"] = postcodes.parse(ctx.text) if ctx.choice is None else None
+    found: postcodes.Postcode | None = ctx.ahead["postcode"]
+    return found
+
+
 def _postcode_ahead(ctx: Context) -> list[Awaitable[Any]]:
-    found = postcodes.parse(ctx.text) if ctx.choice is None else None
+    found = _postcode(ctx)
     return [groups.covering(ctx.tx, [found.outward, found.area])] if found else []
 
 

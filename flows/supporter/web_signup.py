@@ -24,7 +24,6 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from flows.core import keywords
 from flows.core.context import Context
 from flows.core.settings import FlowSettings
 from flows.core.texts import available, t
@@ -200,7 +199,7 @@ def _question(settings: FlowSettings, lang: str, data: dict[str, Any], event: Ev
 # -- the answer ----------------------------------------------------------------------------------------
 async def confirm(ctx: Context) -> None:
     """FLOWS[FLOW]['confirm']: the reply to the confirmation text."""
-    word = keywords.normalise(ctx.text) if ctx.choice is None else ""
+    word = ctx.word if ctx.choice is None else ""
     data = dict(ctx.conversation.data)
     if word in _YES:
         await _apply(ctx, data)

@@ -66,6 +66,42 @@ async def test_one_failing_message_does_not_spoil_its_batch(harness, monkeypatch
     assert "Sorry" in harness.channels["sms"].pop("+447400123452")[0]["text"]
 
 
+async def test_the_batchs_steps_reads_go_together_and_one_failing_spoils_only_its_message(harness, monkeypatch):
+    from flows.supporter import signup
+
+    people = [f"+44740012346{i}" for i in range(4)]
+    for person in people:
+        for text in ("JOIN", "Sam"):
+            await harness.say("sms", person, text)
+    statements: list[str] = []
+    await harness.db.conn.set_trace_callback(statements.append)
+    batch = [Inbound("sms", p, "M1 1AE", f"pc{i}", harness.clock.now()) for i, p in enumerate(people)]
+    assert not any(r.failed for r in await harness.engine.process(batch))
+    covering = [s for s in statements if "FROM group_areas" in s]
+    assert len(covering) == 4  # each asked once, ahead of its step, which found it kept
+
+    real = signup.AHEAD["postcode"]
+
+    def broken(ctx: Context):
+        if ctx.inbound.address == people[1]:
+            raise RuntimeError("boom")
+        return real(ctx)
+
+    monkeypatch.setitem(signup.AHEAD, "postcode", broken)
+    others = [f"+44740012347{i}" for i in range(3)]
+    for person in others:
+        for text in ("JOIN", "Sam"):
+            await harness.say("sms", person, text)
+    people[1] = others[1]
+    await harness.deliver()
+    batch = [Inbound("sms", p, "M1 1AE", f"pd{i}", harness.clock.now()) for i, p in enumerate(others)]
+    assert [r.failed for r in await harness.engine.process(batch)] == [False, True, False]
+    await harness.db.conn.set_trace_callback(None)
+    async with harness.db.transaction() as tx:
+        found = [await supporters.find(tx, "sms", p) for p in others]
+    assert [p.postcode for p in found] == ["M1 1AE", None, "M1 1AE"]
+
+
 async def test_two_messages_that_clash_at_commit_are_rerun_one_by_one(harness, monkeypatch):
     from flows.supporter import referrals
 
