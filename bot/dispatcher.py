@@ -85,6 +85,7 @@ class Dispatcher:
         self._wake = {name: asyncio.Event() for name in channels}
         self._workers: list[asyncio.Task[None]] = []
         self._sends: dict[str, set[asyncio.Task[None]]] = {name: set() for name in channels}
+        self._due: dict[str, str | None] = {}  # per channel, when the next queued row is due, as of the last claim
         self._pacing: dict[str, set[asyncio.Task[None]]] = {name: set() for name in channels}  # not yet handed over
         self._stopping = False
         self._handed = CommitGroup(self._write_handed)
@@ -190,7 +191,7 @@ class Dispatcher:
                 elif await self._claim(name, room) == room:
                     continue  # there may be more due
                 else:
-                    wait = await self._idle_wait(name)
+                    wait = self._idle_wait(name)
             except asyncio.CancelledError:
                 raise
             except DatabaseBusy as exc:  # another process held the write lock: nothing was claimed
@@ -219,8 +220,11 @@ class Dispatcher:
         """Claim up to `limit` due rows and start a send for each; returns how many."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            rows = await outbox.claim(tx, name, now, limit, address, owner=self.owner,
-                                      lease_until=now + timedelta(seconds=LEASE_SECONDS))
+            # With the claim, when the next row still queued is due: how long to wait if it fell short.
+            rows, self._due[name] = await tx.together(
+                outbox.claim(tx, name, now, limit, address, owner=self.owner,
+                             lease_until=now + timedelta(seconds=LEASE_SECONDS)),
+                outbox.next_due(tx, name))
         sends, pacing, wake, live = self._sends[name], self._pacing[name], self._wake[name], self._live
         if rows and self._unrecorded:  # claimed again: what was left to record belongs to the old claim
             again = {row.id for row in rows}
@@ -243,9 +247,8 @@ class Dispatcher:
             task.add_done_callback(partial(done, row.id))
         return len(rows)
 
-    async def _idle_wait(self, name: str) -> float:
-        async with self.db.transaction() as tx:
-            due = await outbox.next_due(tx, name)
+    def _idle_wait(self, name: str) -> float:
+        due = self._due.get(name)
         if due is None:
             return IDLE_POLL_SECONDS
         return min(IDLE_POLL_SECONDS, max(0.0, (parse_ts(due) - self.clock.now()).total_seconds()))

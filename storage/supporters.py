@@ -53,7 +53,8 @@ class Supporter:
 
     @classmethod
     def from_row(cls, row: Row) -> Supporter:
-        return cls(*[row[name] for name in _FIELDS])
+        """A row of `SELECT {_COLUMNS}` (or RETURNING it): the fields in their order."""
+        return cls(*row)
 
     def consent(self, channel: str) -> str:
         """'none', 'opted_in' or 'opted_out' on that channel."""
@@ -64,8 +65,7 @@ class Supporter:
         return None if value is None else str(value)
 
 
-_FIELDS = tuple(f.name for f in fields(Supporter))  # what from_row reads, by name, in order
-_COLUMNS = ", ".join(f.name for f in fields(Supporter))
+_COLUMNS = ", ".join(f.name for f in fields(Supporter))  # what from_row reads, in order
 
 
 def _identity(channel: str, address: str) -> tuple[str, Any]:

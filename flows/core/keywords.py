@@ -10,6 +10,8 @@ _BOT_NAME = re.compile(r"^(/\w+)@\w+")  # /start@muster_bot
 
 def normalise(text: str) -> str:
     """'  stop! ' → 'STOP'; 'Opt-out' → 'OPTOUT'; '/start@muster_bot x' → '/START X'."""
+    if text.isalnum():  # one word of letters and digits (most replies): nothing to take out
+        return text.upper()
     text = _BOT_NAME.sub(r"\1", text.strip())
     text = _PUNCTUATION.sub("", text)
     return _SPACES.sub(" ", text).strip().upper()
