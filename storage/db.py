@@ -73,6 +73,17 @@ def _words(sql: str) -> frozenset[str]:
     return frozenset(re.findall(r"\w+", sql.lower()))
 
 
+def _key(sql: str, params: Params) -> tuple[str, tuple[Any, ...]] | None:
+    """A read's statement and parameters as a key for what it returned; None when a parameter
+    cannot be one (a list, on PostgreSQL)."""
+    key = (sql, tuple(params.items()) if isinstance(params, dict) else tuple(params))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def close(reads: Iterable[Awaitable[Any]]) -> None:
     """Close reads that will never be awaited (so none is left to warn that it was not)."""
     for read in reads:
@@ -255,15 +266,15 @@ class Tx:
         fails when it is flushed (at commit: ConstraintFailed) instead.
         """
         read = self._is_read(sql)
-        key = (sql, tuple(params.items()) if isinstance(params, dict) else tuple(params))
-        if read and (kept := self._kept.get(key)) is not None:
+        key = _key(sql, params) if read and (self._kept or self._keeping) else None
+        if key is not None and (kept := self._kept.get(key)) is not None:
             return list(kept[0])
         if own_writes and self._must_flush(sql):
             await self.flush()
         if not read and self._kept:
             self._forget(self._reached(sql))
         rows = await self._fetch(sql, params)
-        if read and self._keeping:
+        if key is not None and self._keeping:
             words = _words(sql) if own_writes else frozenset()
             self._kept[key] = (rows, words)
             self._kept_words |= words
