@@ -49,5 +49,9 @@ def asks_to_stop(text: str) -> bool:
     as the providers match them; this reads the rest, in any case and with any punctuation. A
     message that says not to stop ("don't stop texting me") is not a request to stop.
     """
-    words = normalise(text)
-    return bool(words) and len(words) <= 160 and not _NOT_STOPPING.search(words) and bool(_STOP_REQUEST.search(words))
+    return stop_request(normalise(text))
+
+
+def stop_request(words: str) -> bool:
+    """asks_to_stop, for a text already normalised (Context.word)."""
+    return bool(words) and len(words) <= 160 and bool(_STOP_REQUEST.search(words)) and not _NOT_STOPPING.search(words)

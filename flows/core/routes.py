@@ -144,7 +144,7 @@ async def _step_or_menu(ctx: Context) -> None:
     is waiting for text they are writing.
     """
     conv = ctx.conversation
-    if ctx.choice is None and conv.flow not in ORGANISER_FLOWS and keywords.asks_to_stop(ctx.text):
+    if ctx.choice is None and conv.flow not in ORGANISER_FLOWS and keywords.stop_request(ctx.word):
         await consent.stop_request(ctx)
         return
     flow = FLOWS.get(conv.flow or "")

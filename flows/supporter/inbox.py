@@ -23,7 +23,7 @@ async def keep(ctx: Context) -> bool:
         return False
     if not ctx.word or ctx.text.startswith("/"):
         return False
-    if keywords.asks_to_stop(ctx.text):  # answered with the STOP question, not a question for organisers
+    if keywords.stop_request(ctx.word):  # answered with the STOP question, not a question for organisers
         return False
     if await ctx.roles():
         return False
