@@ -40,6 +40,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # Rows queued by another process (the CLI) cannot wake us, so an idle worker looks every second.
 IDLE_POLL_SECONDS = 1.0
 LEASE_SECONDS = 60.0  # a claim's lease; renewed every third of it while sends are in flight
+HEARTBEAT_SECONDS = LEASE_SECONDS / 3  # how often a worker beats and renews its leases
 JOINING_POLL_SECONDS = 2.0
 
 
@@ -281,7 +282,7 @@ class Dispatcher:
         # Who has not beaten since this worker joined, among those still beating (a worker silent for
         # longer than its heartbeat's interval is dead or cut off: it sends nothing, so it is not waited for).
         joined = parse_ts(seen[self.owner][0]) if self.owner in seen else now
-        beating = now - timedelta(seconds=LEASE_SECONDS / 3 + 5)
+        beating = now - timedelta(seconds=HEARTBEAT_SECONDS + 5)
         waiting = sum(beating <= parse_ts(beat) < joined + timedelta(seconds=1)
                       for other, (_, beat) in seen.items() if other != self.owner)
         if first or self._joining:
@@ -297,7 +298,7 @@ class Dispatcher:
 
     async def _renew_leases(self) -> None:
         while True:  # a joining worker asks more often whether the others have counted it yet
-            await asyncio.sleep(JOINING_POLL_SECONDS if self._joining else LEASE_SECONDS / 3)
+            await asyncio.sleep(JOINING_POLL_SECONDS if self._joining else HEARTBEAT_SECONDS)
             if self.db.shared:
                 try:
                     await self.heartbeat()

@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from bot.channels.telegram import _plan
-from bot.dispatcher import LEASE_SECONDS
+from bot.dispatcher import HEARTBEAT_SECONDS, LEASE_SECONDS
 from flows.core.settings import FlowSettings
 from flows.core.types import Reply
 from flows.organiser import sending
@@ -53,7 +53,7 @@ SUPPORTERS = int(os.environ.get("MUSTER_RELIABILITY_PG_SUPPORTERS", "10000"))
 KILLS = int(os.environ.get("MUSTER_RELIABILITY_PG_KILLS", "6"))
 RATE = 150  # messages (segments) a second per channel, configured on every worker
 WINDOW = BATCH * 2  # a worker has at most BATCH sends in flight on each of its two channels
-HEARTBEAT = LEASE_SECONDS / 3  # each worker learns how many share the rate at this interval
+HEARTBEAT = HEARTBEAT_SECONDS  # each worker learns how many share the rate at this interval
 SECRET_KEY = "reliability-secret-key-shared-by-workers"
 
 

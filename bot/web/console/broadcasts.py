@@ -67,6 +67,8 @@ def answer_names() -> dict[str, str]:
 def channel_names() -> dict[str, str]:
     return dict(zip(CHANNEL_MODES, (gettext("Any channel"), gettext("SMS only"), gettext("Telegram only")),
                     strict=True))
+
+
 def repeat_names() -> dict[str, str]:
     """How often a scheduled broadcast goes, in the reader's language."""
     return {"none": gettext("once"), "daily": gettext("every day"), "weekly": gettext("every week")}
