@@ -10,8 +10,10 @@ T = TypeVar("T")
 
 class CommitGroup(Generic[T]):
     """`add(item)` returns once `write(items)` has committed the item with every other item added in
-    the same turn of the event loop (or the next). A waiter that is cancelled does not take its item
-    back: once asked for, the write happens."""
+    the same turn of the event loop (or the next), or, while a write is under way, with every item
+    added until it ends: one write at a time, and those asked for meanwhile go together in the next
+    (the database takes one transaction at a time anyway). A waiter that is cancelled does not take
+    its item back: once asked for, the write happens."""
 
     def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
         self._write = write
@@ -22,7 +24,8 @@ class CommitGroup(Generic[T]):
         loop = asyncio.get_running_loop()
         if self._batch is None:
             self._batch = ([], [])
-            loop.call_soon(self._start_flush)
+            if not self._flushes:  # otherwise the write under way starts this one when it ends
+                loop.call_soon(self._start_flush)
         items, waiters = self._batch
         items.append(item)
         # One future per waiter: cancelling it cancels only this wait, never the write.
@@ -31,9 +34,15 @@ class CommitGroup(Generic[T]):
         await waiter
 
     def _start_flush(self) -> None:
+        if self._batch is None or self._flushes:
+            return
         task = asyncio.get_running_loop().create_task(self._flush())
         self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        self._start_flush()  # what was added while it ran
 
     async def _flush(self) -> None:
         assert self._batch is not None

@@ -3,7 +3,9 @@
 At most once: rows are committed as `sending` (owned by this instance, for a lease) before the
 provider is called, as handed over just before, and as `sent`/`failed` after; a crash in between
 leaves them `sending`, and the next owner of the database marks those handed over `unknown` for
-organisers to see. Only errors known to mean "not sent" are retried.
+organisers to see. A row whose pacing lets it go the moment it is claimed is handed over in the
+claim's own transaction; the others when their turn comes. Only errors known to mean "not sent"
+are retried.
 
 No head-of-line blocking: each send is its own task, so a hung provider request holds one slot of
 the in-flight window (`batch`), never the channel; claims look at most about a second of pacing
@@ -18,7 +20,7 @@ import socket
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -31,7 +33,7 @@ from flows.core.types import Reply
 from flows.organiser import reports
 from flows.verdicts import delivery
 from storage import instances, outbox
-from storage.db import Database, DatabaseBusy, parse_ts
+from storage.db import Database, DatabaseBusy, Tx, parse_ts
 from storage.outbox import OutboxRow, Outcome
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,14 @@ _BASE_RATES: weakref.WeakKeyDictionary[Pacer, float | None] = weakref.WeakKeyDic
 
 class _Lost(Exception):
     """The row's claim was recovered by another worker before its hand-over was recorded: not ours to send."""
+
+
+@dataclass
+class _Booked:
+    """A claimed row's reply and its pacing slot, booked when it was claimed."""
+    reply: Reply
+    at: float  # the moment of its slot (the clock's timestamp)
+    handed: bool  # its hand-over was committed with the claim: it goes at once
 
 
 @dataclass
@@ -89,8 +99,9 @@ class Dispatcher:
         self._due: dict[str, str | None] = {}  # per channel, when the next queued row is due, as of the last claim
         self._pacing: dict[str, set[asyncio.Task[None]]] = {name: set() for name in channels}  # not yet handed over
         self._stopping = False
-        self._handed = CommitGroup(self._write_handed)
-        self._finished = CommitGroup(self._write_finished)
+        # Hand-overs (row ids, committed before their sends) and outcomes (after theirs) share
+        # transactions: two a cycle with the claim, not three.
+        self._records: CommitGroup[int | _Finished] = CommitGroup(self._write_records)
         # Several workers on one database (PostgreSQL) share each channel's rate: each paces at its
         # share, the configured rate divided by the workers alive at the last heartbeat. A worker that
         # joins others sends nothing until each of them has beaten since, and so paces at the smaller
@@ -153,8 +164,7 @@ class Dispatcher:
             for task in late:
                 task.cancel()
             await asyncio.gather(*sends, return_exceptions=True)
-        await self._handed.drain()
-        await self._finished.drain()
+        await self._records.drain()
         await self._record_late()
         try:
             async with self.db.transaction() as tx:
@@ -176,9 +186,11 @@ class Dispatcher:
     def alive(self) -> bool:
         return bool(self._workers) and all(not t.done() for t in self._workers)
 
-    def wake(self) -> None:
-        for event in self._wake.values():
-            event.set()
+    def wake(self, channels: Iterable[str] | None = None) -> None:
+        """Look at the outbox now: rows were queued on these channels (None: on any)."""
+        for name in self._wake if channels is None else channels:
+            if name in self._wake:
+                self._wake[name].set()
 
     def _seconds(self) -> float:
         return self.clock.now().timestamp()
@@ -220,13 +232,19 @@ class Dispatcher:
     async def _claim(self, name: str, limit: int, address: str | None = None) -> int:
         """Claim up to `limit` due rows and start a send for each; returns how many."""
         now = self.clock.now()
+        sends, pacing, wake, live = self._sends[name], self._pacing[name], self._wake[name], self._live
         async with self.db.transaction() as tx:
             # With the claim, when the next row still queued is due: how long to wait if it fell short.
             rows, self._due[name] = await tx.together(
                 outbox.claim(tx, name, now, limit, address, owner=self.owner,
                              lease_until=now + timedelta(seconds=LEASE_SECONDS)),
                 outbox.next_due(tx, name))
-        sends, pacing, wake, live = self._sends[name], self._pacing[name], self._wake[name], self._live
+            # Rows that may go this moment are handed over in this transaction: one fewer for each. Should
+            # it fail, their pacing slots were booked for nothing, and the next claim's start a little later.
+            booked = {row.id: self._book(self.channels[name], row) for row in rows if row.id not in live}
+            ready = [row_id for row_id, booking in booked.items() if booking is not None and booking.handed]
+            if ready:
+                outbox.hand(tx, ready, now, self.owner)
         if rows and self._unrecorded:  # claimed again: what was left to record belongs to the old claim
             again = {row.id for row in rows}
             self._unrecorded = [f for f in self._unrecorded if f.row.id not in again]
@@ -241,10 +259,12 @@ class Dispatcher:
         for row in rows:
             if row.id in live:  # still on its way under an earlier claim of ours: that send carries on, once
                 continue
-            task = asyncio.create_task(self._deliver(name, row), name=f"send-{name}-{row.id}")
+            booking = booked[row.id]
+            task = asyncio.create_task(self._deliver(name, row, booking), name=f"send-{name}-{row.id}")
             live[row.id] = task
             sends.add(task)
-            pacing.add(task)
+            if booking is None or not booking.handed:
+                pacing.add(task)
             task.add_done_callback(partial(done, row.id))
         return len(rows)
 
@@ -329,17 +349,17 @@ class Dispatcher:
         else:
             log.info("%d outcomes recorded late", len(late))
 
-    async def _deliver(self, name: str, row: OutboxRow) -> None:
+    async def _deliver(self, name: str, row: OutboxRow, booking: _Booked | None) -> None:
         """Send one claimed row and record its outcome."""
         try:
-            outcome, error = await self._send(self.channels[name], row)
+            outcome, error = await self._send(self.channels[name], row, booking)
         except _Lost:
             log.warning("outbox row %s on %s: its claim expired and was recovered by another worker; not sent",
                         row.id, name)
             return
         finished = _Finished(row, outcome, error)
         try:
-            await self._finished.add(finished)
+            await self._records.add(finished)
         except Exception:
             log.exception("outbox row %s on %s: outcome %s could not be recorded; it stays claimed and is "
                           "recorded at the next heartbeat", row.id, name, outcome.status)
@@ -348,21 +368,34 @@ class Dispatcher:
         if self.on_outcome:
             self.on_outcome(name, "retry" if outcome.status == "queued" else outcome.status)
 
-    async def _write_finished(self, done: list[_Finished]) -> None:
-        now = self.clock.now()
+    async def _write_records(self, items: list[int | _Finished]) -> None:
+        """One transaction for the hand-overs and outcomes asked for together."""
         async with self.db.transaction() as tx:
-            outbox.finish(tx, [f.outcome for f in done], now, self.owner)
-            for f in done:
-                error = f.error
-                if error and (error.opt_out or error.undeliverable):
-                    await delivery.provider_signal(
-                        tx, f.row.supporter_id, f.row.channel, now, opt_out=error.opt_out,
-                        undeliverable=error.undeliverable, code=error.code,
-                    )
-            # A broadcast is sent the moment its last message is settled, not at the next sweep.
-            settled = {f.row.broadcast_id for f in done if f.row.broadcast_id and f.outcome.status != "queued"}
-            if settled:
-                await reports.settle(tx, settled, now)
+            handed = [item for item in items if isinstance(item, int)]
+            if handed:
+                await self._write_handed(tx, handed)
+            done = [item for item in items if isinstance(item, _Finished)]
+            if done:
+                await self._write_outcomes(tx, done)
+
+    async def _write_finished(self, done: list[_Finished]) -> None:
+        async with self.db.transaction() as tx:
+            await self._write_outcomes(tx, done)
+
+    async def _write_outcomes(self, tx: Tx, done: list[_Finished]) -> None:
+        now = self.clock.now()
+        outbox.finish(tx, [f.outcome for f in done], now, self.owner)
+        for f in done:
+            error = f.error
+            if error and (error.opt_out or error.undeliverable):
+                await delivery.provider_signal(
+                    tx, f.row.supporter_id, f.row.channel, now, opt_out=error.opt_out,
+                    undeliverable=error.undeliverable, code=error.code,
+                )
+        # A broadcast is sent the moment its last message is settled, not at the next sweep.
+        settled = {f.row.broadcast_id for f in done if f.row.broadcast_id and f.outcome.status != "queued"}
+        if settled:
+            await reports.settle(tx, settled, now)
 
     def _capped(self, row: OutboxRow) -> float | None:
         """When this recipient has had their fill for the minute: the time the next may go."""
@@ -379,16 +412,38 @@ class Dispatcher:
             self._recent = {k: v for k, v in self._recent.items() if v and v[-1] > now - 60}
         return None
 
-    async def _send(self, channel: Channel, row: OutboxRow) -> tuple[Outcome, SendError | None]:
-        reply = Reply.from_payload(row.payload)
-        free_at = self._capped(row)
-        if free_at is not None:
-            log.warning("outbox row %s waits: recipient cap of %d a minute reached on %s",
-                        row.id, self.per_address_per_minute, channel.name)
-            retry_at = datetime.fromtimestamp(free_at, UTC)
-            return Outcome(row.id, "capped", error_code="capped", retry_at=retry_at), None
-        wait = channel.pacer.reserve(self._seconds(), row.address, channel.cost(reply))
-        if wait > 0:
+    def _book(self, channel: Channel, row: OutboxRow) -> _Booked | None:
+        """Book a just-claimed row's pacing slot; None when its recipient has had their fill for the
+        minute (its send then says so) or its payload cannot be read (its send then fails on it)."""
+        try:
+            reply = Reply.from_payload(row.payload)
+        except Exception:
+            return None
+        if self._capped(row) is not None:
+            return None
+        now = self._seconds()
+        wait = channel.pacer.reserve(now, row.address, channel.cost(reply))
+        ready = wait <= 0 and not channel.pacer.paused(now) and channel.pacer.settle(now) <= 0
+        return _Booked(reply, now + wait, ready)
+
+    async def _send(self, channel: Channel, row: OutboxRow,
+                    booking: _Booked | None) -> tuple[Outcome, SendError | None]:
+        if booking is None:  # not booked at the claim: its recipient was over their cap, or its payload unreadable
+            reply = Reply.from_payload(row.payload)
+            free_at = self._capped(row)
+            if free_at is not None:
+                log.warning("outbox row %s waits: recipient cap of %d a minute reached on %s",
+                            row.id, self.per_address_per_minute, channel.name)
+                retry_at = datetime.fromtimestamp(free_at, UTC)
+                return Outcome(row.id, "capped", error_code="capped", retry_at=retry_at), None
+            now = self._seconds()
+            booking = _Booked(reply, now + channel.pacer.reserve(now, row.address, channel.cost(reply)), False)
+        reply = booking.reply
+        if booking.handed:  # its hand-over was committed with the claim
+            self._wake[row.channel].set()
+            channel.pacer.sent(self._seconds())
+            return await self._call(channel, row, reply)
+        if (wait := booking.at - self._seconds()) > 0:
             await self.sleep(wait)
         # A 429 to another send while this one waited pauses it too: book again after the pause.
         while channel.pacer.paused(now := self._seconds()):
@@ -402,7 +457,7 @@ class Dispatcher:
             await self.sleep(extra)
         self._pacing[row.channel].discard(asyncio.current_task())  # no longer cancelled by a stop
         try:
-            await self._handed.add(row.id)
+            await self._records.add(row.id)
         except Exception:  # not recorded as handed over, so not sent: try again shortly
             log.warning("outbox row %s on %s: could not record the hand-over; not sent, retrying", row.id, channel.name)
             return Outcome(row.id, "queued", error_code="db", retry_at=self.clock.now() + timedelta(seconds=1)), None
@@ -411,6 +466,10 @@ class Dispatcher:
             raise _Lost
         self._wake[row.channel].set()  # a place in the pacing look-ahead is free
         channel.pacer.sent(self._seconds())
+        return await self._call(channel, row, reply)
+
+    async def _call(self, channel: Channel, row: OutboxRow, reply: Reply) -> tuple[Outcome, SendError | None]:
+        """The provider, for a row handed over: whatever happens now, it may have gone out."""
         try:
             sent = await channel.send(row, reply)
         except SendError as error:
@@ -420,13 +479,12 @@ class Dispatcher:
             return Outcome(row.id, "unknown", error=type(error).__name__), None
         return Outcome(row.id, "sent", provider_id=sent.provider_id), None
 
-    async def _write_handed(self, ids: list[int]) -> None:
-        """Commit that rows are about to reach their provider. A crash before this commit leaves them
+    async def _write_handed(self, tx: Tx, ids: list[int]) -> None:
+        """Record that rows are about to reach their provider. A crash before this commits leaves them
         claimed but not handed over, and recovery queues them again instead of marking them `unknown`."""
-        async with self.db.transaction() as tx:
-            outbox.hand(tx, ids, self.clock.now(), self.owner)
-            if self.db.shared:  # another worker may have recovered a claim whose lease ran out
-                self._lost.update(set(ids) - await outbox.owned(tx, ids, self.owner))
+        outbox.hand(tx, ids, self.clock.now(), self.owner)
+        if self.db.shared:  # another worker may have recovered a claim whose lease ran out
+            self._lost.update(set(ids) - await outbox.owned(tx, ids, self.owner))
 
     def _failed(self, channel: Channel, row: OutboxRow, error: SendError) -> Outcome:
         now = self.clock.now()

@@ -50,12 +50,13 @@ class StepFailed(Exception):
 class Engine:
     def __init__(
         self, db: Database, clock: Clock, settings: FlowSettings | None = None,
-        on_commit: Callable[[], None] | None = None, max_batch: int = 64,
+        on_commit: Callable[[set[str]], None] | None = None, max_batch: int = 64,
     ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings or FlowSettings()
-        self.on_commit = on_commit
+        self.on_commit = on_commit  # told, after a commit, the channels it queued replies on
+        self._queued_on: set[str] = set()
         self.max_batch = max_batch
         self._queue: deque[tuple[Inbound, asyncio.Future[Handled]]] = deque()
         self._wake = asyncio.Event()
@@ -147,8 +148,9 @@ class Engine:
                 if clash:  # e.g. two messages of the batch picked the same new unique value
                     log.info("a batch of %d broke a constraint at commit (%s); one by one instead", len(batch), exc)
                 results = [(await self.process([m]))[0] for m in batch]
-        if self.on_commit:
-            self.on_commit()
+        if self.on_commit and self._queued_on:
+            queued_on, self._queued_on = self._queued_on, set()
+            self.on_commit(queued_on)
         return results
 
     async def _handle_batch(self, tx: Tx, batch: list[Inbound]) -> list[Handled]:
@@ -241,6 +243,8 @@ class Engine:
         conversations.save(tx, ctx.conversation, ctx.now)
         if person.consent(channel) == "opted_out" and not ctx.send_when_opted_out:
             return  # nothing more to an opted-out channel until they opt back in
+        if ctx.replies:
+            self._queued_on.add(channel)
         for reply in ctx.replies:
             outbox.enqueue(
                 tx, channel, ctx.inbound.address, reply.to_payload(), ctx.now,
@@ -257,6 +261,7 @@ class Engine:
             found = await supporters.find_or_create_many(tx, message.channel, [message.address], now)
             person = found[message.address]
             if person.consent(message.channel) != "opted_out":
+                self._queued_on.add(message.channel)
                 outbox.enqueue(
                     tx, message.channel, message.address, Reply(t("engine.sorry", person.language)).to_payload(),
                     now, supporter_id=person.id,

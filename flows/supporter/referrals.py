@@ -49,7 +49,12 @@ _CANDIDATE = "referral_code"
 
 
 def _new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    n = secrets.randbelow(len(ALPHABET) ** LENGTH)  # one draw from the OS, not one for each character
+    letters = []
+    for _ in range(LENGTH):
+        n, i = divmod(n, len(ALPHABET))
+        letters.append(ALPHABET[i])
+    return "".join(letters)
 
 
 def link_for(ctx: Context, code: str) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
 from flows.core.context import Context
-from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, en, t, template
+from flows.core.texts import DEFAULT_LANGUAGE, LANGUAGE_NAMES, en, t, template, translations
 from flows.core.types import Choice
 from flows.supporter import answers, events, interests, menu, privacy, referrals
 from flows.values import postcodes, wales
@@ -50,12 +51,12 @@ def _skipped(ctx: Context) -> bool:
     return ctx.choice is None and _word(ctx) in _SKIP
 
 
-def _miss(ctx: Context, key: str, choices: list[Choice] | None = None, multi: bool = False, **values: Any) -> None:
+def _miss(ctx: Context, key: str, choices: Sequence[Choice] = (), multi: bool = False, **values: Any) -> None:
     """A specific re-prompt; from the second miss on, also offer HELP."""
     text = ctx.t(key, **values)
     if ctx.miss() >= 2:
         text = f"{text}\n{ctx.t('signup.offer_help')}"
-    ctx.reply(text, choices or (), multi=multi)
+    ctx.reply(text, choices, multi=multi)
 
 
 # -- starting --------------------------------------------------------------------
@@ -201,15 +202,23 @@ async def language_chosen(ctx: Context) -> None:
     ctx.reply(f"{ctx.t('language.chosen')}\n{ask}", _interest_choices(ctx), multi=True)
 
 
-def _interest_choices(ctx: Context) -> list[Choice]:
-    picked = set(ctx.conversation.data.get("interests", []))
-    choices = [
-        Choice(f"su:i:{n}", ("✅ " if key in picked and ctx.channel == "telegram" else "") + interests.label(ctx, key))
-        for n, key in enumerate(interests.configured(ctx))
-    ]
-    if ctx.channel == "telegram":  # buttons toggle; Done moves on
-        choices.append(Choice("su:done", ctx.t("signup.done")))
-    return choices
+def _interest_choices(ctx: Context) -> tuple[Choice, ...]:
+    telegram = ctx.channel == "telegram"
+    picked = frozenset(ctx.conversation.data.get("interests", ())) if telegram else frozenset()
+    language = ctx.supporter.language
+    return _choices(tuple(interests.configured(ctx)), language, translations(language), telegram, picked)
+
+
+@lru_cache(maxsize=512)
+def _choices(topics: tuple[str, ...], language: str, catalogue: object, telegram: bool,
+             picked: frozenset[str]) -> tuple[Choice, ...]:
+    """The interest buttons (or numbered lines), the same for everyone with the same picks in the
+    same catalogue: made once."""
+    choices = [Choice(f"su:i:{n}", ("✅ " if key in picked else "") + interests.label_in(language, key))
+               for n, key in enumerate(topics)]
+    if telegram:  # buttons toggle; Done moves on
+        choices.append(Choice("su:done", t("signup.done", language)))
+    return tuple(choices)
 
 
 def _ask_interests(ctx: Context, before: str = "") -> None:

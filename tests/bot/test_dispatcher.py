@@ -145,15 +145,15 @@ async def test_an_outcome_that_could_not_be_recorded_is_recorded_later_not_left_
     this worker's claim, and is recorded at the next heartbeat or stop, not left `sending` for ever."""
     await _queue(harness, n=2)
     dispatcher = Dispatcher(harness.db, harness.channels, harness.clock)
-    write, failures = dispatcher._write_finished, []
+    write, failures = dispatcher._write_outcomes, []
 
-    async def failing_once(done):
+    async def failing_once(tx, done):
         if not failures:
             failures.append(len(done))
             raise RuntimeError("deadlock detected")
-        await write(done)
+        await write(tx, done)
 
-    dispatcher._finished._write = failing_once  # the group commit of outcomes
+    dispatcher._write_outcomes = failing_once  # the outcomes' part of the group commit
     assert await dispatcher.drain_once("sms") == 2
     assert failures == [2]
     assert await _statuses(harness) == [("sending", 1, None), ("sending", 1, None)]
@@ -169,15 +169,15 @@ async def test_an_outcome_left_to_record_is_dropped_when_the_row_is_claimed_agai
     it would queue the row again under the new send, and the supporter would get it twice."""
     await _queue(harness)
     dispatcher = Dispatcher(harness.db, harness.channels, harness.clock)
-    write, failures = dispatcher._finished._write, []
+    write, failures = dispatcher._write_outcomes, []
 
-    async def failing_once(done):
+    async def failing_once(tx, done):
         if not failures:
             failures.append(len(done))
             raise RuntimeError("connection terminated")
-        await write(done)
+        await write(tx, done)
 
-    dispatcher._finished._write = failing_once
+    dispatcher._write_outcomes = failing_once
     box = harness.channels["sms"]
     box.fail_next(SendError("429", retryable=True, code="20429"), times=1)
     assert await dispatcher.drain_once("sms") == 1  # not sent; "retry" could not be recorded
