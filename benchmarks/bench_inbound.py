@@ -5,7 +5,8 @@
 
 Prints JSON: messages, seconds, messages_per_s, p50_ms, p99_ms (per message, from
 submit to commit), and the floor measured in the same run: raw sqlite3 doing the same
-number of row writes per message, one transaction per message, with the same pragmas.
+number of row writes per message, one transaction per message, with the same pragmas;
+ratio_to_floor is the engine's rate over the floor's.
 With --database-url, the engine runs on PostgreSQL in a schema of its own (dropped after) and
 the floor is raw asyncpg doing the same, one transaction per message, in another.
 """
@@ -128,6 +129,7 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
         result = await run_engine(workdir / "bench.db", n, concurrency)
         floor = run_floor(workdir / "floor.db", result["messages"], max(1, round(result["row_writes_per_message"])))
         result["sqlite_floor_messages_per_s"] = round(floor, 1)
+        result["ratio_to_floor"] = round(result["messages_per_s"] / result["sqlite_floor_messages_per_s"], 3)
     else:
         schemas = [f"muster_bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
         admin = await asyncpg.connect(database_url)
@@ -141,6 +143,7 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
             floor = await run_pg_floor(_in_schema(database_url, schemas[1]), int(result["messages"]),
                                        max(1, round(result["row_writes_per_message"])))
             result["postgres_floor_messages_per_s"] = round(floor, 1)
+            result["ratio_to_floor"] = round(result["messages_per_s"] / result["postgres_floor_messages_per_s"], 3)
         finally:
             for schema in schemas:
                 await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

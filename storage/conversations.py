@@ -48,6 +48,8 @@ async def load_by_address(tx: Tx, channel: str, addresses: list[str]) -> dict[in
 
 
 _COLUMNS = "supporter_id, flow, step, data, choices, misses, updated_at"
+# One encoder for every save (json.dumps with options builds a new one each call).
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _conversation(r: Row, channel: str) -> Conversation:
@@ -65,7 +67,7 @@ def save(tx: Tx, conv: Conversation, now: datetime) -> None:
         "updated_at = excluded.updated_at",
         (
             conv.supporter_id, conv.channel, conv.flow, conv.step,
-            json.dumps(conv.data, separators=(",", ":")), json.dumps(conv.choices), conv.misses,
+            _ENCODE(conv.data), _ENCODE(conv.choices), conv.misses,
             conv.updated_at,
         ),
     )

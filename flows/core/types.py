@@ -9,6 +9,9 @@ from typing import Any
 
 from storage import subjects
 
+# One encoder for every payload (json.dumps with options builds a new one each call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -83,7 +86,7 @@ class Reply:
             data[subjects.KEY] = sorted(set(self.about))
         if self.lang != "en":
             data["lang"] = self.lang
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return _ENCODE(data)
 
     @classmethod
     def from_payload(cls, payload: str) -> Reply:

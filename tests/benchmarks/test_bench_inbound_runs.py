@@ -14,6 +14,7 @@ def test_bench_inbound_runs_and_prints_json(capsys) -> None:
     result = json.loads(capsys.readouterr().out)
     assert result["messages"] == 30 * 6
     assert result["messages_per_s"] > 0 and result["sqlite_floor_messages_per_s"] > 0
+    assert result["ratio_to_floor"] == round(result["messages_per_s"] / result["sqlite_floor_messages_per_s"], 3)
     assert 0 < result["p50_ms"] <= result["p99_ms"]
     assert result["row_writes_per_message"] >= 3
 
@@ -25,4 +26,5 @@ def test_bench_inbound_runs_on_postgresql_and_prints_json(capsys) -> None:
     result = json.loads(capsys.readouterr().out)
     assert result["messages"] == 30 * 6
     assert result["messages_per_s"] > 0 and result["postgres_floor_messages_per_s"] > 0
+    assert result["ratio_to_floor"] == round(result["messages_per_s"] / result["postgres_floor_messages_per_s"], 3)
     assert result["row_writes_per_message"] >= 3
