@@ -440,7 +440,6 @@ class Dispatcher:
             booking = _Booked(reply, now + channel.pacer.reserve(now, row.address, channel.cost(reply)), False)
         reply = booking.reply
         if booking.handed:  # its hand-over was committed with the claim
-            self._wake[row.channel].set()
             channel.pacer.sent(self._seconds())
             return await self._call(channel, row, reply)
         if (wait := booking.at - self._seconds()) > 0:
