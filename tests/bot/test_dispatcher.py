@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bot.channels.base import SendError
+from bot.channels.sandbox import SandboxChannel
 from bot.dispatcher import Dispatcher
 from flows.core.types import Reply
 from storage import outbox, supporters
@@ -58,6 +59,41 @@ async def test_every_send_is_recorded_as_handed_over_before_the_provider_sees_it
     harness.channels["sms"].send = checking
     await harness.deliver()
     assert seen == [1, 1, 1]
+
+
+async def test_replies_that_may_go_at_once_are_handed_over_with_their_claim(harness):
+    """Two transactions a send: the claim with its hand-over, committed before the provider is called,
+    then the outcome; not a third for the hand-over on its own."""
+    await _queue(harness, n=3)
+    transactions, transaction = [], harness.db.transaction
+
+    def counted():
+        transactions.append(1)
+        return transaction()
+
+    harness.db.transaction = counted
+    assert await harness.dispatcher.drain_once("sms") == 3
+    harness.db.transaction = transaction
+    assert len(transactions) == 2
+    assert await _statuses(harness) == [("sent", 1, None)] * 3
+
+
+async def test_a_row_waiting_for_its_pacing_slot_is_handed_over_only_when_its_turn_comes(harness):
+    """At two a second, the first of two rows goes at once, handed over with the claim; the second is
+    only claimed (queued again by a crash meanwhile, never `unknown`) until its slot, then handed over."""
+    await _queue(harness, n=2)
+    paced = SandboxChannel("sms", 2.0)
+    slept, handed_while_waiting = [], []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        async with harness.db.transaction() as tx:
+            handed_while_waiting.append(await tx.scalar("SELECT COUNT(handed_at) FROM outbox"))
+
+    dispatcher = Dispatcher(harness.db, {"sms": paced}, harness.clock, sleep=sleep)
+    assert await dispatcher.drain_once("sms") == 2
+    assert slept and handed_while_waiting[0] == 1  # the first handed over with the claim, the second not yet
+    assert await _statuses(harness) == [("sent", 1, None)] * 2
 
 
 async def test_retryable_errors_back_off_then_succeed(harness):

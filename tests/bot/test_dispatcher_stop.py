@@ -122,3 +122,24 @@ async def test_a_failed_group_commit_with_no_one_waiting_leaves_no_unretrieved_e
     await asyncio.sleep(0)
     loop.set_exception_handler(None)
     assert seen == []
+
+
+async def test_a_group_commit_writes_one_batch_at_a_time_and_gathers_what_comes_meanwhile():
+    writing, written = asyncio.Event(), []
+    release = asyncio.Event()
+
+    async def write(items):
+        written.append(list(items))
+        writing.set()
+        await release.wait()
+
+    group = CommitGroup(write)
+    first = asyncio.create_task(group.add(1))
+    await writing.wait()  # the first write is under way
+    later = [asyncio.create_task(group.add(n)) for n in (2, 3)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert written == [[1]]  # nothing starts beside it
+    release.set()
+    await asyncio.gather(first, *later)
+    assert written == [[1], [2, 3]]
