@@ -129,7 +129,6 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
         result = await run_engine(workdir / "bench.db", n, concurrency)
         floor = run_floor(workdir / "floor.db", result["messages"], max(1, round(result["row_writes_per_message"])))
         result["sqlite_floor_messages_per_s"] = round(floor, 1)
-        result["ratio_to_floor"] = round(result["messages_per_s"] / result["sqlite_floor_messages_per_s"], 3)
     else:
         schemas = [f"muster_bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
         admin = await asyncpg.connect(database_url)
@@ -143,11 +142,11 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
             floor = await run_pg_floor(_in_schema(database_url, schemas[1]), int(result["messages"]),
                                        max(1, round(result["row_writes_per_message"])))
             result["postgres_floor_messages_per_s"] = round(floor, 1)
-            result["ratio_to_floor"] = round(result["messages_per_s"] / result["postgres_floor_messages_per_s"], 3)
         finally:
             for schema in schemas:
                 await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
             await admin.close()
+    result["ratio_to_floor"] = round(result["messages_per_s"] / round(floor, 1), 3)
     result["n"], result["concurrency"] = n, concurrency
     return result
 

@@ -421,10 +421,13 @@ class Dispatcher:
             return None
         if self._capped(row) is not None:
             return None
+        at, now = self._reserve(channel, row, reply), self._seconds()
+        return _Booked(reply, at, at <= now and not channel.pacer.paused(now) and channel.pacer.settle(now) <= 0)
+
+    def _reserve(self, channel: Channel, row: OutboxRow, reply: Reply) -> float:
+        """Book the row's pacing slot: the moment it may go."""
         now = self._seconds()
-        wait = channel.pacer.reserve(now, row.address, channel.cost(reply))
-        ready = wait <= 0 and not channel.pacer.paused(now) and channel.pacer.settle(now) <= 0
-        return _Booked(reply, now + wait, ready)
+        return now + channel.pacer.reserve(now, row.address, channel.cost(reply))
 
     async def _send(self, channel: Channel, row: OutboxRow,
                     booking: _Booked | None) -> tuple[Outcome, SendError | None]:
@@ -436,8 +439,7 @@ class Dispatcher:
                             row.id, self.per_address_per_minute, channel.name)
                 retry_at = datetime.fromtimestamp(free_at, UTC)
                 return Outcome(row.id, "capped", error_code="capped", retry_at=retry_at), None
-            now = self._seconds()
-            booking = _Booked(reply, now + channel.pacer.reserve(now, row.address, channel.cost(reply)), False)
+            booking = _Booked(reply, self._reserve(channel, row, reply), False)
         reply = booking.reply
         if booking.handed:  # its hand-over was committed with the claim
             channel.pacer.sent(self._seconds())
