@@ -51,6 +51,7 @@ from telegram.request import BaseRequest, RequestData
 from uk_postcodes_parsing.fix import fix
 from uk_postcodes_parsing.postcode_utils import is_valid, to_area, to_normalised, to_outcode
 
+from bot import event_loop
 from bot.channels.sandbox import SandboxChannel
 from bot.channels.telegram import convert
 from bot.dispatcher import Dispatcher
@@ -428,7 +429,8 @@ def _figures(latencies: list[float], seconds: float) -> dict[str, Any]:
 
 
 NOTES = [
-    "Both sides: the same Telegram update dicts, parsed with Update.de_json; one simulated person "
+    "Both sides: the same Telegram update dicts, parsed with Update.de_json, on the same event loop (event_loop: "
+    "the service's, uvloop where installed; --standard-loop for asyncio's own); one simulated person "
     "sends an update only after the bot's answer to the previous one; --concurrency conversations in flight. "
     "ratio_muster_to_baseline compares the conversations' wall-clock time only; "
     "ratio_muster_to_baseline_with_flush adds the baseline's one pickle flush at shutdown.",
@@ -493,11 +495,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=2000, help="conversations on each side")
     parser.add_argument("--concurrency", type=int, default=150, help="conversations in flight at once")
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median figures")
+    parser.add_argument("--standard-loop", action="store_true",
+                        help="run both sides on asyncio's standard event loop, not the service's (bot/event_loop.py)")
     args = parser.parse_args(argv)
     runs = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            runs.append(asyncio.run(bench(args.n, args.concurrency, Path(tmp))))
+            runs.append(event_loop.run(bench(args.n, args.concurrency, Path(tmp)), standard=args.standard_loop))
     result = _median(runs)
     ratios = [r["muster"]["messages_per_s"] / r["baseline_ptb"]["messages_per_s"] for r in runs]
     with_flush = [r["muster"]["messages_per_s"] / r["baseline_ptb"]["messages_per_s_with_flush"] for r in runs]
@@ -514,6 +518,7 @@ def main(argv: list[str] | None = None) -> None:
             for r in runs
         ],
         "python_telegram_bot": telegram.__version__,
+        "event_loop": event_loop.name(args.standard_loop),
         "muster_adapter": "bot.channels.telegram.convert",
         "notes": [note.format(ptb=telegram.__version__) for note in NOTES],
     }))

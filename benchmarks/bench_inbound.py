@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot import event_loop
 from flows.core.clock import SystemClock
 from flows.core.engine import Engine
 from flows.core.types import Inbound
@@ -156,9 +157,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=20_000, help="simulated supporters")
     parser.add_argument("--concurrency", type=int, default=300, help="supporters talking at once")
     parser.add_argument("--database-url", default="", help="PostgreSQL server (a schema of its own, dropped after)")
+    parser.add_argument("--standard-loop", action="store_true",
+                        help="run on asyncio's standard event loop, not the service's (bot/event_loop.py)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(asyncio.run(bench(args.n, args.concurrency, Path(tmp), args.database_url))))
+        result = event_loop.run(bench(args.n, args.concurrency, Path(tmp), args.database_url),
+                                standard=args.standard_loop)
+    print(json.dumps({**result, "event_loop": event_loop.name(args.standard_loop)}))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,12 @@
 """Conversation state per (supporter, channel): which flow, which step, and what it has gathered."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from storage import supporters
-from storage.db import Row, Tx, ts
+from storage.db import Row, Tx, json_text, parse_json, ts
 
 
 @dataclass
@@ -48,13 +47,11 @@ async def load_by_address(tx: Tx, channel: str, addresses: list[str]) -> dict[in
 
 
 _COLUMNS = "supporter_id, flow, step, data, choices, misses, updated_at"
-# One encoder for every save (json.dumps with options builds a new one each call).
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _conversation(r: Row, channel: str) -> Conversation:
-    return Conversation(r["supporter_id"], channel, r["flow"], r["step"], json.loads(r["data"]),
-                        json.loads(r["choices"]), r["misses"], r["updated_at"])
+    return Conversation(r["supporter_id"], channel, r["flow"], r["step"], parse_json(r["data"]),
+                        parse_json(r["choices"]), r["misses"], r["updated_at"])
 
 
 def save(tx: Tx, conv: Conversation, now: datetime) -> None:
@@ -67,7 +64,7 @@ def save(tx: Tx, conv: Conversation, now: datetime) -> None:
         "updated_at = excluded.updated_at",
         (
             conv.supporter_id, conv.channel, conv.flow, conv.step,
-            _ENCODE(conv.data), _ENCODE(conv.choices), conv.misses,
+            json_text(conv.data), json_text(conv.choices), conv.misses,
             conv.updated_at,
         ),
     )
@@ -81,5 +78,5 @@ def offer(tx: Tx, supporter_id: int, channel: str, keys: list[str], now: datetim
     tx.write(
         "INSERT INTO conversations (supporter_id, channel, choices, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (supporter_id, channel) DO UPDATE SET choices = excluded.choices",
-        (supporter_id, channel, json.dumps(keys), ts(now)),
+        (supporter_id, channel, json_text(keys), ts(now)),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,17 @@ def parse_ts(text: str) -> datetime:
     if len(text) != 27 or text[-1] != "Z":
         raise ValueError(f"not a stored timestamp: {text!r}")
     return datetime.fromisoformat(text)
+
+
+def json_text(value: Any) -> str:
+    """The JSON text stored for a value: compact, UTF-8 as it is, keys that are not strings written
+    as strings (as the standard library does). orjson: a tenth of json's time for a payload."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def parse_json(text: str | bytes) -> Any:
+    """The value a stored JSON text holds."""
+    return orjson.loads(text)
 
 
 def cascades(tables: Iterable[str], edges: Iterable[tuple[str, str]]) -> dict[str, set[str]]:

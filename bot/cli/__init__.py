@@ -1,13 +1,13 @@
 """The `muster` command: run the service, chat in the terminal, manage the database."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sys
 
 import typer
 
+from bot import event_loop
 from bot.cli import admin, api_tokens, db_copy, referrals, transfers
 from bot.cli import broadcasts as broadcast_cli
 from bot.cli import console as console_cli
@@ -49,7 +49,7 @@ def run() -> None:
     cfg = settings()
     setup_logging(cfg.log_level)
     try:
-        code = asyncio.run(serve.serve(cfg, on_listening=lambda url: console.print(f"Simulator: {url}")
+        code = event_loop.run(serve.serve(cfg, on_listening=lambda url: console.print(f"Simulator: {url}")
                                        if cfg.simulator_enabled else None))
     except serve.CannotStart as exc:
         err.print(f"[red]Cannot start:[/red] {shown(str(exc))}", highlight=False, soft_wrap=True)

@@ -1,7 +1,6 @@
 """What every `muster` command module uses: settings, output, failing in one line, one transaction."""
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import unicodedata
 from collections.abc import Awaitable, Callable, Coroutine
@@ -12,7 +11,7 @@ from rich import table as rich_table
 from rich.console import Console
 from rich.markup import escape
 
-from bot import config
+from bot import config, event_loop
 from flows.values import phones
 from storage import DatabaseUnusable, deployment, groups, open_database, space
 
@@ -57,7 +56,7 @@ def shown(text: str) -> str:
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(make())
+    return event_loop.run(make())
 
 
 def with_database(work: Callable[[Any], Awaitable[T]], errors: tuple[type[Exception], ...] = (ValueError,),

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from storage import subjects
-
-# One encoder for every payload (json.dumps with options builds a new one each call).
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+from storage.db import json_text, parse_json
 
 
 @dataclass(frozen=True)
@@ -86,11 +83,11 @@ class Reply:
             data[subjects.KEY] = sorted(set(self.about))
         if self.lang != "en":
             data["lang"] = self.lang
-        return _ENCODE(data)
+        return json_text(data)
 
     @classmethod
     def from_payload(cls, payload: str) -> Reply:
-        data = json.loads(payload)
+        data = parse_json(payload)
         doc = data.get("document")
         return cls(
             text=data["text"],

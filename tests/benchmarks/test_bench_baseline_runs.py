@@ -25,6 +25,7 @@ def test_baseline_bench_runs_both_sides_to_the_end(capsys) -> None:
     assert result["muster"]["commit_p50_ms"] <= result["muster"]["p50_ms"]
     ratio = result["muster"]["messages_per_s"] / result["baseline_ptb"]["messages_per_s"]
     assert abs(result["ratio_muster_to_baseline"] - ratio) < 0.01
+    assert result["event_loop"].startswith("uvloop ")  # both sides on the service's loop
     notes = " ".join(result["notes"])
     for said in ("update_interval=60", "No dedupe", "No outbox", "No consent log", "synchronous=NORMAL", "WAL"):
         assert said in notes
