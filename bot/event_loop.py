@@ -1,9 +1,9 @@
 """The event loop every command and the service run on: uvloop's where it is installed.
 
 uvloop (libuv's loop, the one uvicorn picks for itself when it can) runs the same asyncio code
-with less of the loop's own work per callback: the engine's hand-overs to the database's thread
-and back are most of what it saves (BENCHMARKS.md). Where it is not installed (it is not built
-for Windows) the standard loop runs instead, with the same behaviour.
+with less of the loop's own work per callback and per hand-over from another thread, such as
+aiosqlite's (the engine's inbound rate about 1.1x here: BENCHMARKS.md). Where it is not installed
+(it is not built for Windows) the standard loop runs instead, with the same behaviour.
 """
 from __future__ import annotations
 
