@@ -1,6 +1,7 @@
 """Side by side: the Telegram sign-up as a typical python-telegram-bot app, and through Muster.
 
     python benchmarks/bench_baseline_ptb.py --n 2000 --concurrency 150 [--runs 3]
+    python benchmarks/bench_baseline_ptb.py --database-url postgresql://root@127.0.0.1:5432/test
 
 Both sides get the SAME Telegram update dicts: /start → first name → postcode → two interest
 buttons → Done → email (or "skip") → consent "yes" button, eight updates per conversation,
@@ -12,8 +13,8 @@ answer before sending the next update.
   Bot API requests are answered in-process by a `BaseRequest` subclass, no HTTP), updates fed
   through `Application.process_update(Update.de_json(data, bot))`.
 - muster: the same dicts through `Update.de_json` and the Telegram adapter's `convert()`, then
-  `Engine.handle()` on a file database, with the dispatcher draining the outbox to a sandbox
-  channel.
+  `Engine.handle()` on a file database (or, with --database-url, on PostgreSQL in a schema of its
+  own, dropped after), with the dispatcher draining the outbox to a sandbox channel.
 
 Prints ONE JSON object with both rates, their ratio, latencies, and notes on what the baseline
 does not do. With --runs > 1 the figures are the median over the runs.
@@ -28,11 +29,13 @@ import pickle
 import statistics
 import tempfile
 import time
+import uuid
 import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import telegram
 from email_validator import EmailNotValidError, validate_email
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -60,6 +63,7 @@ from flows.core.engine import Engine
 from flows.core.settings import FlowSettings
 from storage import groups, open_database
 from storage.outbox import OutboxRow
+from storage.postgres import in_schema
 
 TOKEN = "123456:offline-benchmark-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Muster", "username": "muster_bot"}
@@ -350,8 +354,9 @@ class WatchedSandbox(SandboxChannel):
         return sent
 
 
-async def run_muster(workdir: Path, scripts: list[list[dict[str, Any]]], concurrency: int) -> dict[str, Any]:
-    db = await open_database(str(workdir / "muster.db"))
+async def run_muster(workdir: Path, scripts: list[list[dict[str, Any]]], concurrency: int,
+                     database_url: str = "") -> dict[str, Any]:
+    db = await open_database(database_url or str(workdir / "muster.db"))
     clock = SystemClock()
     async with db.transaction() as tx:
         for name, areas in GROUPS.items():
@@ -403,6 +408,7 @@ async def run_muster(workdir: Path, scripts: list[list[dict[str, Any]]], concurr
         "supporters_active": active,
         "consent_log_opt_ins": opted_in,
         "replies_sent": sent_rows,
+        "database": db.dialect,
     }
 
 
@@ -461,18 +467,29 @@ NOTES = [
     "synchronous=NORMAL, so a committed message survives a process crash but the last transactions may be "
     "lost on an OS crash or power cut (synchronous=FULL would fsync every commit). The engine groups up to "
     "64 concurrent messages per transaction (group commit); the dispatcher then records each reply as "
-    "'sending' before the send and 'sent' after it, in batched transactions of its own.",
+    "'sending' before the send and 'sent' after it, in batched transactions of its own. With --database-url "
+    "(muster.database: postgresql) the same transactions go to that PostgreSQL server, each commit as durable "
+    "as the server is configured to make it (synchronous_commit on by default: flushed to its WAL).",
 ]
 
 
-async def bench(n: int, concurrency: int, workdir: Path) -> dict[str, Any]:
+async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "") -> dict[str, Any]:
     scripts = [conversation(k) for k in range(n)]
     for code in POSTCODES:  # warm both sides' postcode lookups outside the timings
         is_valid(fix(code.upper()))
     (workdir / "ptb").mkdir()
     (workdir / "muster").mkdir()
     baseline = await run_baseline(workdir / "ptb", scripts, concurrency)
-    muster = await run_muster(workdir / "muster", scripts, concurrency)
+    if not database_url:
+        return {"baseline_ptb": baseline, "muster": await run_muster(workdir / "muster", scripts, concurrency)}
+    schema = f"muster_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        muster = await run_muster(workdir / "muster", scripts, concurrency, in_schema(database_url, schema))
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
     return {"baseline_ptb": baseline, "muster": muster}
 
 
@@ -497,11 +514,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median figures")
     parser.add_argument("--standard-loop", action="store_true",
                         help="run both sides on asyncio's standard event loop, not the service's (bot/event_loop.py)")
+    parser.add_argument("--database-url", default="",
+                        help="Muster's side on this PostgreSQL server (a schema of its own, dropped after)")
     args = parser.parse_args(argv)
     runs = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            runs.append(event_loop.run(bench(args.n, args.concurrency, Path(tmp)), standard=args.standard_loop))
+            runs.append(event_loop.run(bench(args.n, args.concurrency, Path(tmp), args.database_url),
+                                       standard=args.standard_loop))
     result = _median(runs)
     ratios = [r["muster"]["messages_per_s"] / r["baseline_ptb"]["messages_per_s"] for r in runs]
     with_flush = [r["muster"]["messages_per_s"] / r["baseline_ptb"]["messages_per_s_with_flush"] for r in runs]

@@ -21,7 +21,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -31,6 +30,7 @@ from flows.core.engine import Engine
 from flows.core.types import Inbound
 from storage import groups, open_database
 from storage.db import Database
+from storage.postgres import in_schema
 
 SCRIPT = ("JOIN", "Sam", "M1 1AE", "1 3", "sam@example.org", "YES")
 
@@ -119,12 +119,6 @@ async def run_pg_floor(url: str, messages: int, writes_per_message: int) -> floa
         await conn.close()
 
 
-def _in_schema(url: str, schema: str) -> str:
-    parts = urlsplit(url)
-    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("search_path="))
-    return urlunsplit(parts._replace(query=f"{query}&search_path={schema}" if query else f"search_path={schema}"))
-
-
 async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "") -> dict[str, float]:
     if not database_url:
         result = await run_engine(workdir / "bench.db", n, concurrency)
@@ -136,11 +130,11 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
         try:
             for schema in schemas:
                 await admin.execute(f'CREATE SCHEMA "{schema}"')
-            result = await run_engine(_in_schema(database_url, schemas[0]), n, concurrency)
+            result = await run_engine(in_schema(database_url, schemas[0]), n, concurrency)
             # The flows write the same rows on either backend: counted where it is exact, on SQLite.
             counted = await run_engine(workdir / "count.db", 200, min(concurrency, 200))
             result["row_writes_per_message"] = counted["row_writes_per_message"]
-            floor = await run_pg_floor(_in_schema(database_url, schemas[1]), int(result["messages"]),
+            floor = await run_pg_floor(in_schema(database_url, schemas[1]), int(result["messages"]),
                                        max(1, round(result["row_writes_per_message"])))
             result["postgres_floor_messages_per_s"] = round(floor, 1)
         finally:

@@ -50,10 +50,10 @@ from flows.organiser.access import Actor  # noqa: E402
 from flows.organiser.broadcasts import compose, parse_audience  # noqa: E402
 from storage import open_database  # noqa: E402
 from storage.db import ts  # noqa: E402
+from storage.postgres import in_schema  # noqa: E402
 from tests.bot.sms_support import ERASURE_SALT, inbound_fields, sign  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI  # noqa: E402
-from tests.postgres.conftest import in_schema  # noqa: E402
 from tests.reliability.live import Muster  # noqa: E402
 
 SECRET_KEY = "bench-workers-secret-key-shared-by-workers"

@@ -37,7 +37,7 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -70,6 +70,15 @@ def session_settings(url: str) -> dict[str, str]:
     if "application_name=" in urlsplit(url).query:
         return {}
     return {"application_name": f"muster:{os.getpid()}@{socket.gethostname()}"[:63]}
+
+
+def in_schema(url: str, schema: str) -> str:
+    """The URL with the schema first on its search path (asyncpg passes unknown query keys as settings):
+    one deployment, a test or a benchmark in a schema of its own."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("search_path="))
+    query = f"{query}&search_path={schema}" if query else f"search_path={schema}"
+    return urlunsplit(parts._replace(query=query))
 
 
 def redacted(url: str) -> str:

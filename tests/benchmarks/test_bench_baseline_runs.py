@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.benchmarks.loader import load
+from tests.postgres.conftest import SKIP, URL
 
 
 def test_baseline_bench_runs_both_sides_to_the_end(capsys) -> None:
@@ -26,9 +29,21 @@ def test_baseline_bench_runs_both_sides_to_the_end(capsys) -> None:
     ratio = result["muster"]["messages_per_s"] / result["baseline_ptb"]["messages_per_s"]
     assert abs(result["ratio_muster_to_baseline"] - ratio) < 0.01
     assert result["event_loop"].startswith("uvloop ")  # both sides on the service's loop
+    assert result["muster"]["database"] == "sqlite"
     notes = " ".join(result["notes"])
     for said in ("update_interval=60", "No dedupe", "No outbox", "No consent log", "synchronous=NORMAL", "WAL"):
         assert said in notes
+
+
+def test_muster_side_runs_on_postgresql_to_the_end(capsys) -> None:
+    if not URL:
+        pytest.skip(SKIP)
+    load("bench_baseline_ptb.py").main(["--n", "10", "--concurrency", "4", "--database-url", URL])
+    result = json.loads(capsys.readouterr().out)
+    muster = result["muster"]
+    assert muster["database"] == "postgresql"
+    assert muster["messages"] == muster["replies_sent"] == 10 * 8
+    assert muster["conversations_completed"] == muster["consent_log_opt_ins"] == 10
 
 
 def test_every_update_reaches_muster_through_the_adapter() -> None:

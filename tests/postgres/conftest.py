@@ -10,7 +10,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -18,20 +17,13 @@ import pytest
 from flows.core.settings import FlowSettings
 from storage import open_database
 from storage.db import Database
+from storage.postgres import in_schema
 from tests.harness import Harness
 
 # Read once at import: the suite's autouse clean_environment fixture removes every MUSTER_ variable
 # before each test runs.
 URL = os.environ.get("MUSTER_TEST_DATABASE_URL", "")
 SKIP = "PostgreSQL tests need MUSTER_TEST_DATABASE_URL (e.g. postgresql://root@127.0.0.1:5432/test)"
-
-
-def in_schema(url: str, schema: str) -> str:
-    """The URL with the schema first on its search path (asyncpg passes unknown query keys as settings)."""
-    parts = urlsplit(url)
-    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("search_path="))
-    query = f"{query}&search_path={schema}" if query else f"search_path={schema}"
-    return urlunsplit(parts._replace(query=query))
 
 
 @asynccontextmanager

@@ -43,10 +43,11 @@ from flows.organiser.access import Actor
 from flows.organiser.broadcasts import compose, parse_audience
 from storage import open_database
 from storage.db import ts
+from storage.postgres import in_schema
 from tests.bot.sms_support import ERASURE_SALT
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
-from tests.postgres.conftest import SKIP, URL, in_schema
+from tests.postgres.conftest import SKIP, URL
 from tests.reliability.live import BATCH, Muster, telegram_update, wait_until
 
 SUPPORTERS = int(os.environ.get("MUSTER_RELIABILITY_PG_SUPPORTERS", "10000"))
