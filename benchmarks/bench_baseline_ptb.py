@@ -29,13 +29,11 @@ import pickle
 import statistics
 import tempfile
 import time
-import uuid
 import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import telegram
 from email_validator import EmailNotValidError, validate_email
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -63,7 +61,7 @@ from flows.core.engine import Engine
 from flows.core.settings import FlowSettings
 from storage import groups, open_database
 from storage.outbox import OutboxRow
-from storage.postgres import in_schema
+from storage.postgres import own_schema
 
 TOKEN = "123456:offline-benchmark-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Muster", "username": "muster_bot"}
@@ -482,15 +480,8 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
     baseline = await run_baseline(workdir / "ptb", scripts, concurrency)
     if not database_url:
         return {"baseline_ptb": baseline, "muster": await run_muster(workdir / "muster", scripts, concurrency)}
-    schema = f"muster_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        muster = await run_muster(workdir / "muster", scripts, concurrency, in_schema(database_url, schema))
-    finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
-    return {"baseline_ptb": baseline, "muster": muster}
+    async with own_schema(database_url, "muster_bench") as url:
+        return {"baseline_ptb": baseline, "muster": await run_muster(workdir / "muster", scripts, concurrency, url)}
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:

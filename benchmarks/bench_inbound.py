@@ -19,7 +19,6 @@ import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -30,7 +29,7 @@ from flows.core.engine import Engine
 from flows.core.types import Inbound
 from storage import groups, open_database
 from storage.db import Database
-from storage.postgres import in_schema
+from storage.postgres import own_schema
 
 SCRIPT = ("JOIN", "Sam", "M1 1AE", "1 3", "sam@example.org", "YES")
 
@@ -125,22 +124,15 @@ async def bench(n: int, concurrency: int, workdir: Path, database_url: str = "")
         floor = run_floor(workdir / "floor.db", result["messages"], max(1, round(result["row_writes_per_message"])))
         result["sqlite_floor_messages_per_s"] = round(floor, 1)
     else:
-        schemas = [f"muster_bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-        admin = await asyncpg.connect(database_url)
-        try:
-            for schema in schemas:
-                await admin.execute(f'CREATE SCHEMA "{schema}"')
-            result = await run_engine(in_schema(database_url, schemas[0]), n, concurrency)
-            # The flows write the same rows on either backend: counted where it is exact, on SQLite.
-            counted = await run_engine(workdir / "count.db", 200, min(concurrency, 200))
-            result["row_writes_per_message"] = counted["row_writes_per_message"]
-            floor = await run_pg_floor(in_schema(database_url, schemas[1]), int(result["messages"]),
+        async with own_schema(database_url, "muster_bench") as engine_url:
+            result = await run_engine(engine_url, n, concurrency)
+        # The flows write the same rows on either backend: counted where it is exact, on SQLite.
+        counted = await run_engine(workdir / "count.db", 200, min(concurrency, 200))
+        result["row_writes_per_message"] = counted["row_writes_per_message"]
+        async with own_schema(database_url, "muster_bench") as floor_url:
+            floor = await run_pg_floor(floor_url, int(result["messages"]),
                                        max(1, round(result["row_writes_per_message"])))
-            result["postgres_floor_messages_per_s"] = round(floor, 1)
-        finally:
-            for schema in schemas:
-                await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await admin.close()
+        result["postgres_floor_messages_per_s"] = round(floor, 1)
     result["ratio_to_floor"] = round(result["messages_per_s"] / round(floor, 1), 3)
     result["n"], result["concurrency"] = n, concurrency
     return result

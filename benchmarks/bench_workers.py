@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +49,7 @@ from flows.organiser.access import Actor  # noqa: E402
 from flows.organiser.broadcasts import compose, parse_audience  # noqa: E402
 from storage import open_database  # noqa: E402
 from storage.db import ts  # noqa: E402
-from storage.postgres import in_schema  # noqa: E402
+from storage.postgres import own_schema  # noqa: E402
 from tests.bot.sms_support import ERASURE_SALT, inbound_fields, sign  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI  # noqa: E402
@@ -184,14 +183,6 @@ class Store:
             return b.id, b.recipients
         finally:
             await db.close()
-
-
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 # ---------------------------------------------------------------------- the phases
@@ -340,13 +331,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         (Path(tmp) / "sqlite").mkdir()
         setups.append(await setup(None, 1, args, Path(tmp) / "sqlite"))
         for n in counts:
-            schema = f"muster_bench_{uuid.uuid4().hex[:12]}"
-            await _admin(args.database_url, f'CREATE SCHEMA "{schema}"')
-            try:
+            async with own_schema(args.database_url, "muster_bench") as url:
                 (Path(tmp) / f"pg{n}").mkdir()
-                setups.append(await setup(in_schema(args.database_url, schema), n, args, Path(tmp) / f"pg{n}"))
-            finally:
-                await _admin(args.database_url, f'DROP SCHEMA "{schema}" CASCADE')
+                setups.append(await setup(url, n, args, Path(tmp) / f"pg{n}"))
     result: dict[str, Any] = {"cores": os.cpu_count(), "load_average_at_start": round(load, 2),
                               "supporters": args.supporters, "messages": args.messages, "setups": setups}
     pg = {s["workers"]: s for s in setups if s["database"] == "postgresql"}

@@ -30,6 +30,7 @@ import os
 import re
 import socket
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -79,6 +80,20 @@ def in_schema(url: str, schema: str) -> str:
     query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("search_path="))
     query = f"{query}&search_path={schema}" if query else f"search_path={schema}"
     return urlunsplit(parts._replace(query=query))
+
+
+@asynccontextmanager
+async def own_schema(url: str, prefix: str = "muster") -> AsyncIterator[str]:
+    """A new, empty schema on this server, as a URL (in_schema) for the time of the block; dropped
+    with everything in it at the end: a test or a benchmark run that meets no other."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield in_schema(url, schema)
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
 
 
 def redacted(url: str) -> str:

@@ -7,17 +7,15 @@ machine with no PostgreSQL. `.ci/run` sets it on the machines that have one.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 import pytest
 
 from flows.core.settings import FlowSettings
 from storage import open_database
 from storage.db import Database
-from storage.postgres import in_schema
+from storage.postgres import own_schema
 from tests.harness import Harness
 
 # Read once at import: the suite's autouse clean_environment fixture removes every MUSTER_ variable
@@ -31,14 +29,8 @@ async def fresh_schema() -> AsyncIterator[str]:
     """A fresh, empty schema's URL, dropped at the end (the test skips without a server)."""
     if not URL:
         pytest.skip(SKIP)
-    schema = f"muster_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(URL)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield in_schema(URL, schema)
-    finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
+    async with own_schema(URL, "muster_test") as url:
+        yield url
 
 
 @pytest.fixture
